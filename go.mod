@@ -1,0 +1,3 @@
+module github.com/residual-webgpu/residual
+
+go 1.26

@@ -1,0 +1,52 @@
+package model
+
+// Tensor is a dense float32 tensor in row-major order; images and
+// activations are NCHW.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// NewTensor allocates a zeroed tensor of the given shape.
+func NewTensor(shape ...int) *Tensor {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, n)}
+}
+
+// Prediction is one class of a top-k answer.
+type Prediction struct {
+	Index int     `json:"index"`
+	Label string  `json:"label"`
+	Prob  float32 `json:"prob"`
+}
+
+// Heatmap is a small picture of a stage's output: the mean over channels of
+// the first image, downsized to at most HeatmapSize on a side and scaled to
+// [0,1].
+type Heatmap struct {
+	W      int       `json:"w"`
+	H      int       `json:"h"`
+	Values []float32 `json:"values"`
+}
+
+// HeatmapSize is the largest side of a Heatmap.
+const HeatmapSize = 28
+
+// StageResult is what an engine measured and saw at one stage.
+type StageResult struct {
+	Stage
+	Ms      float64  `json:"ms"`                // time spent in this stage (GPU time where the engine has it)
+	Heatmap *Heatmap `json:"heatmap,omitempty"` // nil unless the engine was asked to inspect
+}
+
+// Result is the answer of one run over a batch: both engines give it, and
+// the app shows it without knowing which engine produced it.
+type Result struct {
+	Logits [][]float32    `json:"-"`      // [B][classes]
+	Top    [][]Prediction `json:"top"`    // [B][k], best first
+	Stages []StageResult  `json:"stages"` // the Net.Stages walk with timings
+	Engine string         `json:"engine"` // e.g. "cpu", "webgpu (vulkan: llvmpipe)"
+}
