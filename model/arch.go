@@ -42,6 +42,10 @@ type Arch struct {
 	WidthPerGroup int       `json:"width_per_group"`
 	NumClasses    int       `json:"num_classes"`
 	Variant       Variant   `json:"variant"`
+	// BaseChannels is the stem's output width and layer1's planes (64 in
+	// every torchvision model; layer i has BaseChannels<<(i-1) planes).
+	// Smaller values give tiny networks for fast tests.
+	BaseChannels int `json:"base_channels"`
 	// ConvBias records that the source network's convolutions carry biases
 	// (the Keras port does). It changes the parameter count only: weight
 	// files always hold a folded bias per conv.
@@ -49,7 +53,7 @@ type Arch struct {
 }
 
 func arch(name string, b BlockKind, layers [4]int, groups, wpg int) Arch {
-	return Arch{Name: name, Block: b, Layers: layers, Groups: groups, WidthPerGroup: wpg, NumClasses: 1000, Variant: V15}
+	return Arch{Name: name, Block: b, Layers: layers, Groups: groups, WidthPerGroup: wpg, NumClasses: 1000, Variant: V15, BaseChannels: 64}
 }
 
 // The torchvision constructors, with ImageNet's 1000 classes and the v1.5 stride.
@@ -112,6 +116,9 @@ func (a Arch) Validate() error {
 	}
 	if a.Groups < 1 || a.Groups > 4096 || a.WidthPerGroup < 1 || a.WidthPerGroup > 4096 {
 		return fmt.Errorf("arch %s: groups %d, width_per_group %d out of range", a.Name, a.Groups, a.WidthPerGroup)
+	}
+	if a.BaseChannels < 1 || a.BaseChannels > 4096 {
+		return fmt.Errorf("arch %s: base_channels %d out of range", a.Name, a.BaseChannels)
 	}
 	if a.NumClasses < 1 || a.NumClasses > 1<<20 {
 		return fmt.Errorf("arch %s: num_classes %d out of range", a.Name, a.NumClasses)

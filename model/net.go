@@ -60,11 +60,11 @@ func (a Arch) Net() (Net, error) {
 		return Net{}, err
 	}
 	n := Net{Arch: a}
-	n.Stem = Conv{Name: "conv1", BN: "bn1", Cin: 3, Cout: 64, Kernel: 7, Stride: 2, Pad: 3, Groups: 1}
-	inplanes := 64
+	n.Stem = Conv{Name: "conv1", BN: "bn1", Cin: 3, Cout: a.BaseChannels, Kernel: 7, Stride: 2, Pad: 3, Groups: 1}
+	inplanes := a.BaseChannels
 	exp := a.Expansion()
 	for li, blocks := range a.Layers {
-		planes := 64 << li
+		planes := a.BaseChannels << li
 		stride := 1
 		if li > 0 {
 			stride = 2
