@@ -1,0 +1,125 @@
+package safetensors
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+)
+
+// Parse reads a safetensors file held in memory. The returned tensors' Data
+// slices alias data (nothing is copied). It rejects everything the
+// reference implementation rejects — a header that is not a JSON object,
+// unknown dtypes, byte ranges that do not match dtype×shape, overlapping
+// ranges, holes and trailing bytes — plus duplicate names and unknown
+// fields, and its errors name the offending tensor.
+func Parse(data []byte) (*File, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", len(data))
+	}
+	n := binary.LittleEndian.Uint64(data)
+	switch {
+	case n < 2:
+		return nil, fmt.Errorf("safetensors: header length %d is too small for a JSON object", n)
+	case n > MaxHeaderSize:
+		return nil, fmt.Errorf("safetensors: header length %d exceeds the %d-byte limit", n, MaxHeaderSize)
+	case n > uint64(len(data)-8):
+		return nil, fmt.Errorf("safetensors: header length %d runs beyond the end of the %d-byte file", n, len(data))
+	}
+	header := data[8 : 8+n]
+	body := data[8+n:]
+	if !utf8.Valid(header) {
+		return nil, errors.New("safetensors: header is not valid UTF-8")
+	}
+	if header[0] != '{' {
+		return nil, errors.New("safetensors: header does not start with '{'")
+	}
+
+	f := &File{Metadata: map[string]string{}}
+	type span struct{ begin, end int }
+	var spans []span
+	sc := &scanner{b: header}
+	err := sc.header(f.Metadata, func(name string) error {
+		t, sp, err := sc.tensor(len(body))
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", name, err)
+		}
+		t.Name = name
+		t.Data = body[sp[0]:sp[1]:sp[1]]
+		f.Tensors = append(f.Tensors, t)
+		spans = append(spans, span{sp[0], sp[1]})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: header: %w", err)
+	}
+
+	// Lay the tensors out in data order and require them to tile the data
+	// section exactly, as the reference implementation does.
+	idx := make([]int, len(f.Tensors))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		sa, sb := spans[idx[a]], spans[idx[b]]
+		if sa.begin != sb.begin {
+			return sa.begin < sb.begin
+		}
+		return sa.end < sb.end
+	})
+	pos, prev := 0, ""
+	sorted := make([]TensorInfo, 0, len(f.Tensors))
+	for _, i := range idx {
+		sp, name := spans[i], f.Tensors[i].Name
+		switch {
+		case sp.begin > pos:
+			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d,%d] leave a hole: bytes [%d,%d) belong to no tensor", name, sp.begin, sp.end, pos, sp.begin)
+		case sp.begin < pos:
+			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d,%d] overlap tensor %q, which ends at %d", name, sp.begin, sp.end, prev, pos)
+		}
+		pos, prev = sp.end, name
+		sorted = append(sorted, f.Tensors[i])
+	}
+	if pos != len(body) {
+		return nil, fmt.Errorf("safetensors: %d trailing bytes after the last tensor's data (data section is %d bytes, tensors cover %d)", len(body)-pos, len(body), pos)
+	}
+	f.Tensors = sorted
+	return f, nil
+}
+
+// tensor reads one tensor entry and checks it against a data section of
+// dataLen bytes.
+func (s *scanner) tensor(dataLen int) (TensorInfo, [2]int, error) {
+	var t TensorInfo
+	var offs [2]int
+	dtype, shape, o, err := s.entry()
+	if err != nil {
+		return t, offs, err
+	}
+	switch {
+	case dtype == nil:
+		return t, offs, errors.New("missing dtype")
+	case shape == nil:
+		return t, offs, errors.New("missing shape")
+	case o == nil:
+		return t, offs, errors.New("missing data_offsets")
+	case len(o) != 2:
+		return t, offs, fmt.Errorf("data_offsets has %d values, want 2", len(o))
+	}
+	t.DType, t.Shape, offs = *dtype, shape, [2]int{o[0], o[1]}
+	want, err := ByteLen(t.DType, t.Shape)
+	if err != nil {
+		return t, offs, err
+	}
+	if offs[0] > offs[1] {
+		return t, offs, fmt.Errorf("data_offsets [%d,%d] end before they begin", offs[0], offs[1])
+	}
+	if offs[1] > dataLen {
+		return t, offs, fmt.Errorf("data_offsets [%d,%d] run beyond the %d-byte data section", offs[0], offs[1], dataLen)
+	}
+	if got := offs[1] - offs[0]; got != want {
+		return t, offs, fmt.Errorf("data_offsets [%d,%d] span %d bytes, dtype %s shape %v needs %d", offs[0], offs[1], got, t.DType, t.Shape, want)
+	}
+	return t, offs, nil
+}

@@ -1,0 +1,206 @@
+package weights
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/residual-webgpu/residual/model/safetensors"
+)
+
+// Load reads and checks the weight file at path (see Decode).
+func Load(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return Decode(path, data)
+}
+
+// Decode parses and checks a weight file held in memory; name only labels
+// errors (e.g. "load resnet50.safetensors: tensor layer1.0.conv1.weight:
+// shape [64 64 1 1], want [64 256 1 1]"). Beyond the container's own
+// checks it validates the metadata (see Metadata.Validate) and requires
+// the tensors to be exactly the folded network's, with the dtypes the
+// scheme stores, finite values and positive scales. The model does not
+// keep data: its tensors are decoded copies.
+func Decode(name string, data []byte) (*Model, error) {
+	m, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	return m, nil
+}
+
+func decode(data []byte) (*Model, error) {
+	f, err := safetensors.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := decodeMetadata(f.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	net, err := meta.net()
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*safetensors.TensorInfo, len(f.Tensors))
+	for i := range f.Tensors {
+		byName[f.Tensors[i].Name] = &f.Tensors[i]
+	}
+	used := map[string]*Tensor{}
+	get := func(name string, shape []int, dtype string) (*safetensors.TensorInfo, error) {
+		ti := byName[name]
+		if ti == nil {
+			return nil, fmt.Errorf("tensor %s: missing", name)
+		}
+		if !slices.Equal(ti.Shape, shape) {
+			return nil, fmt.Errorf("tensor %s: shape %v, want %v", name, ti.Shape, shape)
+		}
+		if ti.DType != dtype {
+			return nil, fmt.Errorf("tensor %s: dtype %s, want %s for scheme %s", name, ti.DType, dtype, meta.Scheme)
+		}
+		return ti, nil
+	}
+	tensors := map[string]*Tensor{}
+	for _, l := range layers(net) {
+		wname, bname := l.prefix+".weight", l.prefix+".bias"
+		w := &Tensor{Name: wname, Shape: l.wshape}
+		if meta.Scheme == Int8 {
+			ti, err := get(wname, l.wshape, safetensors.I8)
+			if err != nil {
+				return nil, err
+			}
+			w.I8 = make([]int8, len(ti.Data))
+			for i, b := range ti.Data {
+				w.I8[i] = int8(b)
+			}
+			si, err := get(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
+			if err != nil {
+				return nil, err
+			}
+			w.Scale = float32s(si.Data)
+			used[wname+ScaleSuffix] = w
+		} else {
+			ti, err := get(wname, l.wshape, safetensors.F32)
+			if err != nil {
+				return nil, err
+			}
+			w.F32 = float32s(ti.Data)
+		}
+		bi, err := get(bname, []int{l.cout()}, safetensors.F32)
+		if err != nil {
+			return nil, err
+		}
+		b := &Tensor{Name: bname, Shape: []int{l.cout()}, F32: float32s(bi.Data)}
+		for _, t := range []*Tensor{w, b} {
+			if err := checkValues(t); err != nil {
+				return nil, err
+			}
+			tensors[t.Name] = t
+			used[t.Name] = t
+		}
+	}
+	if err := noExtra(byName, used, meta); err != nil {
+		return nil, err
+	}
+	return &Model{Meta: meta, Net: net, Tensors: tensors}, nil
+}
+
+// float32s decodes little-endian F32 bytes (a multiple of 4, as the
+// container checked) into a new slice.
+func float32s(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// f32Bytes encodes float32s as little-endian bytes.
+func f32Bytes(f []float32) []byte {
+	out := make([]byte, 4*len(f))
+	for i, v := range f {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+	}
+	return out
+}
+
+// Encode writes the model as a weight file, after checking it as New does
+// (so a file Encode writes is one Decode accepts). Scales are written as
+// <weight name>+ScaleSuffix tensors.
+func (m *Model) Encode(w io.Writer) error {
+	if m == nil {
+		return fmt.Errorf("encode: nil model")
+	}
+	if err := m.encode(w); err != nil {
+		return fmt.Errorf("encode %s: %w", m.Meta.Arch.Name, err)
+	}
+	return nil
+}
+
+func (m *Model) encode(w io.Writer) error {
+	checked, err := build(m.Meta, m.Tensors)
+	if err != nil {
+		return err
+	}
+	kv, err := checked.Meta.encode()
+	if err != nil {
+		return err
+	}
+	var ts []safetensors.TensorInfo
+	for _, t := range checked.Tensors {
+		if t.I8 != nil {
+			q := make([]byte, len(t.I8))
+			for i, v := range t.I8 {
+				q[i] = byte(v)
+			}
+			ts = append(ts,
+				safetensors.TensorInfo{Name: t.Name, DType: safetensors.I8, Shape: t.Shape, Data: q},
+				safetensors.TensorInfo{Name: t.Name + ScaleSuffix, DType: safetensors.F32, Shape: []int{len(t.Scale)}, Data: f32Bytes(t.Scale)})
+		} else {
+			ts = append(ts, safetensors.TensorInfo{Name: t.Name, DType: safetensors.F32, Shape: t.Shape, Data: f32Bytes(t.F32)})
+		}
+	}
+	return safetensors.Write(w, kv, ts)
+}
+
+// Save writes the model to path through a temporary file in the same
+// directory renamed into place, so a failure never leaves a partial file
+// at path.
+func (m *Model) Save(path string) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("save %s: %w", path, err)
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := m.Encode(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
