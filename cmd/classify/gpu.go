@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+	"github.com/residual-webgpu/residual/shaders"
+)
+
+// gpuEngine runs the WGSL engine natively (Vulkan only: shaders.Open
+// refuses wgpu's software fallback).
+type gpuEngine struct {
+	d    *shaders.Device
+	e    *shaders.Engine
+	topk int
+}
+
+func newGPU(m *weights.Model, topk int) (engine, error) {
+	d, err := shaders.Open(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	e, err := shaders.NewEngine(d, m)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &gpuEngine{d, e, topk}, nil
+}
+
+// run profiles: each stage is submitted alone so that its GPU time is known.
+func (g *gpuEngine) run(x *model.Tensor) (*model.Result, error) {
+	return g.e.Run(context.Background(), x, shaders.Options{TopK: g.topk, Profile: true})
+}
+
+func (g *gpuEngine) close() {
+	g.e.Close()
+	g.d.Close()
+}

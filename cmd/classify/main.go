@@ -1,0 +1,171 @@
+// Command classify runs a Residual weight file over images and prints, per
+// image, the top-5 classes, then the stage table (output shape,
+// parameters, MACs and time of every stage).
+//
+//	go run ./cmd/classify [-model FILE] [-size 224] [-gpu] [-json] IMAGE...
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/preprocess"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// DefaultModel is the file `make weights` builds.
+const DefaultModel = "web/models/resnet50-v1-int8.safetensors"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "classify:", err)
+		os.Exit(1)
+	}
+}
+
+// engine is what classify needs of the CPU reference and the GPU engine.
+type engine interface {
+	run(x *model.Tensor) (*model.Result, error)
+	close()
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+	modelPath := fs.String("model", DefaultModel, "weight file (.safetensors) to run")
+	size := fs.Int("size", 0, "input size in pixels (0: the model's crop, 224 for ImageNet models)")
+	useGPU := fs.Bool("gpu", false, "run on the GPU engine (Vulkan) with per-stage GPU times")
+	asJSON := fs.Bool("json", false, "print one JSON document instead of text")
+	topk := fs.Int("k", 5, "predictions per image")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: classify [flags] IMAGE...\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return fmt.Errorf("no images given")
+	}
+	m, err := weights.Load(*modelPath)
+	if err != nil {
+		if os.IsNotExist(err) && *modelPath == DefaultModel {
+			return fmt.Errorf("%w (run `make weights` first)", err)
+		}
+		return err
+	}
+	var xs []*model.Tensor
+	for _, f := range fs.Args() {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		img, err := preprocess.Decode(filepath.Base(f), data)
+		if err != nil {
+			return err
+		}
+		x, _, err := preprocess.Prepare(img, m.Meta.Preprocess, *size)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		xs = append(xs, x)
+	}
+	x, err := preprocess.Batch(xs...)
+	if err != nil {
+		return err
+	}
+	var e engine
+	if *useGPU {
+		e, err = newGPU(m, *topk)
+	} else {
+		e, err = newCPU(m, *topk)
+	}
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	res, err := e.run(x)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, fs.Args(), res)
+	}
+	printText(stdout, fs.Args(), res)
+	return nil
+}
+
+// jsonDoc is the -json output: one document per run.
+type jsonDoc struct {
+	Engine string      `json:"engine"`
+	Images []jsonImage `json:"images"`
+	Stages []jsonStage `json:"stages"`
+}
+
+type jsonImage struct {
+	File string             `json:"file"`
+	Top5 []model.Prediction `json:"top5"`
+}
+
+type jsonStage struct {
+	Name   string  `json:"name"`
+	Shape  []int   `json:"shape"`
+	Params int64   `json:"params"`
+	MACs   int64   `json:"macs"`
+	Ms     float64 `json:"ms"`
+}
+
+func printJSON(w io.Writer, files []string, res *model.Result) error {
+	doc := jsonDoc{Engine: res.Engine}
+	for i, f := range files {
+		doc.Images = append(doc.Images, jsonImage{File: f, Top5: res.Top[i]})
+	}
+	for _, s := range res.Stages {
+		doc.Stages = append(doc.Stages, jsonStage{s.Name, s.Shape, s.Params, s.MACs, s.Ms})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func printText(w io.Writer, files []string, res *model.Result) {
+	for i, f := range files {
+		fmt.Fprintf(w, "%s\n", f)
+		for _, p := range res.Top[i] {
+			fmt.Fprintf(w, "  %6.2f%%  %s (%d)\n", 100*p.Prob, p.Label, p.Index)
+		}
+	}
+	fmt.Fprintf(w, "\nengine: %s\n", res.Engine)
+	fmt.Fprintf(w, "%-14s %-22s %12s %16s %10s\n", "stage", "output shape", "params", "MACs", "ms")
+	var total float64
+	row := func(indent, name string, s model.StageResult) {
+		fmt.Fprintf(w, "%-14s %-22s %12d %16d %10.2f\n", indent+name, shape(s.Shape), s.Params, s.MACs, s.Ms)
+	}
+	for _, s := range res.Stages {
+		row("", s.Name, s)
+		total += s.Ms
+		for _, b := range s.Blocks {
+			row("  ", b.Name, b)
+		}
+	}
+	p, m := int64(0), int64(0)
+	for _, s := range res.Stages {
+		p += s.Params
+		m += s.MACs
+	}
+	fmt.Fprintf(w, "%-14s %-22s %12d %16d %10.2f\n", "total", "", p, m, total)
+}
+
+func shape(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
