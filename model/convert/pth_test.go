@@ -1,0 +1,244 @@
+package convert
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nlpodyssey/gopickle/pytorch"
+)
+
+// sharedPTH is the folder of real torch.save files tools/golden/gen.py
+// writes, each with a JSON sidecar.
+const sharedPTH = "../../testdata/pth"
+
+// sidecar is a testdata/pth/*.json file: what torch says each tensor holds.
+type sidecar struct {
+	Format       string `json:"format"`
+	StateDictKey string `json:"state_dict_key"`
+	Arch         *struct {
+		Name       string `json:"name"`
+		NumClasses int    `json:"num_classes"`
+	} `json:"arch"`
+	Tensors []struct {
+		Name        string    `json:"name"`
+		DType       string    `json:"dtype"`
+		Shape       []int     `json:"shape"`
+		Sum         float64   `json:"sum"`
+		AbsSum      float64   `json:"abs_sum"`
+		WeightedSum float64   `json:"weighted_sum"`
+		Values      []float64 `json:"values"`
+		Head        []float64 `json:"head"`
+	} `json:"tensors"`
+}
+
+func readSidecar(t *testing.T, pth string) sidecar {
+	t.Helper()
+	b, err := os.ReadFile(strings.TrimSuffix(pth, ".pth") + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sidecar
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("%s sidecar: %v", pth, err)
+	}
+	return s
+}
+
+func sharedPTHFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(sharedPTH, "*.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no .pth fixtures in %s (run /usr/bin/python3 tools/golden/gen.py --only pth)", sharedPTH)
+	}
+	return files
+}
+
+// closeTo compares float64 sums of float32 data with the sidecar's: the
+// same values summed in another order may differ in the last bits.
+func closeTo(got, want float64) bool {
+	return math.Abs(got-want) <= 1e-9*math.Max(1, math.Abs(want))+1e-12
+}
+
+// TestPTHMatchesSidecars reads every zip fixture of testdata/pth at the
+// tensor level and checks names (in order), shapes and values — sums,
+// position-weighted sums (a reader ignoring strides or offsets fails these)
+// and the first values — against what torch wrote in the sidecars.
+func TestPTHMatchesSidecars(t *testing.T) {
+	for _, file := range sharedPTHFiles(t) {
+		side := readSidecar(t, file)
+		if side.Format != "zip" {
+			continue
+		}
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			entries, _, err := loadTorch(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.key)
+			}
+			var want []string
+			for _, st := range side.Tensors {
+				want = append(want, st.Name)
+			}
+			if !slices.Equal(names, want) {
+				t.Fatalf("names %v, want %v", names, want)
+			}
+			for i, st := range side.Tensors {
+				pt := entries[i].value.(*pytorch.Tensor)
+				mt, isFloat, err := torchTensor(pt)
+				if err != nil {
+					t.Fatalf("%s: %v", st.Name, err)
+				}
+				float := strings.HasPrefix(st.DType, "float") || st.DType == "bfloat16"
+				if isFloat != float {
+					t.Fatalf("%s: isFloat %v for dtype %s", st.Name, isFloat, st.DType)
+				}
+				if !float {
+					continue
+				}
+				if !slices.Equal(mt.Shape, st.Shape) {
+					t.Errorf("%s: shape %v, want %v", st.Name, mt.Shape, st.Shape)
+				}
+				var sum, abs, weighted float64
+				for j, v := range mt.Data {
+					sum += float64(v)
+					abs += math.Abs(float64(v))
+					weighted += float64(v) * float64(j%17+1)
+				}
+				if !closeTo(sum, st.Sum) || !closeTo(abs, st.AbsSum) || !closeTo(weighted, st.WeightedSum) {
+					t.Errorf("%s: sums %v %v %v, want %v %v %v", st.Name, sum, abs, weighted, st.Sum, st.AbsSum, st.WeightedSum)
+				}
+				first := st.Values
+				if first == nil {
+					first = st.Head
+				} else if len(first) != len(mt.Data) {
+					t.Errorf("%s: %d values, want %d", st.Name, len(mt.Data), len(first))
+				}
+				for j, v := range first {
+					if mt.Data[j] != float32(v) {
+						t.Errorf("%s[%d] = %v, want %v", st.Name, j, mt.Data[j], float32(v))
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestReadPTHStateDicts reads the state-dict fixtures through ReadPTH: float
+// tensors kept, num_batches_tracked skipped, wrappers unwrapped.
+func TestReadPTHStateDicts(t *testing.T) {
+	for _, name := range []string{"tiny_basic", "tiny_basic_10", "tiny_bottleneck", "checkpoint"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(sharedPTH, name+".pth")
+			side := readSidecar(t, file)
+			ck, err := ReadPTH(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ck.Format != PTH || !slices.Equal(ck.Files, []string{file}) {
+				t.Errorf("format %s files %v", ck.Format, ck.Files)
+			}
+			var floats, counters int
+			for _, st := range side.Tensors {
+				if strings.HasSuffix(st.Name, "num_batches_tracked") {
+					counters++
+					continue
+				}
+				floats++
+				got := ck.Tensors[st.Name]
+				if got == nil || !slices.Equal(got.Shape, st.Shape) {
+					t.Errorf("%s: got %v, want shape %v", st.Name, got, st.Shape)
+				}
+			}
+			if len(ck.Tensors) != floats || len(ck.Skipped) != counters || counters == 0 {
+				t.Errorf("%d tensors and %d skipped, want %d and %d", len(ck.Tensors), len(ck.Skipped), floats, counters)
+			}
+			arch, err := InferArch(ck.Tensors)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if arch.NumClasses != side.Arch.NumClasses {
+				t.Errorf("inferred %d classes, want %d", arch.NumClasses, side.Arch.NumClasses)
+			}
+		})
+	}
+}
+
+// TestReadPTHDataParallel reads a {"model": {"module.…": …}, "arch": …}
+// training checkpoint: same tensors as the bare state dict, prefix stripped.
+func TestReadPTHDataParallel(t *testing.T) {
+	bare, err := ReadPTH(filepath.Join(sharedPTH, "tiny_basic_10.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := ReadPTH("testdata/dataparallel.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dp.ArchName != "tiny_basic_10" {
+		t.Errorf("ArchName %q", dp.ArchName)
+	}
+	if !slices.Equal(dp.Tensors.Names(), bare.Tensors.Names()) {
+		t.Fatalf("names %v, want %v", dp.Tensors.Names(), bare.Tensors.Names())
+	}
+	for name, want := range bare.Tensors {
+		got := dp.Tensors[name]
+		if !slices.Equal(got.Shape, want.Shape) || !slices.Equal(got.Data, want.Data) {
+			t.Errorf("%s differs", name)
+		}
+	}
+}
+
+// TestReadPTHRejects checks that files which are not float state dicts fail
+// with an error saying why, and never panic.
+func TestReadPTHRejects(t *testing.T) {
+	dir := t.TempDir()
+	whole, err := os.ReadFile(filepath.Join(sharedPTH, "tiny_basic_10.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.pth")
+	if err := os.WriteFile(truncated, whole[:len(whole)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage.pth")
+	if err := os.WriteFile(garbage, []byte("definitely not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ file, want string }{
+		{filepath.Join(sharedPTH, "legacy.pth"), "legacy"},
+		{filepath.Join(sharedPTH, "views.pth"), "long_vec"},
+		{filepath.Join(sharedPTH, "dtypes.pth"), "i32"},
+		{"testdata/tensor.pth", "single tensor"},
+		{"testdata/list.pth", "list, not a state dict"},
+		{"testdata/nodict.pth", "no state dict"},
+		{"testdata/mixed.pth", `"note" is a string`},
+		{"testdata/module.pth", "state_dict()"},
+		{"testdata/script.pt", "TorchScript"},
+		{truncated, "not a torch.save zip"},
+		{garbage, "not a torch.save zip"},
+	} {
+		_, err := ReadPTH(c.file)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ReadPTH(%s) = %v, want an error containing %q", filepath.Base(c.file), err, c.want)
+		}
+	}
+	// Read dispatches on content: the legacy pickle and garbage get their own errors.
+	if _, err := Read(filepath.Join(sharedPTH, "legacy.pth")); err == nil || !strings.Contains(err.Error(), "legacy") {
+		t.Errorf("Read(legacy.pth) = %v", err)
+	}
+	if _, err := Read(garbage); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
+		t.Errorf("Read(garbage) = %v", err)
+	}
+}
