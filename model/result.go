@@ -40,6 +40,9 @@ type StageResult struct {
 	Stage
 	Ms      float64  `json:"ms"`                // time spent in this stage (GPU time where the engine has it)
 	Heatmap *Heatmap `json:"heatmap,omitempty"` // nil unless the engine was asked to inspect
+	// Blocks are a layer's blocks, measured like the layer. They shadow
+	// Stage.Blocks (the same blocks without timings) in JSON.
+	Blocks []StageResult `json:"blocks,omitempty"`
 }
 
 // Result is the answer of one run over a batch: both engines give it, and
