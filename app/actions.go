@@ -1,0 +1,12 @@
+package app
+
+// The go-app actions child components send to the Page.
+const (
+	actFiles   = "residual/files"   // []fileHandle: images to read and run
+	actSample  = "residual/sample"  // string: a sample photo's file name
+	actSize    = "residual/size"    // int: a new input size
+	actBackend = "residual/backend" // Backend: the GPU/CPU toggle
+	actForget  = "residual/forget"  // nil: drop the cached weights
+	actRerun   = "residual/rerun"   // nil: run the current images again
+	actProblem = "residual/problem" // string: a message to show
+)

@@ -1,0 +1,432 @@
+//go:build js && wasm
+
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"syscall/js"
+)
+
+// await blocks its goroutine until the promise settles. It must never run
+// inside a JS callback (an event handler of js.FuncOf): the promise could
+// not settle and the program would deadlock.
+func await(p js.Value) (js.Value, error) {
+	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
+		return p, nil // not a promise: already a value
+	}
+	type outcome struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan outcome, 1)
+	resolve := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		v := js.Undefined()
+		if len(args) > 0 {
+			v = args[0]
+		}
+		ch <- outcome{v: v}
+		return nil
+	})
+	reject := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		v := js.Undefined()
+		if len(args) > 0 {
+			v = args[0]
+		}
+		ch <- outcome{err: jsError(v)}
+		return nil
+	})
+	defer resolve.Release()
+	defer reject.Release()
+	p.Call("then", resolve, reject)
+	o := <-ch
+	return o.v, o.err
+}
+
+// jsError turns a rejected promise's reason into a Go error.
+func jsError(v js.Value) error {
+	if v.Type() == js.TypeObject {
+		name, msg := v.Get("name"), v.Get("message")
+		if msg.Type() == js.TypeString {
+			if name.Type() == js.TypeString && name.String() != "" && name.String() != "Error" {
+				return fmt.Errorf("%s: %s", name.String(), msg.String())
+			}
+			return errors.New(msg.String())
+		}
+	}
+	if v.Type() == js.TypeString {
+		return errors.New(v.String())
+	}
+	return fmt.Errorf("javascript error: %v", v)
+}
+
+// fileHandle is a file the user gave (drop, picker, paste), not yet read.
+type fileHandle struct {
+	name string
+	size int64
+	file js.Value // a File or Blob
+}
+
+// filesFromList collects the files of a FileList (or an array of Files).
+func filesFromList(list js.Value) []fileHandle {
+	if !list.Truthy() {
+		return nil
+	}
+	n := list.Get("length").Int()
+	hs := make([]fileHandle, 0, n)
+	for i := 0; i < n; i++ {
+		f := list.Index(i)
+		name := f.Get("name")
+		h := fileHandle{name: "pasted image", size: int64(f.Get("size").Float()), file: f}
+		if name.Type() == js.TypeString && name.String() != "" {
+			h.name = name.String()
+		}
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+// hasFiles reports whether a drag carries files (not text or a link).
+func hasFiles(dt js.Value) bool {
+	if !dt.Truthy() {
+		return false
+	}
+	types := dt.Get("types")
+	for i := 0; i < types.Get("length").Int(); i++ {
+		if types.Index(i).String() == "Files" {
+			return true
+		}
+	}
+	return false
+}
+
+// listenForFiles makes the whole page a drop target and a paste target.
+// The handlers run inside JS callbacks: they only call preventDefault
+// (which must happen synchronously, so go-app's deferred handlers cannot
+// do it), pick the File objects out of the event and hand them on; the
+// callbacks must not block. onDrag says when a drag of files enters or
+// leaves the window. The returned function removes the listeners.
+func listenForFiles(onFiles func([]fileHandle), onDrag func(bool), onEmptyDrop func()) (stop func()) {
+	doc := js.Global().Get("document")
+	depth := 0 // dragenter/dragleave pair up per element; 0 means outside
+	handlers := map[string]js.Func{
+		"dragenter": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			e := args[0]
+			if !hasFiles(e.Get("dataTransfer")) {
+				return nil
+			}
+			e.Call("preventDefault")
+			depth++
+			if depth == 1 {
+				onDrag(true)
+			}
+			return nil
+		}),
+		"dragover": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			e := args[0]
+			if hasFiles(e.Get("dataTransfer")) {
+				e.Call("preventDefault")
+				e.Get("dataTransfer").Set("dropEffect", "copy")
+			}
+			return nil
+		}),
+		"dragleave": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			if depth > 0 {
+				depth--
+				if depth == 0 {
+					onDrag(false)
+				}
+			}
+			return nil
+		}),
+		"drop": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			e := args[0]
+			e.Call("preventDefault")
+			if depth > 0 {
+				depth = 0
+				onDrag(false)
+			}
+			files := filesFromList(e.Get("dataTransfer").Get("files"))
+			if len(files) == 0 {
+				onEmptyDrop()
+				return nil
+			}
+			onFiles(files)
+			return nil
+		}),
+		"paste": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			e := args[0]
+			cd := e.Get("clipboardData")
+			if !cd.Truthy() {
+				return nil
+			}
+			files := filesFromList(cd.Get("files"))
+			if len(files) == 0 {
+				return nil // plain text pastes go wherever the browser puts them
+			}
+			e.Call("preventDefault")
+			onFiles(files)
+			return nil
+		}),
+	}
+	for ev, fn := range handlers {
+		doc.Call("addEventListener", ev, fn)
+	}
+	return func() {
+		for ev, fn := range handlers {
+			doc.Call("removeEventListener", ev, fn)
+			fn.Release()
+		}
+	}
+}
+
+// pickedFiles takes the files chosen in a file input and clears it, so
+// choosing the same file again fires another change.
+func pickedFiles(inputID string) []fileHandle {
+	in := js.Global().Get("document").Call("getElementById", inputID)
+	if !in.Truthy() {
+		return nil
+	}
+	files := filesFromList(in.Get("files"))
+	if len(files) > 0 {
+		// Keep the File objects (they outlive the input's list) before
+		// clearing it.
+		in.Set("value", "")
+	}
+	return files
+}
+
+// readFile reads one file's bytes. Files over maxFileBytes are refused
+// before reading.
+func readFile(h fileHandle) ([]byte, error) {
+	if h.size > maxFileBytes {
+		return nil, fmt.Errorf("%s: file is %s, over the %s limit", h.name, formatBytes(h.size), formatBytes(maxFileBytes))
+	}
+	buf, err := await(h.file.Call("arrayBuffer"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read the file: %w", h.name, err)
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf)
+	data := make([]byte, u8.Get("length").Int())
+	js.CopyBytesToGo(data, u8)
+	return data, nil
+}
+
+// fetchBytes downloads a URL (a sample photo) whole.
+func fetchBytes(url string) ([]byte, error) {
+	resp, err := await(js.Global().Call("fetch", url))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	if !resp.Get("ok").Bool() {
+		return nil, fmt.Errorf("fetch %s: HTTP %d", url, resp.Get("status").Int())
+	}
+	return readBody(url, resp, nil)
+}
+
+// readBody reads a Response's body chunk by chunk through its
+// ReadableStream reader, reporting progress against Content-Length (0
+// when the server did not say).
+func readBody(url string, resp js.Value, progress func(loaded, total int64)) ([]byte, error) {
+	var total int64
+	if cl := resp.Get("headers").Call("get", "Content-Length"); cl.Type() == js.TypeString {
+		total, _ = strconv.ParseInt(cl.String(), 10, 64)
+	}
+	if total < 0 || total > maxModelBytes {
+		return nil, fmt.Errorf("%s: Content-Length %d out of range", url, total)
+	}
+	body := resp.Get("body")
+	if !body.Truthy() {
+		return nil, fmt.Errorf("%s: response has no body", url)
+	}
+	reader := body.Call("getReader")
+	data := make([]byte, 0, total)
+	if progress != nil {
+		progress(0, total)
+	}
+	for {
+		r, err := await(reader.Call("read"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: download interrupted after %s: %w", url, formatBytes(int64(len(data))), err)
+		}
+		if r.Get("done").Bool() {
+			break
+		}
+		chunk := r.Get("value")
+		n := chunk.Get("length").Int()
+		if int64(len(data)+n) > maxModelBytes {
+			reader.Call("cancel")
+			return nil, fmt.Errorf("%s: larger than %s", url, formatBytes(maxModelBytes))
+		}
+		start := len(data)
+		data = append(data, make([]byte, n)...)
+		js.CopyBytesToGo(data[start:], chunk)
+		if progress != nil {
+			progress(int64(len(data)), total)
+		}
+	}
+	if total > 0 && int64(len(data)) != total {
+		return nil, fmt.Errorf("%s: got %d bytes, Content-Length said %d", url, len(data), total)
+	}
+	return data, nil
+}
+
+// openModelCache opens the app's Cache Storage bucket for weights, or
+// returns an undefined value where Cache Storage is missing (an insecure
+// origin) or refused.
+func openModelCache() js.Value {
+	caches := js.Global().Get("caches")
+	if !caches.Truthy() {
+		return js.Undefined()
+	}
+	c, err := await(caches.Call("open", modelCacheName))
+	if err != nil {
+		return js.Undefined()
+	}
+	return c
+}
+
+// loadModelBytes returns the weight file at url: from Cache Storage when
+// it is there (no network at all), else downloaded with progress and put
+// into the cache while it streams in.
+func loadModelBytes(url string, progress func(loaded, total int64, cached bool)) (data []byte, cached bool, err error) {
+	cache := openModelCache()
+	if cache.Truthy() {
+		if hit, err := await(cache.Call("match", url)); err == nil && hit.Truthy() {
+			data, err := readBody(url, hit, func(l, t int64) { progress(l, t, true) })
+			if err == nil {
+				return data, true, nil
+			}
+			await(cache.Call("delete", url)) // unreadable entry: fetch again
+		}
+	}
+	resp, err := await(js.Global().Call("fetch", url))
+	if err != nil {
+		return nil, false, fmt.Errorf("download %s: %w", url, err)
+	}
+	if status := resp.Get("status").Int(); status != 200 {
+		return nil, false, fmt.Errorf("download %s: HTTP %d %s", url, status, resp.Get("statusText").String())
+	}
+	var put js.Value
+	if cache.Truthy() {
+		// The clone streams into the cache as the original is read; a
+		// failed download rejects the put and leaves no partial entry.
+		put = cache.Call("put", url, resp.Call("clone"))
+	}
+	data, err = readBody(url, resp, func(l, t int64) { progress(l, t, false) })
+	if err != nil {
+		return nil, false, fmt.Errorf("download %w", err)
+	}
+	if put.Truthy() {
+		if _, err := await(put); err != nil {
+			js.Global().Get("console").Call("warn", "residual: could not cache the model:", err.Error())
+		}
+	}
+	return data, false, nil
+}
+
+// forgetModel removes a weight file from Cache Storage.
+func forgetModel(url string) error {
+	cache := openModelCache()
+	if !cache.Truthy() {
+		return nil
+	}
+	if _, err := await(cache.Call("delete", url)); err != nil {
+		return fmt.Errorf("forget %s: %w", url, err)
+	}
+	return nil
+}
+
+// probeWebGPU asks the browser for a WebGPU adapter and reads its
+// description (gogpu/wgpu's browser backend reports a fixed name).
+func probeWebGPU() gpuInfo {
+	gpu := js.Global().Get("navigator").Get("gpu")
+	if !gpu.Truthy() {
+		return gpuInfo{Problem: "this browser has no WebGPU (navigator.gpu is missing)"}
+	}
+	ad, err := await(gpu.Call("requestAdapter"))
+	if err != nil {
+		return gpuInfo{Problem: "requestAdapter failed: " + err.Error()}
+	}
+	if !ad.Truthy() {
+		return gpuInfo{Problem: "no WebGPU adapter (the GPU is blocklisted or absent)"}
+	}
+	info := ad.Get("info")
+	if !info.Truthy() && ad.Get("requestAdapterInfo").Type() == js.TypeFunction {
+		info, _ = await(ad.Call("requestAdapterInfo"))
+	}
+	str := func(v js.Value, k string) string {
+		if !v.Truthy() {
+			return ""
+		}
+		if s := v.Get(k); s.Type() == js.TypeString {
+			return s.String()
+		}
+		return ""
+	}
+	g := gpuInfo{
+		Available:    true,
+		Vendor:       str(info, "vendor"),
+		Architecture: str(info, "architecture"),
+		Device:       str(info, "device"),
+		Description:  str(info, "description"),
+	}
+	if f := ad.Get("isFallbackAdapter"); f.Type() == js.TypeBoolean {
+		g.Fallback = f.Bool()
+	} else if info.Truthy() && info.Get("isFallbackAdapter").Type() == js.TypeBoolean {
+		g.Fallback = info.Get("isFallbackAdapter").Bool()
+	}
+	return g
+}
+
+// clipboardImages reads images from the clipboard through the async
+// Clipboard API (the Paste button; Ctrl+V goes through the paste event).
+func clipboardImages() ([]fileHandle, error) {
+	cb := js.Global().Get("navigator").Get("clipboard")
+	if !cb.Truthy() || cb.Get("read").Type() != js.TypeFunction {
+		return nil, errors.New("this browser does not let pages read images from the clipboard: press Ctrl+V (⌘V) instead")
+	}
+	items, err := await(cb.Call("read"))
+	if err != nil {
+		return nil, fmt.Errorf("clipboard: %w", err)
+	}
+	var hs []fileHandle
+	for i := 0; i < items.Get("length").Int(); i++ {
+		item := items.Index(i)
+		types := item.Get("types")
+		for j := 0; j < types.Get("length").Int(); j++ {
+			t := types.Index(j).String()
+			if len(t) < 6 || t[:6] != "image/" {
+				continue
+			}
+			blob, err := await(item.Call("getType", t))
+			if err != nil {
+				return nil, fmt.Errorf("clipboard: %w", err)
+			}
+			hs = append(hs, fileHandle{name: "clipboard image " + strconv.Itoa(len(hs)+1), size: int64(blob.Get("size").Float()), file: blob})
+			break
+		}
+	}
+	if len(hs) == 0 {
+		return nil, errors.New("the clipboard holds no image")
+	}
+	return hs, nil
+}
+
+// markTiming records a named moment for tests and people (performance
+// marks show in the browser's performance panel).
+func markTiming(name string) float64 {
+	perf := js.Global().Get("performance")
+	perf.Call("mark", name)
+	return perf.Call("now").Float()
+}
+
+// queryParam returns one parameter of the page's URL.
+func queryParam(k string) string {
+	v := js.Global().Get("URLSearchParams").New(js.Global().Get("location").Get("search")).Call("get", k)
+	if v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}

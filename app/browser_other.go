@@ -1,0 +1,30 @@
+//go:build !(js && wasm)
+
+package app
+
+import "errors"
+
+// This file stands in for browser_js.go outside the browser: the dev
+// server renders the page server-side and tests exercise the rest of the
+// package natively. Nothing here is reached from there.
+
+var errNoBrowser = errors.New("needs a browser (GOOS=js GOARCH=wasm)")
+
+// fileHandle is a file the user gave; outside the browser there are none.
+type fileHandle struct {
+	name string
+	size int64
+}
+
+func listenForFiles(func([]fileHandle), func(bool), func()) (stop func()) { return func() {} }
+func pickedFiles(string) []fileHandle                                     { return nil }
+func readFile(h fileHandle) ([]byte, error)                               { return nil, errNoBrowser }
+func fetchBytes(string) ([]byte, error)                                   { return nil, errNoBrowser }
+func loadModelBytes(string, func(int64, int64, bool)) ([]byte, bool, error) {
+	return nil, false, errNoBrowser
+}
+func forgetModel(string) error               { return errNoBrowser }
+func probeWebGPU() gpuInfo                   { return gpuInfo{Problem: errNoBrowser.Error()} }
+func clipboardImages() ([]fileHandle, error) { return nil, errNoBrowser }
+func markTiming(string) float64              { return 0 }
+func queryParam(string) string               { return "" }

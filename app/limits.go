@@ -1,0 +1,34 @@
+package app
+
+// Limits and names the app works with.
+const (
+	// maxFileBytes is the largest image file read: a 50 MP image is far
+	// smaller compressed, and reading stops an accidental video upload.
+	maxFileBytes = 64 << 20
+	// maxModelBytes bounds a weight download (ResNet-152 f32 is ~240 MB).
+	maxModelBytes = 1 << 30
+	// maxBatch is the most images run together; more are reported, not run.
+	maxBatch = 16
+	// modelCacheName is the Cache Storage bucket for weight files. The dev
+	// server's service worker leaves it alone when it cleans up its own
+	// "app-…" caches.
+	modelCacheName = "residual-models-v1"
+	// defaultModel is the weight file under /web/models/ loaded at start;
+	// ?model=<file> picks another one from the same directory.
+	defaultModel = "resnet50-v1-int8.safetensors"
+	// defaultSize is the input side the page starts with.
+	defaultSize = 224
+	// topK is how many classes each image shows.
+	topK = 5
+)
+
+// inputSizes are the choices of the input-size control.
+var inputSizes = []int{160, 224, 288, 320}
+
+// samplePhotos are the pictures of the sample row, under /web/samples/.
+var samplePhotos = []struct{ File, Alt string }{
+	{"chelsea.jpg", "a tabby cat"},
+	{"coffee.jpg", "a cup of coffee"},
+	{"moped.jpg", "a moped"},
+	{"beach.jpg", "a kite over a beach"},
+}

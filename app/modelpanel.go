@@ -1,0 +1,113 @@
+package app
+
+import (
+	"strconv"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// Phases of the weight file's loading.
+const (
+	phaseIdle        = ""
+	phaseDownloading = "downloading"
+	phaseDecoding    = "decoding"
+	phaseReady       = "ready"
+	phaseFailed      = "failed"
+)
+
+// ModelPanel shows the weight file: its download progress, then what it
+// holds (architecture, quantization, size, parameters, classes).
+type ModelPanel struct {
+	goapp.Compo
+	File    string
+	Phase   string
+	Loaded  int64
+	Total   int64
+	Cached  bool
+	Err     string
+	Arch    string
+	Scheme  string
+	Params  string
+	Classes int
+	Source  string
+}
+
+// Render draws the panel.
+func (m *ModelPanel) Render() goapp.UI {
+	return goapp.Section().Class("panel", "model-panel").ID("model").Aria("labelledby", "model-h").Body(
+		goapp.H2().ID("model-h").Text("Model"),
+		goapp.P().Class("model-name").Body(
+			goapp.Code().ID("model-file").Text(m.File),
+			goapp.If(m.Total > 0, func() goapp.UI {
+				return goapp.Span().Class("muted").ID("model-size").Text(" · " + formatBytes(m.Total))
+			}),
+		),
+		m.progress(),
+		goapp.If(m.Phase == phaseReady, m.facts),
+		goapp.If(m.Err != "", func() goapp.UI {
+			return goapp.P().Class("error").Role("alert").ID("model-error").Text(m.Err)
+		}),
+	)
+}
+
+// progress is the download bar and its text.
+func (m *ModelPanel) progress() goapp.UI {
+	var label string
+	switch m.Phase {
+	case phaseIdle:
+		label = "Waiting for the app to start…"
+	case phaseDownloading:
+		if m.Cached {
+			label = "Reading from this browser's cache: " + formatBytes(m.Loaded)
+		} else if m.Total > 0 {
+			label = "Downloading: " + formatBytes(m.Loaded) + " of " + formatBytes(m.Total)
+		} else {
+			label = "Downloading: " + formatBytes(m.Loaded)
+		}
+	case phaseDecoding:
+		label = "Checking and unpacking the weights…"
+	case phaseReady:
+		if m.Cached {
+			label = "Loaded from this browser's cache (no download)"
+		} else {
+			label = "Downloaded " + formatBytes(m.Total) + " and cached for next time"
+		}
+	case phaseFailed:
+		label = "Could not load the model"
+	}
+	bar := goapp.Progress().ID("model-progress").Aria("labelledby", "model-progress-label")
+	switch {
+	case m.Phase == phaseReady:
+		bar = bar.Max(1).Value(1)
+	case m.Total > 0:
+		bar = bar.Max(m.Total).Value(m.Loaded)
+	}
+	return goapp.Div().Class("progress").Body(
+		bar,
+		goapp.P().ID("model-progress-label").Class("muted").
+			DataSet("phase", m.Phase).DataSet("cached", yesNo(m.Cached)).
+			Aria("live", "polite").Text(label),
+	)
+}
+
+// facts lists what the loaded weight file holds.
+func (m *ModelPanel) facts() goapp.UI {
+	return goapp.Div().Body(
+		goapp.Dl().Class("facts").Body(
+			goapp.Dt().Text("Network"), goapp.Dd().ID("model-arch").Text(m.Arch),
+			goapp.Dt().Text("Weights"), goapp.Dd().ID("model-scheme").Text(m.Scheme),
+			goapp.Dt().Text("Parameters"), goapp.Dd().Text(m.Params),
+			goapp.Dt().Text("Classes"), goapp.Dd().Text(strconv.Itoa(m.Classes)),
+			goapp.If(m.Source != "", func() goapp.UI {
+				return goapp.Dt().Text("Source")
+			}),
+			goapp.If(m.Source != "", func() goapp.UI {
+				return goapp.Dd().Class("source").Text(m.Source)
+			}),
+		),
+		goapp.Button().Type("button").Class("link").ID("forget-model").
+			Text("Forget the cached copy").
+			Title("Remove the weights from this browser's cache; the next visit downloads them again").
+			OnClick(func(ctx goapp.Context, e goapp.Event) { ctx.NewAction(actForget) }),
+	)
+}

@@ -1,0 +1,102 @@
+package app
+
+import (
+	"fmt"
+	"image"
+	"time"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/preprocess"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// inputFile is one image the user gave, read into memory (or the error
+// reading it gave).
+type inputFile struct {
+	Name string
+	Data []byte
+	Err  error
+}
+
+// batch is a set of inputs decoded and prepared for one run.
+type batch struct {
+	Names []string      // the images that made it, in batch order
+	Crops []*image.RGBA // each image as the model sees it (after resize and crop)
+	X     *model.Tensor // [B,3,size,size]
+	Errs  []string      // one message per file that did not make it, naming it
+	Ms    float64       // decode and preprocessing time
+}
+
+// prepareBatch decodes and preprocesses every file as the weights say, at
+// the given crop size, and stacks the good ones into one tensor. Bad files
+// (unreadable, empty, not an image, corrupt, too large) become messages;
+// beyond maxBatch images the rest are reported, not run.
+func prepareBatch(files []inputFile, p weights.Preprocess, size int) batch {
+	start := time.Now()
+	var b batch
+	var xs []*model.Tensor
+	for _, f := range files {
+		if f.Err != nil {
+			b.Errs = append(b.Errs, f.Err.Error())
+			continue
+		}
+		if len(xs) == maxBatch {
+			b.Errs = append(b.Errs, fmt.Sprintf("%s: not run: at most %d images go in one batch", f.Name, maxBatch))
+			continue
+		}
+		img, err := preprocess.Decode(f.Name, f.Data)
+		if err != nil {
+			b.Errs = append(b.Errs, err.Error())
+			continue
+		}
+		x, crop, err := preprocess.Prepare(img, p, size)
+		if err != nil {
+			b.Errs = append(b.Errs, fmt.Sprintf("%s: %v", f.Name, err))
+			continue
+		}
+		xs = append(xs, x)
+		b.Crops = append(b.Crops, crop)
+		b.Names = append(b.Names, f.Name)
+	}
+	if len(xs) > 0 {
+		x, err := preprocess.Batch(xs...)
+		if err != nil {
+			b.Errs = append(b.Errs, err.Error())
+			b.Names, b.Crops = nil, nil
+		} else {
+			b.X = x
+		}
+	}
+	b.Ms = msSince(start)
+	return b
+}
+
+// runEngine runs a batch and fills in anything the engine left out that
+// the page shows: top-k predictions labelled from the weights.
+func runEngine(e Engine, x *model.Tensor, labels []string) (*model.Result, float64, error) {
+	start := time.Now()
+	res, err := e.Run(x, true)
+	ms := msSince(start)
+	if err != nil {
+		return nil, ms, fmt.Errorf("%s engine: %w", e.Name(), err)
+	}
+	if res == nil {
+		return nil, ms, fmt.Errorf("%s engine: no result", e.Name())
+	}
+	if len(res.Top) != x.Shape[0] && len(res.Logits) == x.Shape[0] {
+		res.Top = make([][]model.Prediction, len(res.Logits))
+		for i, l := range res.Logits {
+			res.Top[i] = model.TopK(l, labels, topK)
+		}
+	}
+	if len(res.Top) != x.Shape[0] {
+		return nil, ms, fmt.Errorf("%s engine: %d answers for %d images", e.Name(), len(res.Top), x.Shape[0])
+	}
+	if res.Engine == "" {
+		res.Engine = e.Name()
+	}
+	return res, ms, nil
+}
+
+// msSince is the time since start in milliseconds.
+func msSince(start time.Time) float64 { return float64(time.Since(start).Microseconds()) / 1000 }

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/residual-webgpu/residual/model"
+)
+
+// render mounts a component in go-app's test engine and returns its HTML.
+func render(t *testing.T, c goapp.Composer) string {
+	t.Helper()
+	e := goapp.NewTestEngine()
+	if err := e.Load(c); err != nil {
+		t.Fatal(err)
+	}
+	e.ConsumeAll()
+	return goapp.HTMLString(c)
+}
+
+func wantAll(t *testing.T, html string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(html, p) {
+			t.Errorf("HTML lacks %q", p)
+		}
+	}
+}
+
+func TestRenderInspector(t *testing.T) {
+	a, _ := model.ByName("resnet50")
+	net, _ := a.Net()
+	st, _ := net.Stages(1, 224, 224)
+	html := render(t, &Inspector{Rows: planRows(st), Size: 224, Batch: 1, Params: "25.56 M", MACs: "4.09 G"})
+	wantAll(t, html, `<table id="stages"`, `data-stage="layer3"`, `[1, 1024, 14, 14]`, `<details class="blocks">`,
+		`layer2: 4 blocks`, `1×1 conv (downsample)`, `<th scope="col">Output shape [B, C, H, W]</th>`, `Planned for a batch of 1 at 224×224`)
+	if n := strings.Count(html, `data-stage="`); n != len(st) {
+		t.Errorf("%d stage groups, want %d", n, len(st))
+	}
+}
+
+func TestRenderPredictions(t *testing.T) {
+	html := render(t, &Predictions{
+		Images: []imageView{{Name: "chelsea.jpg", Top: []predView{{Label: "Egyptian cat", Prob: 0.75, Percent: "75.0%"}, {Label: "tabby", Prob: 0.2, Percent: "20.0%"}}}},
+		Engine: "cpu", Size: 224, Latency: latency{FirstMs: 900, WarmMs: 300, Runs: 2}, Status: "Done", FirstMs: 4200,
+	})
+	wantAll(t, html, `aria-live="polite"`, `Egyptian cat`, `<meter`, `75.0%`, `first run 900 ms`, `warm 300 ms`,
+		`page load → first top-5 4.2 s`, `data-first-top5-ms="4200"`)
+}
+
+func TestRenderBackendPanel(t *testing.T) {
+	html := render(t, &BackendPanel{Probed: true, GPU: gpuInfo{Problem: "no WebGPU adapter"}, Backend: BackendCPU})
+	wantAll(t, html, `WebGPU unavailable — running on the CPU, slower.`, `no WebGPU adapter`, `id="cpu-notice"`)
+	if in := regexp.MustCompile(`<input[^>]*id="backend-gpu"[^>]*>`).FindString(html); !strings.Contains(in, " disabled") {
+		t.Error("GPU choice not disabled without WebGPU")
+	}
+	html = render(t, &BackendPanel{Probed: true, HasEngine: true, Backend: BackendGPU,
+		GPU: gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader", Fallback: true}})
+	wantAll(t, html, `google swiftshader (software fallback adapter)`)
+	if strings.Contains(html, "cpu-notice") {
+		t.Error("CPU notice shown with a working GPU")
+	}
+}
+
+func TestRenderModelPanel(t *testing.T) {
+	html := render(t, &ModelPanel{File: defaultModel, Phase: phaseDownloading, Loaded: 12_300_000, Total: 25_600_000})
+	wantAll(t, html, `Downloading: 12.3 MB of 25.6 MB`, `<progress`, `max="25600000"`, `value="12300000"`)
+	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, Total: 25_600_000, Cached: true, Arch: "resnet50", Scheme: "int8"})
+	wantAll(t, html, `Loaded from this browser&#39;s cache (no download)`, `data-cached="yes"`, `id="model-scheme">int8`, `25.6 MB`)
+}
+
+func TestRenderPage(t *testing.T) {
+	html := render(t, NewPage())
+	wantAll(t, html, `id="dropzone"`, `type="file"`, `accept="image/*"`, `multiple`, `id="paste-button"`,
+		`/web/samples/chelsea.jpg`, `id="results"`, `role="alert"`, `id="inspector"`)
+	for _, n := range inputSizes {
+		in := regexp.MustCompile(fmt.Sprintf(`<input[^>]*id="size-%d"[^>]*>`, n)).FindString(html)
+		if checked := strings.Contains(in, " checked"); checked != (n == defaultSize) {
+			t.Errorf("size %d: checked=%v in %q", n, checked, in)
+		}
+	}
+	if strings.Contains(html, "style=") {
+		t.Error("inline styles: the CSP blocks them")
+	}
+}

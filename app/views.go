@@ -1,0 +1,139 @@
+package app
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/residual-webgpu/residual/model"
+)
+
+// stageRow is one inspector row, ready to show: every value is formatted
+// and the heatmap is already a data URL, so Render does no work.
+type stageRow struct {
+	Name       string
+	Kind       string
+	Shape      string
+	Params     string
+	MACs       string
+	Time       string
+	Heatmap    string // data URL, "" when there is none
+	Stride     int    // blocks only
+	Downsample bool   // blocks only
+	Blocks     []stageRow
+}
+
+// planRows turns a Net.Stages plan into rows without timings.
+func planRows(stages []model.Stage) []stageRow {
+	rows := make([]stageRow, len(stages))
+	for i, s := range stages {
+		rows[i] = stageRowOf(s, nil)
+		for _, b := range s.Blocks {
+			rows[i].Blocks = append(rows[i].Blocks, stageRowOf(b, nil))
+		}
+	}
+	return rows
+}
+
+// resultRows turns an engine's measured stages into rows with timings and
+// heatmaps (its blocks too, where the engine measured them).
+func resultRows(stages []model.StageResult) []stageRow {
+	rows := make([]stageRow, len(stages))
+	for i := range stages {
+		s := &stages[i]
+		rows[i] = stageRowOf(s.Stage, s)
+		if len(s.Blocks) > 0 {
+			for j := range s.Blocks {
+				rows[i].Blocks = append(rows[i].Blocks, stageRowOf(s.Blocks[j].Stage, &s.Blocks[j]))
+			}
+		} else {
+			for _, b := range s.Stage.Blocks {
+				rows[i].Blocks = append(rows[i].Blocks, stageRowOf(b, nil))
+			}
+		}
+	}
+	return rows
+}
+
+// stageRowOf formats one stage, with its measurement when there is one.
+func stageRowOf(s model.Stage, r *model.StageResult) stageRow {
+	row := stageRow{
+		Name:       s.Name,
+		Kind:       string(s.Kind),
+		Shape:      formatShape(s.Shape),
+		Params:     formatCount(s.Params),
+		MACs:       formatCount(s.MACs),
+		Time:       "–",
+		Stride:     s.Stride,
+		Downsample: s.Downsample,
+	}
+	if r != nil {
+		if r.Ms > 0 || s.Kind != model.KindFlatten {
+			row.Time = formatMs(r.Ms)
+		}
+		row.Heatmap = heatmapDataURL(r.Heatmap)
+	}
+	return row
+}
+
+// imageView is one image of a batch with its answer.
+type imageView struct {
+	Name string
+	Crop string // data URL of the crop the model saw
+	Top  []predView
+}
+
+// predView is one of an image's top-k classes.
+type predView struct {
+	Label   string
+	Index   int
+	Prob    float32
+	Percent string
+}
+
+// imageViews pairs each image of a batch with its predictions.
+func imageViews(names []string, crops []*image.RGBA, top [][]model.Prediction) []imageView {
+	out := make([]imageView, len(names))
+	for i, n := range names {
+		v := imageView{Name: n}
+		if i < len(crops) {
+			v.Crop = pngDataURL(crops[i])
+		}
+		if i < len(top) {
+			for _, p := range top[i] {
+				label := p.Label
+				if label == "" {
+					label = fmt.Sprintf("class %d", p.Index)
+				}
+				v.Top = append(v.Top, predView{Label: label, Index: p.Index, Prob: p.Prob, Percent: formatPercent(p.Prob)})
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// latency remembers how long an engine took for one batch shape: its
+// first run (pipelines compiled, buffers allocated, caches cold) and its
+// latest warm one.
+type latency struct {
+	FirstMs float64
+	WarmMs  float64
+	Runs    int
+}
+
+// latencyBook keeps a latency per engine, input size and batch size.
+type latencyBook map[string]latency
+
+// add records one run and returns the updated entry.
+func (b latencyBook) add(engine string, size, batch int, ms float64) latency {
+	k := fmt.Sprintf("%s@%d×%d", engine, size, batch)
+	l := b[k]
+	if l.Runs == 0 {
+		l.FirstMs = ms
+	} else {
+		l.WarmMs = ms
+	}
+	l.Runs++
+	b[k] = l
+	return l
+}

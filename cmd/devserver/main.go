@@ -1,0 +1,68 @@
+// Command devserver serves the Residual browser app: go-app's page,
+// scripts and service worker, and the files of the web directory (the
+// wasm, styles, icons, sample photos and model weights) under /web/, with
+// compression, caching and security headers.
+//
+//	devserver -addr 127.0.0.1:8000 -web ./web
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8000", "address to listen on (host:port)")
+	web := flag.String("web", "./web", "directory served under /web/")
+	flag.Parse()
+	if err := run(*addr, *web); err != nil {
+		fmt.Fprintln(os.Stderr, "devserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until SIGINT or SIGTERM, then shuts down gracefully.
+func run(addr, web string) error {
+	s, err := newServer(web)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	// The bound address, so that -addr 127.0.0.1:0 (tests) can find it.
+	logf("Residual dev server on http://%s/ (web dir %s, %s)", ln.Addr(), web, s)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
