@@ -1,0 +1,306 @@
+package shaders
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// convGeom is one convolution applied to a given input size, in the terms
+// the kernel uses.
+type convGeom struct {
+	B, H, W     int // input batch and size
+	Cin, Cout   int
+	K           int // square kernel side
+	Stride, Pad int
+	Groups      int
+	HO, WO      int // output size
+	CG, NG, CG4 int // input channels, output channels per group; ceil(CG/4)
+	Residual    bool
+	ReLU        bool
+}
+
+func newConvGeom(c model.Conv, b, h, w int, residual, relu bool) (convGeom, error) {
+	if c.Groups < 1 || c.Cin%c.Groups != 0 || c.Cout%c.Groups != 0 || c.Kernel < 1 || c.Stride < 1 || c.Pad < 0 {
+		return convGeom{}, fmt.Errorf("conv %s: bad layout cin %d cout %d groups %d kernel %d stride %d pad %d",
+			c.Name, c.Cin, c.Cout, c.Groups, c.Kernel, c.Stride, c.Pad)
+	}
+	g := convGeom{B: b, H: h, W: w, Cin: c.Cin, Cout: c.Cout, K: c.Kernel, Stride: c.Stride, Pad: c.Pad, Groups: c.Groups,
+		HO: c.OutSize(h), WO: c.OutSize(w), CG: c.Cin / c.Groups, NG: c.Cout / c.Groups, Residual: residual, ReLU: relu}
+	g.CG4 = (g.CG + 3) / 4
+	if b < 1 || g.HO < 1 || g.WO < 1 {
+		return convGeom{}, fmt.Errorf("conv %s: input [%d,%d,%d,%d] gives no output", c.Name, b, c.Cin, h, w)
+	}
+	return g, nil
+}
+
+// M is the GEMM's row count: output pixels over the batch.
+func (g convGeom) M() int { return g.B * g.HO * g.WO }
+
+// FLOPs counts multiply and add separately, as GFLOP/s figures do.
+func (g convGeom) FLOPs() float64 {
+	return 2 * float64(g.M()) * float64(g.Cout) * float64(g.CG*g.K*g.K)
+}
+
+// vecIn says the input can be read as vec4: every group's channels start
+// on a multiple of four and fill whole vec4s.
+func (g convGeom) vecIn() bool { return g.CG%4 == 0 }
+
+// dense says the conv has no padding and a 1×1 kernel (the plain GEMM of
+// ResNet's 1×1 convs), so no tap needs a bounds check.
+func (g convGeom) dense() bool { return g.K == 1 && g.Pad == 0 }
+
+// vecOut says outputs (and the residual) can be written as vec4.
+func (g convGeom) vecOut() bool { return g.NG%4 == 0 }
+
+// convTile is a kernel's work split: WG invocations per workgroup, each
+// with a TM-pixel × TN-channel register tile.
+type convTile struct{ WG, TM, TN int }
+
+// chooseTile picks the register tile for a conv. Measured on lavapipe
+// over every ResNet-50 conv (TestConvTiles): storage loads cost far more
+// than arithmetic there (each is a per-lane loop), so a 4-pixel ×
+// 16-channel tile, sharing each loaded vec4 across 16 or 4 FMAs, beats
+// smaller tiles, while larger ones spill; small workgroups of 16 lanes
+// spread the work evenly over the CPU threads. Narrow groups cap TN.
+func chooseTile(g convGeom) convTile {
+	t := convTile{WG: 16, TM: 4, TN: 16}
+	switch {
+	case g.NG <= 4:
+		t.TN = 4
+	case g.NG <= 8:
+		t.TN = 8
+	}
+	// Small images (layer3, layer4) leave most lanes of a 64-wide
+	// workgroup idle: shrink it to the pixels there are, in whole SIMD
+	// chunks of 8 lanes (lavapipe's AVX2 width).
+	lanes := (g.M() + t.TM - 1) / t.TM
+	t.WG = min(t.WG, max(8, (lanes+7)/8*8))
+	return t
+}
+
+// ngp is the padded per-group output channel count.
+func (g convGeom) ngp(t convTile) int { return (g.NG + t.TN - 1) / t.TN * t.TN }
+
+// k4 is the packed weight words per output channel.
+func (g convGeom) k4() int { return g.K * g.K * g.CG4 }
+
+// convWeights is one conv's packed weights and epilogue constants.
+type convWeights struct {
+	words []uint32  // [G][KH][KW][CG4][NGP]
+	scale []float32 // [G][NGP]
+	bias  []float32 // [G][NGP]
+}
+
+// packConv lays a conv's int8 weights out for the kernel. Float weights are
+// quantized here (symmetric, per output channel) so the GPU always holds int8.
+func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error) {
+	want := []int{g.Cout, g.CG, g.K, g.K}
+	if w == nil || b == nil {
+		return convWeights{}, fmt.Errorf("missing weight or bias")
+	}
+	if !sameShape(w.Shape, want) {
+		return convWeights{}, fmt.Errorf("weight %s shape %v, want %v", w.Name, w.Shape, want)
+	}
+	bias := b.Float()
+	if len(bias) != g.Cout {
+		return convWeights{}, fmt.Errorf("bias %s has %d values, want %d", b.Name, len(bias), g.Cout)
+	}
+	q, scale, err := int8Of(w, g.Cout)
+	if err != nil {
+		return convWeights{}, err
+	}
+	ngp := g.ngp(t)
+	k4 := g.k4()
+	cw := convWeights{words: make([]uint32, g.Groups*k4*ngp), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
+	per := g.CG * g.K * g.K
+	for gi := 0; gi < g.Groups; gi++ {
+		for j := 0; j < g.NG; j++ {
+			n := gi*g.NG + j
+			cw.scale[gi*ngp+j] = scale[n]
+			cw.bias[gi*ngp+j] = bias[n]
+			for ky := 0; ky < g.K; ky++ {
+				for kx := 0; kx < g.K; kx++ {
+					for c4 := 0; c4 < g.CG4; c4++ {
+						var word uint32
+						for t := 0; t < 4; t++ {
+							ci := c4*4 + t
+							if ci >= g.CG {
+								break
+							}
+							v := q[n*per+(ci*g.K+ky)*g.K+kx]
+							word |= uint32(uint8(v)) << (8 * t)
+						}
+						k := (ky*g.K+kx)*g.CG4 + c4
+						cw.words[(gi*k4+k)*ngp+j] = word
+					}
+				}
+			}
+		}
+	}
+	return cw, nil
+}
+
+// int8Of returns a weight's int8 values and per-output-channel scales,
+// quantizing float weights symmetrically.
+func int8Of(w *weights.Tensor, out int) ([]int8, []float32, error) {
+	if w.I8 != nil {
+		if len(w.Scale) != out || len(w.I8) != w.Len() {
+			return nil, nil, fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
+		}
+		return w.I8, w.Scale, nil
+	}
+	if len(w.F32) != w.Len() || out < 1 {
+		return nil, nil, fmt.Errorf("weight %s: %d floats for shape %v", w.Name, len(w.F32), w.Shape)
+	}
+	per := len(w.F32) / out
+	q := make([]int8, len(w.F32))
+	scale := make([]float32, out)
+	for n := 0; n < out; n++ {
+		row := w.F32[n*per : (n+1)*per]
+		var m float64
+		for _, v := range row {
+			m = math.Max(m, math.Abs(float64(v)))
+		}
+		if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
+			if m != 0 {
+				return nil, nil, fmt.Errorf("weight %s: channel %d is not finite", w.Name, n)
+			}
+			continue
+		}
+		s := m / 127
+		scale[n] = float32(s)
+		for i, v := range row {
+			q[n*per+i] = int8(math.Round(float64(v) / s))
+		}
+	}
+	return q, scale, nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// genConv writes the WGSL of one conv kernel.
+func genConv(g convGeom, t convTile) (string, error) {
+	if t.TN%4 != 0 || t.TM < 1 || t.WG < 1 {
+		return "", fmt.Errorf("conv kernel: bad tile %+v", t)
+	}
+	ngp := g.ngp(t)
+	vin, vout := g.vecIn(), g.vecOut()
+	xt, yt := "f32", "f32"
+	xc, xg := g.Cin, g.CG
+	if vin {
+		xt, xc, xg = "vec4<f32>", g.Cin/4, g.CG/4
+	}
+	if vout {
+		yt = "vec4<f32>"
+	}
+	var pix, acc, tap, mac, epi strings.Builder
+	for i := 0; i < t.TM; i++ {
+		fmt.Fprintf(&pix, "    let p%d = min(m0 + %du, M - 1u);\n", i, i)
+		fmt.Fprintf(&pix, "    let r%d = p%d %% HWO;\n", i, i)
+		fmt.Fprintf(&pix, "    let iy%d = i32(r%d / WO) * S - PAD;\n", i, i)
+		fmt.Fprintf(&pix, "    let ix%d = i32(r%d %% WO) * S - PAD;\n", i, i)
+		fmt.Fprintf(&pix, "    let xb%d = (p%d / HWO) * H;\n", i, i)
+		for j := 0; j < t.TN; j++ {
+			fmt.Fprintf(&acc, "    var a%d_%d = 0.0;\n", i, j)
+		}
+		if g.dense() {
+			// No padding: every tap is inside the image.
+			fmt.Fprintf(&tap, "            let o%d = ((xb%d + u32(iy%d)) * W + u32(ix%d)) * XC + g * XG;\n", i, i, i, i)
+			continue
+		}
+		fmt.Fprintf(&tap, "            let yy%d = iy%d + i32(ky);\n", i, i)
+		fmt.Fprintf(&tap, "            let xx%d = ix%d + i32(kx);\n", i, i)
+		fmt.Fprintf(&tap, "            let v%d = u32(yy%d) < H && u32(xx%d) < W;\n", i, i, i)
+		fmt.Fprintf(&tap, "            let o%d = select(0u, ((xb%d + u32(yy%d)) * W + u32(xx%d)) * XC + g * XG, v%d);\n", i, i, i, i, i)
+	}
+	for jv := 0; jv < t.TN/4; jv++ {
+		fmt.Fprintf(&mac, "                let wv%d = wq[wk + %du];\n", jv, jv)
+		for c := 0; c < 4; c++ {
+			fmt.Fprintf(&mac, "                let w%d = q4(wv%d.%c);\n", 4*jv+c, jv, "xyzw"[c])
+		}
+	}
+	for i := 0; i < t.TM; i++ {
+		load := fmt.Sprintf("x[o%d + c]", i)
+		if !vin {
+			fmt.Fprintf(&mac, "                let e%d = o%d + 4u * c;\n", i, i)
+			load = fmt.Sprintf("vec4<f32>(x[e%d], x[e%d + 1u], x[e%d + 2u], x[e%d + 3u])", i, i, i, i)
+		}
+		if !g.dense() {
+			load = fmt.Sprintf("select(vec4<f32>(0.0), %s, v%d)", load, i)
+		}
+		fmt.Fprintf(&mac, "                let x%d = %s;\n", i, load)
+		for j := 0; j < t.TN; j++ {
+			fmt.Fprintf(&mac, "                a%d_%d += dot(x%d, w%d);\n", i, j, i, j)
+		}
+	}
+	for jv := 0; jv < t.TN/4; jv++ {
+		fmt.Fprintf(&epi, "    let sc%d = ep[sk + %du];\n    let bi%d = ep[bk + %du];\n", jv, jv, jv, jv)
+	}
+	for i := 0; i < t.TM; i++ {
+		fmt.Fprintf(&epi, "    if (m0 + %du < M) {\n", i)
+		fmt.Fprintf(&epi, "        let yo%d = (m0 + %du) * COUT + g * NG + n0;\n", i, i)
+		for jv := 0; jv < t.TN/4; jv++ {
+			fmt.Fprintf(&epi, "        var z%d_%d = vec4<f32>(a%d_%d, a%d_%d, a%d_%d, a%d_%d) * sc%d + bi%d;\n",
+				i, jv, i, 4*jv, i, 4*jv+1, i, 4*jv+2, i, 4*jv+3, jv, jv)
+			if vout {
+				fmt.Fprintf(&epi, "        if (n0 + %du < NG) {\n", 4*jv)
+				idx := fmt.Sprintf("yo%d / 4u + %du", i, jv)
+				if g.Residual {
+					fmt.Fprintf(&epi, "            z%d_%d += res[%s];\n", i, jv, idx)
+				}
+				if g.ReLU {
+					fmt.Fprintf(&epi, "            z%d_%d = max(z%d_%d, vec4<f32>(0.0));\n", i, jv, i, jv)
+				}
+				fmt.Fprintf(&epi, "            y[%s] = z%d_%d;\n        }\n", idx, i, jv)
+				continue
+			}
+			for c := 0; c < 4; c++ {
+				j := 4*jv + c
+				fmt.Fprintf(&epi, "        if (n0 + %du < NG) {\n", j)
+				idx := fmt.Sprintf("yo%d + %du", i, j)
+				val := fmt.Sprintf("z%d_%d.%c", i, jv, "xyzw"[c])
+				if g.Residual {
+					val = fmt.Sprintf("(%s + res[%s])", val, idx)
+				}
+				if g.ReLU {
+					val = fmt.Sprintf("max(%s, 0.0)", val)
+				}
+				fmt.Fprintf(&epi, "            y[%s] = %s;\n        }\n", idx, val)
+			}
+		}
+		fmt.Fprintf(&epi, "    }\n")
+	}
+	resdecl := ""
+	if g.Residual {
+		resdecl = fmt.Sprintf("@group(0) @binding(4) var<storage, read> res: array<%s>;", yt)
+	}
+	return render("conv.wgsl", map[string]string{
+		"M": u(g.M()), "HWO": u(g.HO * g.WO), "WO": u(g.WO), "H": u(g.H), "W": u(g.W),
+		"S": fmt.Sprint(g.Stride), "PAD": fmt.Sprint(g.Pad), "KH": u(g.K), "KW": u(g.K),
+		"XC": u(xc), "XG": u(xg), "CG4": u(g.CG4), "NG": u(g.NG), "NGP4": u(ngp / 4),
+		"NTILES": u(ngp / t.TN), "COUT": u(g.Cout), "K4": u(g.k4()),
+		"BOFF4": u(g.Groups * ngp / 4), "TN": u(t.TN), "TM": u(t.TM), "WG": fmt.Sprint(t.WG),
+		"XT": xt, "YT": yt, "RESDECL": resdecl,
+		"PIXELS": pix.String(), "ACC": acc.String(), "TAP": tap.String(), "MAC": mac.String(), "EPILOGUE": epi.String(),
+	})
+}
+
+// convGrid is the dispatch size of a conv kernel.
+func convGrid(g convGeom, t convTile) (x, y uint32) {
+	per := t.WG * t.TM
+	return uint32((g.M() + per - 1) / per), uint32(g.Groups * (g.ngp(t) / t.TN))
+}

@@ -1,0 +1,154 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gogpu/wgpu"
+	"github.com/residual-webgpu/residual/model"
+)
+
+// convBench holds one conv kernel with its buffers, ready to run repeatedly.
+type convBench struct {
+	d       *Device
+	g       convGeom
+	ds      []dispatch
+	bufs    []*wgpu.Buffer
+	out     *wgpu.Buffer
+	staging *wgpu.Buffer
+}
+
+func newConvBench(t testing.TB, d *Device, c model.Conv, b, h, w int, tile convTile) *convBench {
+	t.Helper()
+	r := rand.New(rand.NewSource(2))
+	g, err := newConvGeom(c, b, h, w, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, bt := randConvWeights(r, c)
+	cw, err := packConv(g, tile, wt, bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := genConv(g, tile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := d.kernel(c.Name, src, kernelBindings(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &convBench{d: d, g: g}
+	mk := func(data []byte, size int) *wgpu.Buffer {
+		buf, err := d.newBuffer("bench", uint64(size), storageUsage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb.bufs = append(cb.bufs, buf)
+		if data != nil {
+			if err := d.write(buf, 0, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return buf
+	}
+	x := randTensor(r, b, c.Cin, h, w)
+	xb := mk(f32Bytes(toNHWC(x)), 4*len(x.Data)+slack)
+	wb := mk(u32Bytes(cw.words), 4*len(cw.words))
+	eb := mk(f32Bytes(append(append([]float32(nil), cw.scale...), cw.bias...)), 8*len(cw.scale))
+	cb.out = mk(nil, 4*g.M()*g.Cout+slack)
+	bg, err := d.bind(k, whole(xb), whole(wb), whole(eb), whole(cb.out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gx, gy := convGrid(g, tile)
+	cb.ds = []dispatch{{k: k, bg: bg, x: gx, y: gy, z: 1}}
+	cb.staging, err = d.newBuffer("staging", 16, wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb
+}
+
+// run submits the kernel once and waits for it.
+func (cb *convBench) run(t testing.TB) {
+	if err := cb.d.submit(cb.ds, cb.out, cb.staging, 16); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readback(context.Background(), cb.staging, 4); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (cb *convBench) close() {
+	cb.ds[0].bg.Release()
+	for _, b := range append(cb.bufs, cb.staging) {
+		b.Release()
+	}
+}
+
+// time returns the best of n runs after a warm-up.
+func (cb *convBench) time(t testing.TB, n int) time.Duration {
+	cb.run(t)
+	best := time.Duration(1 << 62)
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		cb.run(t)
+		best = min(best, time.Since(t0))
+	}
+	return best
+}
+
+var (
+	bench3x3 = model.Conv{Name: "bench3x3", Cin: 64, Cout: 64, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}
+	bench1x1 = model.Conv{Name: "bench1x1", Cin: 256, Cout: 64, Kernel: 1, Stride: 1, Pad: 0, Groups: 1}
+)
+
+func benchmarkConv(b *testing.B, c model.Conv) {
+	d := device(b)
+	g, _ := newConvGeom(c, 1, 56, 56, false, true)
+	cb := newConvBench(b, d, c, 1, 56, 56, chooseTile(g))
+	defer cb.close()
+	cb.run(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cb.run(b)
+	}
+	b.ReportMetric(cb.g.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkConv3x3 is the 3×3 64→64 conv on 56×56 (ResNet layer1).
+func BenchmarkConv3x3(b *testing.B) { benchmarkConv(b, bench3x3) }
+
+// BenchmarkConv1x1 is the 1×1 256→64 conv on 56×56 (ResNet-50 layer1).
+func BenchmarkConv1x1(b *testing.B) { benchmarkConv(b, bench1x1) }
+
+// TestConvTiles compares register tiles on the two benchmark convs; it
+// only measures, so it runs when RESIDUAL_TILES is set.
+func TestConvTiles(t *testing.T) {
+	if os.Getenv("RESIDUAL_TILES") == "" {
+		t.Skip("set RESIDUAL_TILES=1 to measure tile choices")
+	}
+	d := device(t)
+	tiles := []convTile{{64, 4, 4}, {64, 4, 8}, {64, 8, 8}, {32, 4, 8}, {16, 4, 8}, {8, 4, 8}, {64, 4, 16}, {16, 4, 16}, {16, 2, 16}, {8, 2, 16}, {16, 8, 8}}
+	for _, cs := range []struct {
+		c    model.Conv
+		size int
+	}{{bench3x3, 56}, {bench1x1, 56}, {model.Conv{Name: "l3", Cin: 256, Cout: 256, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 14},
+		{model.Conv{Name: "l4", Cin: 512, Cout: 512, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 7},
+		{model.Conv{Name: "l4-1x1", Cin: 2048, Cout: 512, Kernel: 1, Stride: 1, Pad: 0, Groups: 1}, 7}} {
+		c := cs.c
+		g, _ := newConvGeom(c, 1, cs.size, cs.size, false, true)
+		fmt.Printf("%s chosen %+v\n", c.Name, chooseTile(g))
+		for _, tl := range tiles {
+			cb := newConvBench(t, d, c, 1, cs.size, cs.size, tl)
+			dt := cb.time(t, 3)
+			cb.close()
+			fmt.Printf("%s tile %+v: %v, %.2f GFLOP/s\n", c.Name, tl, dt, cb.g.FLOPs()/dt.Seconds()/1e9)
+		}
+	}
+}

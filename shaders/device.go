@@ -1,0 +1,127 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/gogpu/gputypes"
+	"github.com/gogpu/wgpu"
+)
+
+// Device is an open GPU device with the adapter facts the engine reports
+// and a cache of compiled pipelines shared by every plan built on it.
+type Device struct {
+	instance *wgpu.Instance
+	adapter  *wgpu.Adapter
+	dev      *wgpu.Device
+	queue    *wgpu.Queue
+	info     gputypes.AdapterInfo
+	limits   gputypes.Limits
+
+	mu        sync.Mutex
+	pipelines map[string]*kernel // keyed by WGSL source + entry point
+}
+
+// Open opens the GPU device the engine runs on: Vulkan natively (it fails
+// when only another backend, such as wgpu's Software one, is available,
+// because those compute silently wrong results) and the browser's WebGPU
+// under js/wasm. In the browser it blocks its goroutine until the adapter
+// and device promises settle: never call it from a JS event callback.
+func Open(ctx context.Context) (*Device, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open gpu: %w", err)
+	}
+	inst, err := wgpu.CreateInstance(instanceDescriptor())
+	if err != nil {
+		return nil, fmt.Errorf("open gpu: create instance: %w", err)
+	}
+	ad, err := inst.RequestAdapter(&wgpu.RequestAdapterOptions{PowerPreference: gputypes.PowerPreferenceHighPerformance})
+	if err != nil {
+		inst.Release()
+		return nil, fmt.Errorf("open gpu: request adapter: %w", err)
+	}
+	info := ad.Info()
+	if err := checkBackend(info); err != nil {
+		ad.Release()
+		inst.Release()
+		return nil, fmt.Errorf("open gpu: %w", err)
+	}
+	al := ad.Limits()
+	if err := checkLimits(al); err != nil {
+		ad.Release()
+		inst.Release()
+		return nil, fmt.Errorf("open gpu: adapter %q: %w", info.Name, err)
+	}
+	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "residual", RequiredLimits: requiredLimits(al)})
+	if err != nil {
+		ad.Release()
+		inst.Release()
+		return nil, fmt.Errorf("open gpu: request device on %q: %w", info.Name, err)
+	}
+	d := &Device{instance: inst, adapter: ad, dev: dev, queue: dev.Queue(), info: info,
+		limits: dev.Limits(), pipelines: map[string]*kernel{}}
+	if d.limits.MaxStorageBufferBindingSize == 0 {
+		// Some paths report no device limits; the adapter's are what we asked for.
+		d.limits = al
+	}
+	return d, nil
+}
+
+// minLimits are what the engine's kernels and buffers need at least: the
+// WebGPU defaults for workgroups and 8 storage buffers per stage.
+var minLimits = gputypes.Limits{
+	MaxStorageBuffersPerShaderStage:   5,
+	MaxComputeInvocationsPerWorkgroup: 256,
+	MaxComputeWorkgroupSizeX:          256,
+	MaxComputeWorkgroupStorageSize:    16384,
+	MaxStorageBufferBindingSize:       16 << 20,
+	MaxBufferSize:                     16 << 20,
+}
+
+func checkLimits(l gputypes.Limits) error {
+	switch {
+	case l.MaxStorageBuffersPerShaderStage < minLimits.MaxStorageBuffersPerShaderStage:
+		return fmt.Errorf("max storage buffers per stage %d < %d", l.MaxStorageBuffersPerShaderStage, minLimits.MaxStorageBuffersPerShaderStage)
+	case l.MaxComputeInvocationsPerWorkgroup < minLimits.MaxComputeInvocationsPerWorkgroup:
+		return fmt.Errorf("max invocations per workgroup %d < %d", l.MaxComputeInvocationsPerWorkgroup, minLimits.MaxComputeInvocationsPerWorkgroup)
+	case l.MaxComputeWorkgroupSizeX < minLimits.MaxComputeWorkgroupSizeX:
+		return fmt.Errorf("max workgroup size x %d < %d", l.MaxComputeWorkgroupSizeX, minLimits.MaxComputeWorkgroupSizeX)
+	case l.MaxComputeWorkgroupStorageSize < minLimits.MaxComputeWorkgroupStorageSize:
+		return fmt.Errorf("max workgroup storage %d < %d", l.MaxComputeWorkgroupStorageSize, minLimits.MaxComputeWorkgroupStorageSize)
+	case l.MaxStorageBufferBindingSize < minLimits.MaxStorageBufferBindingSize:
+		return fmt.Errorf("max storage binding size %d < %d", l.MaxStorageBufferBindingSize, minLimits.MaxStorageBufferBindingSize)
+	case l.MaxBufferSize < minLimits.MaxBufferSize:
+		return fmt.Errorf("max buffer size %d < %d", l.MaxBufferSize, minLimits.MaxBufferSize)
+	}
+	return nil
+}
+
+// Name describes the device for people: "vulkan: " and the adapter's
+// name natively (e.g. "vulkan: llvmpipe (LLVM 15.0.6, 256 bits)"),
+// "webgpu: browser" in the browser.
+func (d *Device) Name() string { return describe(d.info) }
+
+// Info is the adapter's report (backend, name, driver, device type).
+func (d *Device) Info() gputypes.AdapterInfo { return d.info }
+
+// Limits are the limits the device was opened with.
+func (d *Device) Limits() gputypes.Limits { return d.limits }
+
+// Close releases every pipeline, the device, the adapter and the instance.
+// Plans built on the device must be closed first.
+func (d *Device) Close() {
+	if d == nil || d.dev == nil {
+		return
+	}
+	d.mu.Lock()
+	for _, k := range d.pipelines {
+		k.release()
+	}
+	d.pipelines = nil
+	d.mu.Unlock()
+	d.dev.Release()
+	d.adapter.Release()
+	d.instance.Release()
+	d.dev = nil
+}

@@ -1,0 +1,250 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/gogpu/wgpu"
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// DefaultTopK is how many predictions per image Run returns when
+// Options.TopK is not positive.
+const DefaultTopK = 5
+
+// Options says what Run reports besides the logits.
+type Options struct {
+	TopK    int  // predictions per image, best first (DefaultTopK when ≤ 0)
+	Inspect bool // fill every stage's Heatmap (first image of the batch)
+	// Profile submits each stage alone and waits for it, so that every
+	// StageResult.Ms is that stage's measured time. Without it the whole
+	// pass is one submission and stage times are left zero.
+	Profile bool
+}
+
+// Engine runs one model on the GPU. It compiles a plan per input size on
+// first use (pipelines, weights uploaded once per plan, activation arena,
+// bind groups) and reuses it; runs are serialized.
+type Engine struct {
+	d     *Device
+	m     *weights.Model
+	mu    sync.Mutex
+	plans map[[3]int]*plan
+}
+
+// NewEngine prepares an engine for m on d. Weights are uploaded when the
+// first plan is built (Prepare or Run).
+func NewEngine(d *Device, m *weights.Model) (*Engine, error) {
+	if d == nil || d.dev == nil {
+		return nil, fmt.Errorf("gpu engine: device is not open")
+	}
+	if m == nil || len(m.Net.Layers) == 0 {
+		return nil, fmt.Errorf("gpu engine: model has no layers (Net not laid out?)")
+	}
+	return &Engine{d: d, m: m, plans: map[[3]int]*plan{}}, nil
+}
+
+// Name is what Result.Engine says for this engine.
+func (e *Engine) Name() string { return "webgpu (" + e.d.Name() + ")" }
+
+// Prepare builds the plan for batches of b images of h×w pixels ahead of
+// the first Run: it compiles every pipeline, uploads the weights and runs
+// the network once on a blank input, since drivers may finish compiling a
+// pipeline only when it is first dispatched (lavapipe does).
+func (e *Engine) Prepare(ctx context.Context, b, h, w int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, err := e.plan(b, h, w)
+	if err != nil {
+		return err
+	}
+	if _, err := p.run(ctx, model.NewTensor(b, 3, h, w), Options{}); err != nil {
+		return fmt.Errorf("gpu engine: warm-up: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) plan(b, h, w int) (*plan, error) {
+	key := [3]int{b, h, w}
+	if p, ok := e.plans[key]; ok {
+		return p, nil
+	}
+	p, err := newPlan(e.d, e.m, b, h, w)
+	if err != nil {
+		return nil, fmt.Errorf("gpu engine: plan for [%d,3,%d,%d]: %w", b, h, w, err)
+	}
+	e.plans[key] = p
+	return p, nil
+}
+
+// Close releases every plan's buffers. The device stays open.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, p := range e.plans {
+		p.close()
+		delete(e.plans, k)
+	}
+}
+
+// Run classifies a batch: x is the preprocessed input [B,3,H,W]. It
+// returns the logits, the top predictions labelled from the model's
+// metadata, and every stage of Net.Stages (conv1 includes the stem's ReLU,
+// which runs in its epilogue, so with Inspect its heatmap shows the output
+// after ReLU; bn1+relu and flatten take no time). A model stored as f32 is
+// quantized to int8 (per output channel) when its plan is built. Run blocks
+// until the GPU is done: in the browser, call it from a goroutine of its
+// own, never from a JS callback.
+func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt Options) (*model.Result, error) {
+	if err := checkNCHW(x); err != nil || x.Shape[1] != 3 {
+		return nil, fmt.Errorf("gpu engine: input must be a non-empty [B,3,H,W] tensor")
+	}
+	for _, v := range x.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("gpu engine: input has non-finite values")
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, err := e.plan(x.Shape[0], x.Shape[2], x.Shape[3])
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.run(ctx, x, opt)
+	if err != nil {
+		return nil, fmt.Errorf("gpu engine: %w", err)
+	}
+	res.Engine = e.Name()
+	k := opt.TopK
+	if k <= 0 {
+		k = DefaultTopK
+	}
+	for _, row := range res.Logits {
+		res.Top = append(res.Top, model.TopK(row, e.m.Meta.Labels, k))
+	}
+	return res, nil
+}
+
+// run executes the plan on x.
+func (p *plan) run(ctx context.Context, x *model.Tensor, opt Options) (*model.Result, error) {
+	d := p.d
+	in := p.slots[0]
+	if err := d.write(p.acts[in.out], 0, f32Bytes(toNHWC(x))); err != nil {
+		return nil, err
+	}
+	res := &model.Result{Stages: make([]model.StageResult, len(p.stages))}
+	for i, st := range p.stages {
+		res.Stages[i].Stage = st
+		for _, b := range st.Blocks {
+			res.Stages[i].Blocks = append(res.Stages[i].Blocks, model.StageResult{Stage: b})
+		}
+	}
+	var inspect *wgpu.Buffer
+	regions := make([]int, len(p.slots)) // float offset of each slot's copy in inspect
+	if opt.Inspect {
+		total := 0
+		for i, s := range p.slots {
+			if i > 0 && len(s.steps) == 0 && s.out == p.slots[i-1].out {
+				regions[i] = regions[i-1] // same data as the previous stage
+				continue
+			}
+			regions[i] = total
+			total += s.c * s.h * s.w
+		}
+		var err error
+		if inspect, err = d.newBuffer("inspect", uint64(4*total), wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
+			return nil, err
+		}
+		defer inspect.Release()
+	}
+	segs := make([]segment, len(p.slots))
+	for i, s := range p.slots {
+		for _, st := range s.steps {
+			segs[i].ds = append(segs[i].ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
+		}
+		if opt.Inspect && (i == 0 || regions[i] != regions[i-1]) {
+			segs[i].copies = append(segs[i].copies, copyOp{src: p.acts[s.out], dst: inspect,
+				dstOff: uint64(4 * regions[i]), size: uint64(4 * s.c * s.h * s.w)})
+		}
+	}
+	logitBytes := uint64(4 * p.b * p.classes)
+	last := &segs[len(segs)-1]
+	last.copies = append(last.copies, copyOp{src: p.acts[p.logits], dst: p.staging, size: logitBytes})
+
+	if opt.Profile {
+		for i := range segs {
+			s := p.slots[i]
+			if len(s.steps) == 0 {
+				if err := d.submitSegments(segs[i : i+1]); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			t0 := time.Now()
+			sg := segs[i]
+			sg.copies = append(append([]copyOp(nil), sg.copies...), copyOp{src: p.acts[s.out], dst: p.probe, size: 16})
+			if err := d.submitSegments([]segment{sg}); err != nil {
+				return nil, err
+			}
+			if _, err := readback(ctx, p.probe, 4); err != nil {
+				return nil, err
+			}
+			p.record(res, s, float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+	} else if err := d.submitSegments(segs); err != nil {
+		return nil, err
+	}
+	logits, err := readback(ctx, p.staging, p.b*p.classes)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < p.b; i++ {
+		res.Logits = append(res.Logits, logits[i*p.classes:(i+1)*p.classes])
+	}
+	if opt.Inspect {
+		data, err := readback(ctx, inspect, int(inspect.Size()/4))
+		if err != nil {
+			return nil, err
+		}
+		for i, s := range p.slots {
+			hm := heatmapNHWC(data[regions[i]:regions[i]+s.c*s.h*s.w], s.c, s.h, s.w)
+			st := &res.Stages[s.stage]
+			if s.block >= 0 {
+				st.Blocks[s.block].Heatmap = hm
+			}
+			st.Heatmap = hm // a layer shows its last block's output
+		}
+	}
+	return res, nil
+}
+
+// record adds a slot's measured time to its stage (and block).
+func (p *plan) record(res *model.Result, s slot, ms float64) {
+	st := &res.Stages[s.stage]
+	st.Ms += ms
+	if s.block >= 0 {
+		st.Blocks[s.block].Ms += ms
+	}
+}
+
+// heatmapNHWC summarises one image's channels-last activation as
+// cpu's engine does: a spatial map of the channel mean, or a strip of the
+// values of a vector.
+func heatmapNHWC(data []float32, c, h, w int) *model.Heatmap {
+	if h == 1 && w == 1 {
+		return model.MakeHeatmap(data, 1, 1, c)
+	}
+	mean := make([]float32, h*w)
+	for p := range mean {
+		var s float64
+		for _, v := range data[p*c : (p+1)*c] {
+			s += float64(v)
+		}
+		mean[p] = float32(s / float64(c))
+	}
+	return model.MakeHeatmap(mean, 1, h, w)
+}

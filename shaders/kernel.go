@@ -1,0 +1,119 @@
+package shaders
+
+import (
+	"fmt"
+
+	"github.com/gogpu/gputypes"
+	"github.com/gogpu/wgpu"
+)
+
+// kernel is one compiled compute pipeline with its explicit bind group
+// layout: binding i is a storage buffer, read-only unless written[i].
+type kernel struct {
+	label   string
+	module  *wgpu.ShaderModule
+	bgl     *wgpu.BindGroupLayout
+	layout  *wgpu.PipelineLayout
+	pipe    *wgpu.ComputePipeline
+	written []bool
+}
+
+func (k *kernel) release() {
+	if k.pipe != nil {
+		k.pipe.Release()
+	}
+	if k.layout != nil {
+		k.layout.Release()
+	}
+	if k.bgl != nil {
+		k.bgl.Release()
+	}
+	if k.module != nil {
+		k.module.Release()
+	}
+}
+
+// kernel compiles (or fetches from the device's cache) the pipeline for
+// the entry point "main" of a generated WGSL source.
+func (d *Device) kernel(label, src string, written []bool) (*kernel, error) {
+	return d.kernelEntry(label, src, "main", written)
+}
+
+// kernelEntry is kernel for a named entry point.
+func (d *Device) kernelEntry(label, src, entry string, written []bool) (*kernel, error) {
+	key := entry + "\x00" + fmt.Sprint(written) + "\x00" + src
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if k, ok := d.pipelines[key]; ok {
+		return k, nil
+	}
+	k := &kernel{label: label, written: append([]bool(nil), written...)}
+	var err error
+	k.module, err = d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{Label: label, WGSL: src})
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: compile: %w", label, err)
+	}
+	entries := make([]gputypes.BindGroupLayoutEntry, len(written))
+	for i, w := range written {
+		t := gputypes.BufferBindingTypeReadOnlyStorage
+		if w {
+			t = gputypes.BufferBindingTypeStorage
+		}
+		entries[i] = gputypes.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStageCompute,
+			Buffer: &gputypes.BufferBindingLayout{Type: t}}
+	}
+	if k.bgl, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: label, Entries: entries}); err != nil {
+		k.release()
+		return nil, fmt.Errorf("kernel %s: bind group layout: %w", label, err)
+	}
+	if k.layout, err = d.dev.CreatePipelineLayout(&wgpu.PipelineLayoutDescriptor{Label: label, BindGroupLayouts: []*wgpu.BindGroupLayout{k.bgl}}); err != nil {
+		k.release()
+		return nil, fmt.Errorf("kernel %s: pipeline layout: %w", label, err)
+	}
+	// Our kernels never read workgroup memory before writing it, so the
+	// zero fill (costly on CPU drivers) is skipped where the backend allows.
+	zero := false
+	if k.pipe, err = d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{Label: label, Layout: k.layout,
+		Module: k.module, EntryPoint: entry, ZeroInitializeWorkgroupMemory: &zero}); err != nil {
+		k.release()
+		return nil, fmt.Errorf("kernel %s: pipeline: %w", label, err)
+	}
+	d.pipelines[key] = k
+	return k, nil
+}
+
+// span is a byte range of a buffer bound to one binding.
+type span struct {
+	buf    *wgpu.Buffer
+	offset uint64
+	size   uint64
+}
+
+// whole binds all of b.
+func whole(b *wgpu.Buffer) span { return span{buf: b, size: b.Size()} }
+
+// bind creates the bind group for one dispatch of k.
+func (d *Device) bind(k *kernel, spans ...span) (*wgpu.BindGroup, error) {
+	if len(spans) != len(k.written) {
+		return nil, fmt.Errorf("kernel %s: %d buffers for %d bindings", k.label, len(spans), len(k.written))
+	}
+	entries := make([]wgpu.BindGroupEntry, len(spans))
+	for i, s := range spans {
+		if s.buf == nil {
+			return nil, fmt.Errorf("kernel %s: binding %d has no buffer", k.label, i)
+		}
+		entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), Buffer: s.buf, Offset: s.offset, Size: s.size}
+	}
+	bg, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: k.label, Layout: k.bgl, Entries: entries})
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: bind group: %w", k.label, err)
+	}
+	return bg, nil
+}
+
+// dispatch is one recorded kernel launch.
+type dispatch struct {
+	k       *kernel
+	bg      *wgpu.BindGroup
+	x, y, z uint32
+}

@@ -1,0 +1,403 @@
+package shaders
+
+import (
+	"fmt"
+
+	"github.com/gogpu/wgpu"
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// plan is a model's forward pass compiled for one input size: every
+// pipeline, weight and activation buffer and bind group made up front, so
+// a run only uploads the input, records the dispatches and reads back.
+type plan struct {
+	d       *Device
+	b, h, w int
+	classes int
+	stages  []model.Stage
+
+	weights []*wgpu.Buffer // packed int8 weights, in chunks within the binding limit
+	ep      *wgpu.Buffer   // scales and biases
+	acts    []*wgpu.Buffer // the activation arena (NHWC tensors, reused by liveness)
+	logits  int            // arena slot of the logits
+	staging *wgpu.Buffer   // logits readback
+	probe   *wgpu.Buffer   // 16-byte readback used to wait for a profiled stage
+
+	slots []slot // in forward order, one per stage or block that runs
+}
+
+// slot is the work of one stage (or one block of a layer) and where its
+// output lives, for timing and inspection.
+type slot struct {
+	stage, block int // index in stages; block index within a layer stage, or -1
+	steps        []step
+	out          int // arena slot holding the output
+	c, h, w      int // output per image (channels, height, width)
+}
+
+// step is one dispatch, resolved to a bind group when the plan is built.
+type step struct {
+	k     *kernel
+	bufs  []bufRef
+	x, y  uint32
+	bg    *wgpu.BindGroup
+	layer string // the conv or op it runs, for errors
+}
+
+// bufRef names a buffer of the plan before buffers exist: an arena slot
+// (all of it), or a byte range of a weight chunk or of the epilogue buffer.
+type bufRef struct {
+	kind         int // refAct, refWeights, refEp
+	i            int
+	offset, size uint64
+}
+
+const (
+	refAct = iota
+	refWeights
+	refEp
+)
+
+func actRef(slot int) bufRef { return bufRef{kind: refAct, i: slot} }
+
+// builder accumulates a plan: packed weights, arena sizes and liveness.
+type builder struct {
+	p        *plan
+	m        *weights.Model
+	chunks   [][]uint32
+	chunkMax int // words per chunk
+	align    int // words: storage binding offset alignment
+	ep       []float32
+	sizes    []int // bytes per arena slot
+	free     []int
+}
+
+// acquire returns a free arena slot of at least n floats.
+func (bl *builder) acquire(n int) int {
+	bytes := 4*n + slack
+	if len(bl.free) > 0 {
+		// Prefer the free slot whose size is closest above, to keep the arena small.
+		best := -1
+		for i, s := range bl.free {
+			if best < 0 || (bl.sizes[s] >= bytes) && (bl.sizes[bl.free[best]] < bytes || bl.sizes[s] < bl.sizes[bl.free[best]]) {
+				best = i
+			}
+		}
+		s := bl.free[best]
+		bl.free = append(bl.free[:best], bl.free[best+1:]...)
+		bl.sizes[s] = max(bl.sizes[s], bytes)
+		return s
+	}
+	bl.sizes = append(bl.sizes, bytes)
+	return len(bl.sizes) - 1
+}
+
+func (bl *builder) release(s int) { bl.free = append(bl.free, s) }
+
+// addWeights places one layer's words in a chunk at a bindable offset.
+func (bl *builder) addWeights(words []uint32) (bufRef, error) {
+	size := (len(words) + bl.align - 1) / bl.align * bl.align
+	if size > bl.chunkMax {
+		return bufRef{}, fmt.Errorf("%d weight bytes exceed the device's storage binding size", 4*len(words))
+	}
+	last := len(bl.chunks) - 1
+	if last < 0 || len(bl.chunks[last])+size > bl.chunkMax {
+		bl.chunks = append(bl.chunks, nil)
+		last++
+	}
+	off := len(bl.chunks[last])
+	bl.chunks[last] = append(bl.chunks[last], words...)
+	bl.chunks[last] = append(bl.chunks[last], make([]uint32, size-len(words))...)
+	return bufRef{kind: refWeights, i: last, offset: uint64(4 * off), size: uint64(4 * size)}, nil
+}
+
+// addEp places one layer's scales and biases at a bindable offset.
+func (bl *builder) addEp(v ...[]float32) bufRef {
+	off := len(bl.ep)
+	for _, x := range v {
+		bl.ep = append(bl.ep, x...)
+	}
+	for (len(bl.ep)-off)%bl.align != 0 {
+		bl.ep = append(bl.ep, 0)
+	}
+	return bufRef{kind: refEp, offset: uint64(4 * off), size: uint64(4 * (len(bl.ep) - off))}
+}
+
+// act is an activation in the arena: NHWC, per image c×h×w.
+type act struct{ slot, c, h, w int }
+
+// conv plans one convolution of in, optionally adding residual, and
+// returns its output.
+func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, step, error) {
+	if in.c != c.Cin {
+		return act{}, step{}, fmt.Errorf("conv %s takes %d channels but gets %d", c.Name, c.Cin, in.c)
+	}
+	g, err := newConvGeom(c, bl.p.b, in.h, in.w, residual != nil, relu)
+	if err != nil {
+		return act{}, step{}, err
+	}
+	if residual != nil && (residual.c != c.Cout || residual.h != g.HO || residual.w != g.WO) {
+		return act{}, step{}, fmt.Errorf("conv %s: shortcut %dx%dx%d does not match output %dx%dx%d",
+			c.Name, residual.c, residual.h, residual.w, c.Cout, g.HO, g.WO)
+	}
+	t := chooseTile(g)
+	w, b := bl.m.Weight(c.Name)
+	cw, err := packConv(g, t, w, b)
+	if err != nil {
+		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+	}
+	wr, err := bl.addWeights(cw.words)
+	if err != nil {
+		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+	}
+	er := bl.addEp(cw.scale, cw.bias)
+	src, err := genConv(g, t)
+	if err != nil {
+		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+	}
+	k, err := bl.p.d.kernel(c.Name, src, kernelBindings(g.Residual))
+	if err != nil {
+		return act{}, step{}, err
+	}
+	out := act{slot: bl.acquire(g.M() * g.Cout), c: g.Cout, h: g.HO, w: g.WO}
+	refs := []bufRef{actRef(in.slot), wr, er, actRef(out.slot)}
+	if residual != nil {
+		refs = append(refs, actRef(residual.slot))
+	}
+	x, y := convGrid(g, t)
+	if lim := bl.p.d.limits.MaxComputeWorkgroupsPerDimension; lim > 0 && (x > lim || y > lim) {
+		return act{}, step{}, fmt.Errorf("conv %s: %dx%d workgroups exceed the device's %d per dimension", c.Name, x, y, lim)
+	}
+	return out, step{k: k, bufs: refs, x: x, y: y, layer: c.Name}, nil
+}
+
+// newPlan builds the plan of model m for batches of b images of h×w.
+func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
+	net := m.Net
+	stages, err := net.Stages(b, h, w)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{d: d, b: b, h: h, w: w, classes: net.FC.Out, stages: stages}
+	maxBind := min(d.limits.MaxStorageBufferBindingSize, d.limits.MaxBufferSize)
+	align := max(256, int(d.limits.MinStorageBufferOffsetAlignment)) / 4
+	bl := &builder{p: p, m: m, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align}
+	ok := false
+	defer func() {
+		if !ok {
+			p.close()
+		}
+	}()
+	stageAt := func(name string) (int, error) {
+		for i, s := range stages {
+			if s.Name == name {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("no stage %s", name)
+	}
+	addSlot := func(name string, block int, a act, steps ...step) error {
+		i, err := stageAt(name)
+		if err != nil {
+			return err
+		}
+		p.slots = append(p.slots, slot{stage: i, block: block, steps: steps, out: a.slot, c: a.c, h: a.h, w: a.w})
+		return nil
+	}
+
+	in := act{slot: bl.acquire(b * h * w * 3), c: 3, h: h, w: w}
+	if err := addSlot("input", -1, in); err != nil {
+		return nil, err
+	}
+	y, st, err := bl.conv(net.Stem, in, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	// The stem's ReLU runs in its epilogue: bn1+relu is free.
+	if err := addSlot(net.Stem.Name, -1, y, st); err != nil {
+		return nil, err
+	}
+	// Only the stem reads the input; each run uploads it before any dispatch.
+	bl.release(in.slot)
+	if err := addSlot(net.Stem.BN+"+relu", -1, y); err != nil {
+		return nil, err
+	}
+	pg := poolGeom{B: b, H: y.h, W: y.w, C: y.c}
+	mk, gx, gy, err := d.maxPoolKernel(pg)
+	if err != nil {
+		return nil, err
+	}
+	ho, wo := pg.outSize()
+	pooled := act{slot: bl.acquire(b * ho * wo * y.c), c: y.c, h: ho, w: wo}
+	if err := addSlot("maxpool", -1, pooled, step{k: mk, bufs: []bufRef{actRef(y.slot), actRef(pooled.slot)}, x: gx, y: gy, layer: "maxpool"}); err != nil {
+		return nil, err
+	}
+	bl.release(y.slot)
+	y = pooled
+
+	for _, l := range net.Layers {
+		for bi, blk := range l.Blocks {
+			var steps []step
+			shortcut := y
+			if blk.Downsample != nil {
+				s, st, err := bl.conv(*blk.Downsample, y, nil, false)
+				if err != nil {
+					return nil, err
+				}
+				steps = append(steps, st)
+				shortcut = s
+			}
+			cur := y
+			for i, c := range blk.Convs {
+				var res *act
+				if i == len(blk.Convs)-1 {
+					res = &shortcut
+				}
+				next, st, err := bl.conv(c, cur, res, true)
+				if err != nil {
+					return nil, err
+				}
+				steps = append(steps, st)
+				if cur.slot != y.slot {
+					bl.release(cur.slot)
+				}
+				cur = next
+			}
+			if shortcut.slot != y.slot {
+				bl.release(shortcut.slot)
+			}
+			bl.release(y.slot)
+			y = cur
+			if err := addSlot(l.Name, bi, y, steps...); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	pg = poolGeom{B: b, H: y.h, W: y.w, C: y.c}
+	ak, gx, gy, err := d.avgPoolKernel(pg)
+	if err != nil {
+		return nil, err
+	}
+	feat := act{slot: bl.acquire(b * y.c), c: y.c, h: 1, w: 1}
+	if err := addSlot("avgpool", -1, feat, step{k: ak, bufs: []bufRef{actRef(y.slot), actRef(feat.slot)}, x: gx, y: gy, layer: "avgpool"}); err != nil {
+		return nil, err
+	}
+	bl.release(y.slot)
+	if err := addSlot("flatten", -1, feat); err != nil {
+		return nil, err
+	}
+	f := fcGeom{B: b, In: feat.c, Out: net.FC.Out}
+	if net.FC.In != feat.c {
+		return nil, fmt.Errorf("%s takes %d features but gets %d", net.FC.Name, net.FC.In, feat.c)
+	}
+	fw, fb := m.Weight(net.FC.Name)
+	words, ep, err := packFC(f, fw, fb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+	}
+	wr, err := bl.addWeights(words)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+	}
+	er := bl.addEp(ep)
+	src, err := genFC(f)
+	if err != nil {
+		return nil, err
+	}
+	fk, err := d.kernel(net.FC.Name, src, []bool{false, false, false, true})
+	if err != nil {
+		return nil, err
+	}
+	logits := act{slot: bl.acquire(b * f.Out), c: f.Out, h: 1, w: 1}
+	fx, fy := fcGrid(f)
+	if err := addSlot(net.FC.Name, -1, logits, step{k: fk, bufs: []bufRef{actRef(feat.slot), wr, er, actRef(logits.slot)},
+		x: fx, y: fy, layer: net.FC.Name}); err != nil {
+		return nil, err
+	}
+	p.logits = logits.slot
+
+	if err := p.allocate(bl); err != nil {
+		return nil, err
+	}
+	ok = true
+	return p, nil
+}
+
+// allocate creates the buffers, uploads the weights and makes every bind group.
+func (p *plan) allocate(bl *builder) error {
+	d := p.d
+	for i, words := range bl.chunks {
+		buf, err := d.newBuffer(fmt.Sprintf("weights%d", i), uint64(4*len(words)), storageUsage)
+		if err != nil {
+			return err
+		}
+		p.weights = append(p.weights, buf)
+		if err := d.write(buf, 0, u32Bytes(words)); err != nil {
+			return err
+		}
+	}
+	var err error
+	if p.ep, err = d.newBuffer("epilogue", uint64(4*len(bl.ep)), storageUsage); err != nil {
+		return err
+	}
+	if err := d.write(p.ep, 0, f32Bytes(bl.ep)); err != nil {
+		return err
+	}
+	for i, size := range bl.sizes {
+		if uint64(size) > d.limits.MaxStorageBufferBindingSize {
+			return fmt.Errorf("an activation of %d bytes exceeds the device's storage binding size %d: use a smaller batch",
+				size, d.limits.MaxStorageBufferBindingSize)
+		}
+		buf, err := d.newBuffer(fmt.Sprintf("act%d", i), uint64(size), storageUsage)
+		if err != nil {
+			return err
+		}
+		p.acts = append(p.acts, buf)
+	}
+	n := p.b * p.classes
+	if p.staging, err = d.newBuffer("logits", uint64(4*n), wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
+		return err
+	}
+	if p.probe, err = d.newBuffer("probe", 16, wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
+		return err
+	}
+	for si := range p.slots {
+		for ti := range p.slots[si].steps {
+			st := &p.slots[si].steps[ti]
+			spans := make([]span, len(st.bufs))
+			for i, r := range st.bufs {
+				switch r.kind {
+				case refAct:
+					spans[i] = whole(p.acts[r.i])
+				case refWeights:
+					spans[i] = span{buf: p.weights[r.i], offset: r.offset, size: r.size}
+				default:
+					spans[i] = span{buf: p.ep, offset: r.offset, size: r.size}
+				}
+			}
+			if st.bg, err = d.bind(st.k, spans...); err != nil {
+				return fmt.Errorf("%s: %w", st.layer, err)
+			}
+		}
+	}
+	return nil
+}
+
+// close releases the plan's bind groups and buffers (pipelines belong to the device).
+func (p *plan) close() {
+	for _, s := range p.slots {
+		for _, st := range s.steps {
+			if st.bg != nil {
+				st.bg.Release()
+			}
+		}
+	}
+	for _, b := range append(append(p.weights, p.acts...), p.ep, p.staging, p.probe) {
+		if b != nil {
+			b.Release()
+		}
+	}
+	p.slots, p.weights, p.acts, p.ep, p.staging, p.probe = nil, nil, nil, nil, nil, nil
+}

@@ -1,0 +1,66 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/cpu"
+)
+
+var poolShapes = [][4]int{{1, 8, 112, 112}, {3, 5, 7, 9}, {2, 12, 6, 5}, {3, 3, 1, 1}, {2, 16, 2, 3}}
+
+func TestMaxPoolMatchesReference(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewSource(3))
+	for _, s := range poolShapes {
+		x := randTensor(r, s[0], s[1], s[2], s[3])
+		got, err := d.MaxPool(context.Background(), x)
+		if err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+		want, err := cpu.MaxPool(x)
+		if err != nil {
+			t.Fatalf("%v: cpu reference: %v", s, err)
+		}
+		compare(t, fmt.Sprint("maxpool ", s), got, want, 0)
+	}
+}
+
+func TestAvgPoolMatchesReference(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewSource(4))
+	for _, s := range poolShapes {
+		x := randTensor(r, s[0], s[1], s[2], s[3])
+		got, err := d.AvgPool(context.Background(), x)
+		if err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+		want, err := cpu.AvgPool(x)
+		if err != nil {
+			t.Fatalf("%v: cpu reference: %v", s, err)
+		}
+		compare(t, fmt.Sprint("avgpool ", s), got, want, 1e-5)
+	}
+}
+
+func TestLinearMatchesReference(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewSource(5))
+	for _, s := range [][3]int{{1, 2048, 1000}, {3, 37, 10}, {6, 64, 5}, {5, 8, 3}} {
+		x := randTensor(r, s[0], s[1])
+		w, b := randConvWeights(r, model.Conv{Name: "fc", Cin: s[1], Cout: s[2], Kernel: 1, Groups: 1})
+		w.Shape = []int{s[2], s[1]}
+		got, err := d.Linear(context.Background(), x, w, b)
+		if err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+		want, err := cpu.Linear(x, w, b)
+		if err != nil {
+			t.Fatalf("%v: cpu reference: %v", s, err)
+		}
+		compare(t, fmt.Sprint("linear ", s), got, want, 1e-5)
+	}
+}

@@ -1,0 +1,115 @@
+package shaders
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gogpu/gputypes"
+	"github.com/residual-webgpu/residual/model"
+)
+
+// TestKernelVariantsCompile compiles every shape of generated WGSL the
+// engine can emit (vec4 and scalar input and output, residual, ReLU, every
+// tile size chooseTile or the benchmarks use, 1×1, 3×3 and 7×7 kernels;
+// both pooling entry points on vec4 and scalar channels; fc on vec4 and
+// scalar features) into a pipeline on the native device.
+func TestKernelVariantsCompile(t *testing.T) {
+	d := device(t)
+	n := 0
+	for _, c := range []model.Conv{
+		{Name: "v-vec", Cin: 8, Cout: 8, Kernel: 3, Stride: 1, Pad: 1, Groups: 1},
+		{Name: "v-scalar", Cin: 6, Cout: 6, Kernel: 3, Stride: 2, Pad: 1, Groups: 2},
+		{Name: "v-stem", Cin: 3, Cout: 8, Kernel: 7, Stride: 2, Pad: 3, Groups: 1},
+		{Name: "v-1x1", Cin: 16, Cout: 12, Kernel: 1, Stride: 2, Pad: 0, Groups: 1},
+	} {
+		for _, res := range []bool{false, true} {
+			for _, relu := range []bool{false, true} {
+				g, err := newConvGeom(c, 2, 9, 9, res, relu)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tl := range []convTile{chooseTile(g), {8, 2, 4}, {16, 4, 16}, {64, 8, 8}} {
+					src, err := genConv(g, tl)
+					if err != nil {
+						t.Fatalf("%s %+v: %v", c.Name, tl, err)
+					}
+					if _, err := d.kernel(c.Name, src, kernelBindings(res)); err != nil {
+						t.Fatalf("%s res=%v relu=%v tile %+v: %v", c.Name, res, relu, tl, err)
+					}
+					n++
+				}
+			}
+		}
+	}
+	for _, ch := range []int{8, 5} {
+		p := poolGeom{B: 2, H: 9, W: 7, C: ch}
+		if _, _, _, err := d.maxPoolKernel(p); err != nil {
+			t.Fatalf("maxpool C=%d: %v", ch, err)
+		}
+		if _, _, _, err := d.avgPoolKernel(p); err != nil {
+			t.Fatalf("avgpool C=%d: %v", ch, err)
+		}
+		f := fcGeom{B: 5, In: ch * 4, Out: 10}
+		if ch%4 != 0 {
+			f.In = ch
+		}
+		src, err := genFC(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.kernel("fc", src, []bool{false, false, false, true}); err != nil {
+			t.Fatalf("fc %+v: %v", f, err)
+		}
+		n += 3
+	}
+	t.Logf("%d pipelines compiled", n)
+}
+
+func TestCheckLimits(t *testing.T) {
+	l := gputypes.DefaultLimits()
+	if err := checkLimits(l); err != nil {
+		t.Fatalf("WebGPU default limits rejected: %v", err)
+	}
+	l.MaxStorageBuffersPerShaderStage = 4
+	if err := checkLimits(l); err == nil {
+		t.Fatal("4 storage buffers per stage accepted; the residual conv binds 5")
+	}
+}
+
+func TestRenderChecksPlaceholders(t *testing.T) {
+	vars := map[string]string{"B": "1u", "H": "1u", "W": "1u", "CU": "1u", "HO": "1u", "WO": "1u", "NX": "1u", "WG": "64", "T": "f32"}
+	if _, err := render("pool.wgsl", vars); err != nil {
+		t.Fatalf("complete values rejected: %v", err)
+	}
+	delete(vars, "HO")
+	if _, err := render("pool.wgsl", vars); err == nil || !strings.Contains(err.Error(), "HO") {
+		t.Fatalf("missing HO: got %v", err)
+	}
+	vars["HO"], vars["EXTRA"] = "1u", "x"
+	if _, err := render("pool.wgsl", vars); err == nil || !strings.Contains(err.Error(), "EXTRA") {
+		t.Fatalf("unused EXTRA: got %v", err)
+	}
+	if _, err := render("nope.wgsl", nil); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+// TestChooseTileFillsLanes checks that small images do not leave most of
+// a workgroup idle and that tiles fit narrow groups.
+func TestChooseTileFillsLanes(t *testing.T) {
+	for _, size := range []int{56, 14, 7, 1} {
+		g, err := newConvGeom(model.Conv{Name: "c", Cin: 64, Cout: 64, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 1, size, size, false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl := chooseTile(g)
+		lanes := (g.M() + tl.TM - 1) / tl.TM
+		if tl.WG%8 != 0 || (lanes >= 8 && tl.WG > lanes+7) {
+			t.Errorf("%dx%d: tile %+v for %d busy lanes", size, size, tl, lanes)
+		}
+	}
+	g, _ := newConvGeom(model.Conv{Name: "c", Cin: 128, Cout: 128, Kernel: 3, Stride: 1, Pad: 1, Groups: 32}, 1, 8, 8, false, true)
+	if tl := chooseTile(g); tl.TN != 4 {
+		t.Errorf("groups of 4 channels got TN %d", tl.TN)
+	}
+}
