@@ -29,9 +29,15 @@ func newGPU(m *weights.Model, topk int) (engine, error) {
 	return &gpuEngine{d, e, topk}, nil
 }
 
-// run profiles: each stage is submitted alone so that its GPU time is known.
+// run builds the plan first (pipelines compile on their first dispatch,
+// which would otherwise land in the stage times), then profiles: each
+// stage is submitted alone so that its GPU time is known.
 func (g *gpuEngine) run(x *model.Tensor) (*model.Result, error) {
-	return g.e.Run(context.Background(), x, shaders.Options{TopK: g.topk, Profile: true})
+	ctx := context.Background()
+	if err := g.e.Prepare(ctx, x.Shape[0], x.Shape[2], x.Shape[3]); err != nil {
+		return nil, err
+	}
+	return g.e.Run(ctx, x, shaders.Options{TopK: g.topk, Profile: true})
 }
 
 func (g *gpuEngine) close() {
