@@ -150,7 +150,11 @@ func stagesOf(r *model.Result) []model.Stage {
 
 // torchTiming runs tools/bench_torch.py for one architecture and batch.
 func torchTiming(python, arch string, b, size, runs int) timing {
-	t := timing{Engine: "pytorch-cpu", Arch: arch, Batch: b}
+	dev := os.Getenv("TORCH_DEVICE")
+	if dev == "" {
+		dev = "cpu"
+	}
+	t := timing{Engine: "pytorch-" + dev, Arch: arch, Batch: b}
 	cmd := exec.Command(python, "tools/bench_torch.py", fmt.Sprint(runs), fmt.Sprint(size), fmt.Sprint(b), arch)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
@@ -165,6 +169,9 @@ func torchTiming(python, arch string, b, size, runs int) timing {
 	}
 	t.WarmMs, _ = r[arch].(float64)
 	t.Comment = fmt.Sprintf("torch %v, %v threads", r["torch"], r["threads"])
+	if g, ok := r["gpu"].(string); ok {
+		t.Comment = fmt.Sprintf("torch %v on %s", r["torch"], g)
+	}
 	return t
 }
 
