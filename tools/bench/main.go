@@ -186,7 +186,7 @@ func print(ts []timing) {
 		fmt.Printf("  %-34s %10.1f %10.1f %10.1f %10.1f %9.2f %11.2fx  %s\n", t.Engine, t.ColdMs, t.WarmMs, t.MinMs, t.MaxMs, t.GFLOPs, t.WarmMs/base, t.Comment)
 	}
 	for _, t := range ts {
-		if len(t.Layers) == 0 || !strings.HasPrefix(t.Engine, "webgpu") {
+		if len(t.Layers) == 0 || !strings.Contains(t.Engine, "webgpu") {
 			continue
 		}
 		fmt.Printf("  per-stage GFLOP/s, %s:\n", t.Engine)
