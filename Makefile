@@ -47,6 +47,11 @@ bench: weights
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	tools/bench.sh
 
+## bench-peers: Residual beside ONNX Runtime Web and TF.js (WebGPU + wasm) in one headless Chromium.
+BENCH_PEERS_ARGS ?= -gpu-runs 2 -peer-runs residual-webgpu=10
+bench-peers: weights
+	bench/peers/run.sh $(BENCH_PEERS_ARGS)
+
 ## fuzz: run the weight-file fuzzer for FUZZTIME (default 10m).
 FUZZTIME ?= 10m
 fuzz:
