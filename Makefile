@@ -47,6 +47,10 @@ bench: weights
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	tools/bench.sh
 
+## static: the app as a static site in dist/ (serve it at the root of an origin, not under a path).
+static: weights wasm
+	$(GO) run ./cmd/devserver -web web -static dist
+
 ## bench-peers: Residual beside ONNX Runtime Web and TF.js (WebGPU + wasm) in one headless Chromium.
 BENCH_PEERS_ARGS ?= -gpu-runs 2 -peer-runs residual-webgpu=10
 bench-peers: weights

@@ -11,6 +11,11 @@ type BackendPanel struct {
 	HasEngine bool    // this build includes a GPU engine
 	Backend   Backend // the chosen one
 	Fallback  string  // why the last run fell back to the CPU, if it did
+	// Choice says which engine runs and why (a software adapter's
+	// measurement, or a choice by hand); ChoiceState is "pending",
+	// "measuring", "auto" or "manual".
+	Choice      string
+	ChoiceState string
 }
 
 // Render draws the panel.
@@ -31,6 +36,10 @@ func (b *BackendPanel) Render() goapp.UI {
 		goapp.If(b.Probed && b.GPU.Available && !b.HasEngine, func() goapp.UI {
 			return goapp.P().Class("notice").ID("cpu-notice").Role("status").Text(
 				"This build has no GPU engine yet — running on the CPU, slower.")
+		}),
+		goapp.If(b.Choice != "", func() goapp.UI {
+			return goapp.P().Class("choice-note").ID("engine-choice").Role("status").
+				DataSet("state", b.ChoiceState).DataSet("backend", string(b.Backend)).Text(b.Choice)
 		}),
 		goapp.If(b.Fallback != "", func() goapp.UI {
 			return goapp.P().Class("notice").ID("fallback-notice").Role("status").Text(b.Fallback)

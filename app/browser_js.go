@@ -7,7 +7,14 @@ import (
 	"fmt"
 	"strconv"
 	"syscall/js"
+	"time"
 )
+
+// yieldToBrowser lets the browser run its event loop (paint, input) for a
+// moment in the middle of a CPU run: WebAssembly has one thread, and the
+// CPU engine would otherwise hold it for seconds. Sleeping parks every
+// goroutine, so the Go runtime returns to JavaScript until the timer fires.
+var yieldToBrowser = func() { time.Sleep(time.Millisecond) }
 
 // await blocks its goroutine until the promise settles. It must never run
 // inside a JS callback (an event handler of js.FuncOf): the promise could

@@ -28,3 +28,10 @@ func probeWebGPU() gpuInfo                   { return gpuInfo{Problem: errNoBrow
 func clipboardImages() ([]fileHandle, error) { return nil, errNoBrowser }
 func markTiming(string) float64              { return 0 }
 func queryParam(string) string               { return "" }
+
+// newSettings keeps settings for the process only.
+func newSettings() settingsStore { return &memorySettings{} }
+
+// yieldToBrowser is nil outside the browser: there is no page to repaint
+// during a CPU run, and the engine uses every core anyway.
+var yieldToBrowser func()

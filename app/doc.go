@@ -4,6 +4,13 @@
 // photos, run them as one batch on WebGPU or the CPU, and show the top-5
 // and a stage-by-stage inspector of the network.
 //
+// On a software WebGPU adapter (isFallbackAdapter, e.g. SwiftShader) the
+// first image is timed on both engines and the faster one kept, remembered
+// in localStorage per adapter, model and input size (choice.go,
+// measure.go); the GPU/CPU toggle overrides it and is remembered too. The
+// page's address may say ?sample=<photo> (run a sample at once) and
+// ?engine=gpu|cpu (use that engine for this visit, without remembering).
+//
 // The app sees engines only through Engine and shows only model.Result, so
 // it never knows which engine produced an answer. Everything that touches
 // the browser lives in the js/wasm build of browser_js.go; the rest builds

@@ -15,8 +15,23 @@ type engineSet struct {
 	model   *weights.Model
 	engines map[Backend]Engine
 	failed  map[Backend]error // a failed build is not retried for the same model
+	warm    map[warmKey]*warmUp
 	newGPU  func(*weights.Model) (Engine, error)
 	newCPU  func(*weights.Model) (Engine, error)
+}
+
+// warmKey is one engine at one batch shape.
+type warmKey struct {
+	backend Backend
+	batch   int
+	size    int
+}
+
+// warmUp is an engine's preparation for one batch shape: done closes when
+// it is over, with err set before.
+type warmUp struct {
+	done chan struct{}
+	err  error
 }
 
 // errNoGPUEngine says this build has no GPU engine.
@@ -36,6 +51,7 @@ func (s *engineSet) get(b Backend, m *weights.Model) (Engine, error) {
 		s.close()
 		s.model = m
 		s.failed = nil
+		s.warm = nil
 	}
 	if e, ok := s.engines[b]; ok {
 		return e, nil
@@ -63,6 +79,61 @@ func (s *engineSet) get(b Backend, m *weights.Model) (Engine, error) {
 	}
 	s.engines[b] = e
 	return e, nil
+}
+
+// ready returns the engine of a backend for m after it has prepared for
+// batches of n images of size×size (the GPU engine compiles its pipelines,
+// uploads the weights and runs once on a blank input), so that the next
+// run's time is a warm run's. Each shape is prepared once: a caller that
+// comes while another prepares it waits for that one (the page's
+// background warm-up and a measuring run meet here). Engines with nothing
+// to prepare are returned at once. It blocks: call it from a goroutine.
+func (s *engineSet) ready(b Backend, m *weights.Model, n, size int) (Engine, error) {
+	e, err := s.get(b, m)
+	if err != nil {
+		return nil, err
+	}
+	pr, ok := e.(preparer)
+	if !ok {
+		return e, nil
+	}
+	k := warmKey{backend: b, batch: n, size: size}
+	s.mu.Lock()
+	w, started := s.warm[k]
+	if !started {
+		w = &warmUp{done: make(chan struct{})}
+		if s.warm == nil {
+			s.warm = map[warmKey]*warmUp{}
+		}
+		s.warm[k] = w
+	}
+	s.mu.Unlock()
+	if !started {
+		w.err = pr.Prepare(n, size)
+		close(w.done)
+	}
+	<-w.done
+	if w.err != nil {
+		return nil, w.err
+	}
+	return e, nil
+}
+
+// isReady reports, without waiting, whether ready has finished preparing
+// backend b for batches of n images of size×size.
+func (s *engineSet) isReady(b Backend, n, size int) bool {
+	s.mu.Lock()
+	w := s.warm[warmKey{backend: b, batch: n, size: size}]
+	s.mu.Unlock()
+	if w == nil {
+		return false
+	}
+	select {
+	case <-w.done:
+		return w.err == nil
+	default:
+		return false
+	}
 }
 
 // close releases engines that hold resources (GPU buffers).

@@ -37,6 +37,13 @@ type Page struct {
 	fallback string
 	engines  *engineSet
 
+	// The engine choice on this adapter (choice.go).
+	choice    engineChoice  // the one in force for the current size; no Backend when none applies
+	measure   bool          // the next run times both engines (software adapter, nothing remembered)
+	measuring bool          // such a run is under way
+	settings  settingsStore // where choices are remembered
+	linked    Backend       // the engine ?engine= asks for, until the toggle is used
+
 	// The input.
 	size     int
 	files    []inputFile
@@ -81,6 +88,7 @@ func NewPage() *Page {
 		size:      defaultSize,
 		lat:       latencyBook{},
 		engines:   newEngineSet(),
+		settings:  newSettings(),
 		status:    "Drop, paste or choose an image, or try a sample.",
 	}
 }
@@ -104,6 +112,9 @@ func (p *Page) modelURL() string { return "/web/models/" + p.modelFile }
 // handlers of the child components, the WebGPU probe and the model load.
 func (p *Page) OnMount(ctx goapp.Context) {
 	p.modelFile = chooseModel(queryParam("model"))
+	if b := Backend(queryParam("engine")); b == BackendGPU || b == BackendCPU {
+		p.linked = b
+	}
 	p.stop = listenForFiles(
 		func(fs []fileHandle) { ctx.Dispatch(func(ctx goapp.Context) { p.takeFiles(ctx, fs) }) },
 		func(on bool) { ctx.Dispatch(func(goapp.Context) { p.dragging = on }) },
@@ -146,6 +157,12 @@ func (p *Page) OnMount(ctx goapp.Context) {
 	ctx.Async(func() { p.probe(ctx) })
 	url, file := p.modelURL(), p.modelFile
 	ctx.Async(func() { p.loadModel(ctx, url, file) })
+	// ?sample=chelsea.jpg runs a sample photo as soon as the page can: a
+	// link that shows an answer, and a clean page load → first top-5
+	// measurement (no waiting for a person to pick an image).
+	if name := queryParam("sample"); name != "" {
+		p.takeSample(ctx, name)
+	}
 }
 
 // OnDismount removes the page-wide listeners.
@@ -162,13 +179,74 @@ func (p *Page) probe(ctx goapp.Context) {
 		p.gpu, p.probed = g, true
 		if p.backend == "" {
 			p.backend = BackendCPU
-			if g.Available && newGPUEngine != nil {
+			if p.gpuUsable() {
 				p.backend = BackendGPU
+				p.applyChoice()
 			}
 		}
 		p.warmUp(ctx)
 		p.schedule(ctx)
 	})
+}
+
+// gpuUsable reports whether the GPU engine can be chosen: the browser has
+// a WebGPU adapter and this build has the engine.
+func (p *Page) gpuUsable() bool { return p.gpu.Available && newGPUEngine != nil }
+
+// choiceKey is where the engine choice for the current adapter, model and
+// size is remembered.
+func (p *Page) choiceKey(size int) string { return choiceKey(adapterKey(p.gpu), p.modelFile, size) }
+
+// applyChoice sets the backend for the current size: the one the page's
+// address asks for (?engine=), else what is remembered for this adapter
+// and model. With nothing remembered: a choice made by hand at another
+// size carries over; on a software adapter the next run measures both
+// engines; on a hardware adapter the GPU runs.
+func (p *Page) applyChoice() {
+	p.measure = false
+	if !p.gpuUsable() {
+		return
+	}
+	if p.linked != "" {
+		p.choice, p.backend = engineChoice{Backend: p.linked, Manual: true, Linked: true}, p.linked
+		return
+	}
+	key := p.choiceKey(p.size)
+	if c, ok := parseChoice(p.settings.get(key)); ok {
+		p.choice, p.backend = c, c.Backend
+		return
+	}
+	switch {
+	case p.choice.Manual:
+		p.choice = engineChoice{Backend: p.backend, Manual: true}
+		p.settings.set(key, p.choice.encode())
+	case p.gpu.Fallback:
+		// The backend stays as it is (the GPU at start) until measured.
+		p.choice, p.measure = engineChoice{}, true
+	default:
+		p.choice, p.backend = engineChoice{}, BackendGPU
+	}
+}
+
+// choiceNote is what the backend panel says about the engine choice, and
+// its state for tests and styles ("pending", "measuring", "auto",
+// "manual"); empty where no choice applies (no WebGPU).
+func (p *Page) choiceNote() (text, state string) {
+	switch {
+	case !p.probed || !p.gpuUsable():
+		return "", ""
+	case p.measuring:
+		return fmt.Sprintf("Measuring GPU vs CPU on this software adapter (%s)…", p.gpu.Short()), "measuring"
+	case p.measure:
+		return fmt.Sprintf("This is a software adapter (%s), which can be slower than the CPU: the first image runs once on each engine to pick the faster one.", p.gpu.Short()), "pending"
+	case p.choice.Backend == "":
+		return "", ""
+	case p.choice.Linked:
+		return p.choice.message(p.gpu.Short(), p.size), "link"
+	case p.choice.Manual:
+		return p.choice.message(p.gpu.Short(), p.size), "manual"
+	}
+	return p.choice.message(p.gpu.Short(), p.size), "auto"
 }
 
 // loadModel fetches (or reads from Cache Storage) and decodes the weight
@@ -226,16 +304,12 @@ func (p *Page) warmUp(ctx goapp.Context) {
 	m, size := p.mdl, p.size
 	p.status = "Preparing the GPU engine (compiling shaders, uploading weights)…"
 	ctx.Async(func() {
-		e, err := p.engines.get(BackendGPU, m)
-		if err == nil {
-			if pr, ok := e.(preparer); ok {
-				err = pr.Prepare(1, size)
-			}
-		}
+		_, err := p.engines.ready(BackendGPU, m, 1, size)
 		ctx.Dispatch(func(goapp.Context) {
 			switch {
 			case err != nil:
 				p.fallback = fmt.Sprintf("The GPU engine could not start (%v); images will run on the CPU.", err)
+				p.measure = false // nothing to compare
 				if p.backend == BackendGPU {
 					p.backend = BackendCPU
 				}
@@ -326,17 +400,35 @@ func (p *Page) setSize(ctx goapp.Context, n int) {
 		return
 	}
 	p.size = n
+	p.applyChoice()
 	p.replan()
 	p.schedule(ctx)
 }
 
-// setBackend switches between the GPU and the CPU engine.
+// setBackend switches between the GPU and the CPU engine and runs the
+// current images on it.
 func (p *Page) setBackend(ctx goapp.Context, b Backend) {
-	if b != BackendGPU && b != BackendCPU || b == p.backend {
-		return
+	if p.chooseBackend(b) {
+		p.schedule(ctx)
 	}
-	p.backend, p.fallback = b, ""
-	p.schedule(ctx)
+}
+
+// chooseBackend records a choice made with the toggle and reports whether
+// it changed anything.
+func (p *Page) chooseBackend(b Backend) bool {
+	if b != BackendGPU && b != BackendCPU || b == p.backend {
+		return false
+	}
+	p.backend, p.fallback, p.measure, p.linked = b, "", false, ""
+	if p.gpuUsable() {
+		// Remembered like an automatic choice; a measurement under way
+		// keeps it (measureEngines).
+		c := p.choice
+		c.Backend, c.Manual, c.Linked = b, true, false
+		p.choice = c
+		p.settings.set(p.choiceKey(p.size), c.encode())
+	}
+	return true
 }
 
 // forget removes the cached weights.
@@ -361,6 +453,7 @@ type runJob struct {
 	size    int
 	backend Backend
 	model   *weights.Model
+	measure bool // time both engines and choose (software adapter)
 }
 
 // schedule starts a run of the current images when everything is ready;
@@ -380,7 +473,8 @@ func (p *Page) schedule(ctx goapp.Context) {
 		return
 	}
 	p.busy = true
-	job := runJob{files: p.files, size: p.size, backend: p.backend, model: p.mdl}
+	job := runJob{files: p.files, size: p.size, backend: p.backend, model: p.mdl, measure: p.measure && p.gpuUsable()}
+	p.measuring = job.measure
 	ctx.Async(func() { p.execute(ctx, job) })
 }
 
@@ -407,7 +501,17 @@ func (p *Page) execute(ctx goapp.Context, job runJob) {
 		p.problems, p.images, p.goodN = b.Errs, pending, n
 		p.replan()
 	})
+	var gpuFailed string
+	if job.measure {
+		if gpuFailed = p.measureEngines(ctx, job, b, say); gpuFailed == "" {
+			return
+		}
+		job.backend = BackendCPU
+	}
 	eng, fallback, err := p.engineFor(job, say)
+	if gpuFailed != "" {
+		fallback = gpuFailed
+	}
 	if err != nil {
 		p.failRun(ctx, err)
 		return
@@ -425,19 +529,45 @@ func (p *Page) execute(ctx goapp.Context, job runJob) {
 		p.failRun(ctx, err)
 		return
 	}
-	rows := resultRows(res.Stages)
-	views := imageViews(b.Names, b.Crops, res.Top)
+	a := newAnswer(b, res, ms)
 	ctx.Dispatch(func(ctx goapp.Context) {
-		lat := p.lat.add(res.Engine, job.size, n, ms)
-		p.images, p.rows, p.measured = views, rows, true
-		p.shown = shownRun{Engine: res.Engine, Size: job.size, Batch: n, Latency: lat, PrepMs: b.Ms}
+		p.record(job, a)
+		p.show(job, a)
 		p.fallback = fallback
 		p.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
-		if p.firstMs == 0 {
-			p.firstMs = markTiming("residual-first-top5")
-		}
 		p.finish(ctx)
 	})
+}
+
+// answer is a finished run, formatted for the page off the UI goroutine
+// (crops and heatmaps become data URLs here, so Render does no work).
+type answer struct {
+	res   *model.Result
+	ms    float64
+	views []imageView
+	rows  []stageRow
+	batch batch
+}
+
+// newAnswer formats a run's result.
+func newAnswer(b batch, res *model.Result, ms float64) answer {
+	return answer{res: res, ms: ms, views: imageViews(b.Names, b.Crops, res.Top), rows: resultRows(res.Stages), batch: b}
+}
+
+// record books a finished run's latency (on the UI goroutine).
+func (p *Page) record(job runJob, a answer) {
+	p.lat.add(a.res.Engine, job.size, len(a.batch.Names), a.ms)
+}
+
+// show puts an answer on screen with its engine's latency so far (on the
+// UI goroutine).
+func (p *Page) show(job runJob, a answer) {
+	n := len(a.batch.Names)
+	p.images, p.rows, p.measured = a.views, a.rows, true
+	p.shown = shownRun{Engine: a.res.Engine, Size: job.size, Batch: n, Latency: p.lat.get(a.res.Engine, job.size, n), PrepMs: a.batch.Ms}
+	if p.firstMs == 0 {
+		p.firstMs = markTiming("residual-first-top5")
+	}
 }
 
 // engineName is the Engine.Name a backend's engine reports ("cpu").
@@ -498,6 +628,7 @@ func (p *Page) Render() goapp.UI {
 			params, macs = formatCount(pa), formatCount(ma)
 		}
 	}
+	choice, choiceState := p.choiceNote()
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
@@ -524,7 +655,7 @@ func (p *Page) Render() goapp.UI {
 				},
 				&BackendPanel{
 					GPU: p.gpu, Probed: p.probed, HasEngine: newGPUEngine != nil,
-					Backend: p.backend, Fallback: p.fallback,
+					Backend: p.backend, Fallback: p.fallback, Choice: choice, ChoiceState: choiceState,
 				},
 			),
 			goapp.Div().Class("col-wide").Body(

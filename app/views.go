@@ -124,9 +124,19 @@ type latency struct {
 // latencyBook keeps a latency per engine, input size and batch size.
 type latencyBook map[string]latency
 
+// latencyKey is a book entry's key.
+func latencyKey(engine string, size, batch int) string {
+	return fmt.Sprintf("%s@%d×%d", engine, size, batch)
+}
+
+// get returns the entry of an engine, size and batch.
+func (b latencyBook) get(engine string, size, batch int) latency {
+	return b[latencyKey(engine, size, batch)]
+}
+
 // add records one run and returns the updated entry.
 func (b latencyBook) add(engine string, size, batch int, ms float64) latency {
-	k := fmt.Sprintf("%s@%d×%d", engine, size, batch)
+	k := latencyKey(engine, size, batch)
 	l := b[k]
 	if l.Runs == 0 {
 		l.FirstMs = ms

@@ -43,8 +43,45 @@ var modelRequests = regexp.MustCompile(`GET "/web/models/` + regexp.QuoteMeta(mo
 // cspViolation matches console messages about blocked content.
 var cspViolation = regexp.MustCompile(`(?i)content security policy|refused to`)
 
-// With WebGPU: classify, inspect, re-plan at 320, then reload without
-// downloading the model again.
+// choiceMessage matches the backend panel's sentence after a measurement
+// on a software adapter.
+var choiceMessage = regexp.MustCompile(`^Using the (CPU|GPU) engine: on this software adapter \(google swiftshader\) it took ([0-9.]+ m?s) per image against ([0-9.]+ m?s) on (WebGPU|the CPU) \(measured at 224×224`)
+
+// storedChoice is one engine choice the page keeps in localStorage.
+type storedChoice struct {
+	Key     string  `json:"key"`
+	Backend string  `json:"backend"`
+	GPUMs   float64 `json:"gpuMs"`
+	CPUMs   float64 `json:"cpuMs"`
+	Manual  bool    `json:"manual"`
+}
+
+// storedChoices reads the page's remembered engine choices.
+func (b *browser) storedChoices() []storedChoice {
+	return eval[[]storedChoice](b, `Object.keys(localStorage).filter(k => k.startsWith('residual/engine-choice/v1|')).sort()
+		.map(k => Object.assign({key: k}, JSON.parse(localStorage.getItem(k))))`)
+}
+
+// choiceNote is the backend panel's engine-choice sentence and its state.
+func (b *browser) choiceNote() (text, state string) {
+	v := eval[[]string](b, `(() => { const e = document.querySelector('#engine-choice');
+		return e ? [e.textContent, e.dataset.state] : ['', '']; })()`)
+	return v[0], v[1]
+}
+
+// engineOf maps the engine badge to a backend name.
+func engineOf(badge string) string {
+	if strings.HasPrefix(badge, "webgpu") {
+		return "gpu"
+	}
+	return badge
+}
+
+// With WebGPU on SwiftShader (a software adapter): the first image is
+// measured on both engines and the faster one kept and remembered; the
+// toggle overrides it (remembered too); the GPU engine classifies the
+// cat; inspect, re-plan at 320, then reload without downloading the model
+// again or measuring again.
 func TestWebGPUBrowser(t *testing.T) {
 	b := newBrowser(t, true, 15*time.Minute)
 	before := env.log.count(modelRequests)
@@ -59,38 +96,93 @@ func TestWebGPUBrowser(t *testing.T) {
 	}
 	b.waitFor("the WebGPU probe", `document.querySelector('#gpu-adapter')?.textContent !== 'checking…'`, time.Minute)
 	adapter := eval[string](b, `document.querySelector('#gpu-adapter').textContent`)
-	if !strings.Contains(strings.ToLower(adapter), "swiftshader") {
-		t.Errorf("adapter %q: want SwiftShader's WebGPU adapter with --enable-unsafe-webgpu", adapter)
+	if !strings.Contains(strings.ToLower(adapter), "swiftshader") || !strings.Contains(adapter, "software fallback adapter") {
+		t.Errorf("adapter %q: want SwiftShader's WebGPU adapter, flagged as a fallback adapter, with --enable-unsafe-webgpu", adapter)
 	}
 	backend := eval[string](b, `document.querySelector('input[name=backend]:checked')?.value || ''`)
 	if backend != "gpu" {
-		t.Errorf("with a WebGPU adapter the app chose the %q backend, want gpu", backend)
+		t.Errorf("with a WebGPU adapter and nothing measured yet the app chose the %q backend, want gpu", backend)
+	}
+	if text, state := b.choiceNote(); state != "pending" || !strings.Contains(text, "software adapter (google swiftshader)") {
+		t.Errorf("before the first image the choice note is %q (%s), want the pending measurement", text, state)
 	}
 	t.Logf("adapter: %s", adapter)
 	b.shot("webgpu-1-ready")
 
+	// The first image: measured on both engines, the faster one kept.
 	if !b.drop(fileFrom(t, "web/samples/chelsea.jpg", "chelsea.jpg", "image/jpeg")) {
 		t.Error("the page did not cancel the drop's default action (the browser would open the file)")
 	}
+	b.waitFor("the measurement to start", `document.querySelector('#engine-choice')?.dataset.state === 'measuring' ||
+		document.querySelector('#engine-choice')?.dataset.state === 'auto'`, time.Minute)
+	if text, state := b.choiceNote(); state == "measuring" && !strings.HasPrefix(text, "Measuring GPU vs CPU on this software adapter") {
+		t.Errorf("measuring note %q", text)
+	}
 	b.waitForAnswer("chelsea.jpg", runTimeout)
-	gpuTop := b.topN()
-	engine := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`)
-	if !strings.HasPrefix(engine, "webgpu") {
-		t.Errorf("answered by %q, want the WebGPU engine (fallback: %q)", engine,
-			eval[string](b, `document.querySelector('#fallback-notice')?.textContent || ''`))
+	text, state := b.choiceNote()
+	m := choiceMessage.FindStringSubmatch(text)
+	if state != "auto" || m == nil {
+		t.Fatalf("after the measurement the choice note is %q (%s); fallback notice %q; problems %q", text, state,
+			eval[string](b, `document.querySelector('#fallback-notice')?.textContent || ''`),
+			eval[string](b, `[...document.querySelectorAll('#messages li')].map(li => li.textContent).join(' | ')`))
+	}
+	chosen := strings.ToLower(m[1])
+	stored := b.storedChoices()
+	if len(stored) != 1 || stored[0].Backend != chosen || stored[0].Manual || stored[0].GPUMs <= 0 || stored[0].CPUMs <= 0 ||
+		!strings.Contains(stored[0].Key, "swiftshader") || !strings.HasSuffix(stored[0].Key, "|"+modelFile+"|224") {
+		t.Fatalf("remembered choices %+v, want one automatic %s choice for SwiftShader, %s, 224", stored, chosen, modelFile)
+	}
+	faster := "gpu"
+	if stored[0].CPUMs < stored[0].GPUMs {
+		faster = "cpu"
+	}
+	if chosen != faster {
+		t.Errorf("chose %s with GPU %.0f ms and CPU %.0f ms per image", chosen, stored[0].GPUMs, stored[0].CPUMs)
+	}
+	badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`)
+	if engineOf(badge) != chosen {
+		t.Errorf("answer shown from %q, chose %s", badge, chosen)
+	}
+	if got := eval[string](b, `document.querySelector('input[name=backend]:checked')?.value || ''`); got != chosen {
+		t.Errorf("toggle shows %q after choosing %s", got, chosen)
 	}
 	if got := b.top1(); got != "Egyptian cat" {
-		t.Errorf("chelsea top-1 %q, want Egyptian cat", got)
+		t.Errorf("chelsea top-1 on %s %q, want Egyptian cat", badge, got)
 	}
-	firstMs := eval[string](b, `document.querySelector('#results').getAttribute('data-first-top5-ms')`)
-	t.Logf("page load → first top-5: %s ms (%s)", firstMs, eval[string](b, `document.querySelector('#latency')?.textContent || ''`))
-	b.shot("webgpu-2-chelsea")
+	t.Logf("choice: %s (GPU %.0f ms, CPU %.0f ms per image); page load → first top-5 (dropped when ready): %.0f ms; load average %s",
+		text, stored[0].GPUMs, stored[0].CPUMs, b.firstTop5(), loadAvg())
+	tops := map[string][]pred{chosen: b.topN()}
+	b.shot("webgpu-2-chelsea-" + chosen)
 
-	// Run again: a warm run of the same batch.
-	b.do("run again", chromedp.Click(chromedp.ID("run-again")))
-	b.waitFor("the warm run", `/^warm \d/.test(document.querySelector('#latency-warm')?.textContent || '') &&
-		document.querySelector('#results').getAttribute('aria-busy') === 'false'`, runTimeout)
-	t.Logf("GPU latency: %s", eval[string](b, `document.querySelector('#latency').textContent`))
+	// The toggle overrides the choice and is remembered; the other engine
+	// gives the same answer. Both engines have now run once, so this run
+	// is the other engine's second: a warm run.
+	other := map[string]string{"gpu": "cpu", "cpu": "gpu"}[chosen]
+	b.do("choose "+other+" by hand", chromedp.Click(chromedp.ID("backend-"+other)))
+	b.waitFor("the run on "+other, `(() => { const badge = document.querySelector('#engine-badge')?.textContent || '';
+		return (badge === 'cpu' ? 'cpu' : badge.startsWith('webgpu') ? 'gpu' : '') === `+jsString(other)+` &&
+			document.querySelector('#results').getAttribute('aria-busy') === 'false'; })()`, runTimeout)
+	if got := b.top1(); got != "Egyptian cat" {
+		t.Errorf("chelsea top-1 on %s %q, want Egyptian cat", other, got)
+	}
+	tops[other] = b.topN()
+	if text, state := b.choiceNote(); state != "manual" || !strings.HasPrefix(text, "Using the "+strings.ToUpper(other)+" engine, as you chose.") {
+		t.Errorf("after the toggle the choice note is %q (%s)", text, state)
+	}
+	if s := b.storedChoices(); len(s) != 1 || s[0].Backend != other || !s[0].Manual || s[0].GPUMs != stored[0].GPUMs {
+		t.Errorf("remembered after the toggle: %+v", s)
+	}
+	cpuTop, gpuTop := tops["cpu"], tops["gpu"]
+	if len(cpuTop) != 5 || len(gpuTop) != 5 || cpuTop[0].Label != gpuTop[0].Label || math.Abs(cpuTop[0].P-gpuTop[0].P) > 0.05 {
+		t.Errorf("CPU and GPU disagree:\n cpu %v\n gpu %v", cpuTop, gpuTop)
+	}
+	if len(gpuTop) == 0 || gpuTop[0].Label != "Egyptian cat" {
+		t.Errorf("the GPU engine's answer for chelsea: %v", gpuTop)
+	}
+	t.Logf("cpu %v\ngpu %v", cpuTop, gpuTop)
+	b.waitFor("the warm latency", `/^warm \d/.test(document.querySelector('#latency-warm')?.textContent || '')`, 10*time.Second)
+	t.Logf("%s latency: %s", other, eval[string](b, `document.querySelector('#latency').textContent`))
+	b.shot("webgpu-3-chelsea-" + other)
 
 	rows := b.stageShapes()
 	if fmt.Sprint(rows) != fmt.Sprint(referenceTable) {
@@ -109,28 +201,23 @@ func TestWebGPUBrowser(t *testing.T) {
 	if len(blocks) != 4 || !strings.HasPrefix(blocks[0], "layer2.0 [1, 512, 28, 28] s2 1×1 conv") || !strings.Contains(blocks[1], "identity") {
 		t.Errorf("layer2 blocks: %q", blocks)
 	}
-	b.shot("webgpu-3-inspector")
+	b.shot("webgpu-4-inspector")
 
-	// The toggle: the CPU engine gives the same answer.
-	b.do("choose the CPU", chromedp.Click(chromedp.ID("backend-cpu")))
-	b.waitFor("the CPU run", `document.querySelector('#engine-badge')?.textContent === 'cpu' &&
-		document.querySelector('#results').getAttribute('aria-busy') === 'false'`, runTimeout)
-	cpuTop := b.topN()
-	if len(cpuTop) != 5 || len(gpuTop) != 5 || cpuTop[0].Label != gpuTop[0].Label || math.Abs(cpuTop[0].P-gpuTop[0].P) > 0.05 {
-		t.Errorf("CPU and GPU disagree:\n cpu %v\n gpu %v", cpuTop, gpuTop)
-	}
-	t.Logf("cpu %v\ngpu %v", cpuTop, gpuTop)
-
-	// Re-plan at 320: the table changes at once, and the image runs again.
+	// Re-plan at 320: the table changes at once, and the image runs again
+	// on the engine chosen by hand (carried over: no new measurement).
 	b.do("choose 320", chromedp.Click(chromedp.ID("size-320")))
 	b.waitFor("the 320 plan", `document.querySelector('tbody[data-stage="layer4"] td.shape')?.textContent === '[1, 2048, 10, 10]'`, 30*time.Second)
 	b.waitFor("the 320 run", `document.querySelector('#stages')?.dataset.measured === 'yes' &&
 		document.querySelector('tbody[data-stage="input"] td.shape')?.textContent === '[1, 3, 320, 320]' &&
 		document.querySelector('#results').getAttribute('aria-busy') === 'false'`, runTimeout)
-	t.Logf("at 320 (cpu): top-1 %s; %s", b.top1(), eval[string](b, `document.querySelector('#latency')?.textContent || ''`))
-	b.shot("webgpu-4-size320")
+	if _, state := b.choiceNote(); state != "manual" {
+		t.Errorf("at 320 after a choice by hand the note state is %q, want manual (no measurement)", state)
+	}
+	t.Logf("at 320 (%s): top-1 %s; %s", other, b.top1(), eval[string](b, `document.querySelector('#latency')?.textContent || ''`))
+	b.shot("webgpu-5-size320")
 
-	// Reload: the model comes from Cache Storage, not the network.
+	// Reload: the model comes from Cache Storage, not the network, and the
+	// choice by hand is remembered (no measurement).
 	served := env.log.count(modelRequests) - before
 	if served != 1 {
 		t.Errorf("the server sent the model %d times during the first visit, want 1", served)
@@ -147,7 +234,14 @@ func TestWebGPUBrowser(t *testing.T) {
 	if cached := eval[string](b, `document.querySelector('#model-progress-label').dataset.cached`); cached != "yes" {
 		t.Errorf("reload: model not marked as cached (%q)", cached)
 	}
-	b.shot("webgpu-5-reloaded")
+	b.waitFor("the WebGPU probe after reload", `!!document.querySelector('#engine-choice')`, time.Minute)
+	if text, state := b.choiceNote(); state != "manual" || !strings.Contains(text, "as you chose") {
+		t.Errorf("reload: choice note %q (%s), want the remembered choice by hand", text, state)
+	}
+	if got := eval[string](b, `document.querySelector('input[name=backend]:checked')?.value || ''`); got != other {
+		t.Errorf("reload: toggle on %q, want the remembered %s", got, other)
+	}
+	b.shot("webgpu-6-reloaded")
 	if v := b.consoleMatching(cspViolation); len(v) > 0 {
 		t.Errorf("content blocked by the CSP: %q", v)
 	}
@@ -187,10 +281,18 @@ func TestCPUFallback(t *testing.T) {
 	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); badge != "cpu" {
 		t.Errorf("engine badge %q, want cpu", badge)
 	}
-	t.Logf("CPU: page load → first top-5 %s ms; %s",
-		eval[string](b, `document.querySelector('#results').getAttribute('data-first-top5-ms')`),
-		eval[string](b, `document.querySelector('#latency')?.textContent || ''`))
+	if n := eval[int](b, `document.querySelectorAll('#engine-choice').length`); n != 0 {
+		t.Errorf("without WebGPU the page shows an engine choice note")
+	}
+	t.Logf("CPU: page load → first top-5 (dropped when ready) %.0f ms, model not cached; load average %s", b.firstTop5(), loadAvg())
 	b.shot("cpu-3-chelsea")
+
+	// Run again: the CPU engine's warm run (it has nothing to compile or
+	// upload, so its first run should be close).
+	b.do("run again", chromedp.Click(chromedp.ID("run-again")))
+	b.waitFor("the warm run", `/^warm \d/.test(document.querySelector('#latency-warm')?.textContent || '') &&
+		document.querySelector('#results').getAttribute('aria-busy') === 'false'`, runTimeout)
+	t.Logf("CPU latency: %s", eval[string](b, `document.querySelector('#latency').textContent`))
 
 	// Keyboard: a sample photo is a button; Enter runs it.
 	eval[bool](b, `(document.getElementById('sample-coffee').focus(), document.activeElement.id === 'sample-coffee')`)

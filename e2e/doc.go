@@ -1,7 +1,9 @@
 // Package e2e holds the end-to-end tests of the browser app: they build
 // the wasm and the dev server, start the server on a free loopback port and
 // drive headless Chromium through chromedp (drop images, switch sizes and
-// backends, reload) against the real ResNet-50 weights.
+// backends, reload) against the real ResNet-50 weights. One case serves the
+// static site (devserver -static) from a plain file server instead; one
+// logs page load → first top-5 on each engine, model cached or not.
 //
 // Run them with `go test ./e2e` (they take minutes; -short skips them, and
 // says so). Settings, all optional (relative paths are from the repository

@@ -31,6 +31,8 @@ const modelFile = "resnet50-v1-int8.safetensors"
 var env struct {
 	repo     string // repository root
 	base     string // the dev server's URL, "http://127.0.0.1:port"
+	web      string // the staged web directory the dev server serves
+	server   string // the dev server binary (also writes static sites)
 	chromium string
 	shots    string // screenshot directory
 	log      *serverLog
@@ -112,6 +114,7 @@ func setup() (cleanup func(), err error) {
 		os.RemoveAll(tmp)
 	}
 	web := filepath.Join(tmp, "web")
+	env.web = web
 	if err := stageWeb(web, modelPath); err != nil {
 		return cleanup, err
 	}
@@ -119,6 +122,7 @@ func setup() (cleanup func(), err error) {
 		return cleanup, err
 	}
 	bin := filepath.Join(tmp, "devserver")
+	env.server = bin
 	if out, err := goCmd(nil, "build", "-o", bin, "./cmd/devserver").CombinedOutput(); err != nil {
 		return cleanup, fmt.Errorf("build devserver: %v\n%s", err, out)
 	}
@@ -264,6 +268,7 @@ func copyFile(src, dst string) error {
 type browser struct {
 	ctx      context.Context
 	t        *testing.T
+	base     string // the site's URL; the dev server's unless a test changes it
 	mu       sync.Mutex
 	requests []string // URLs the page asked the network for
 	console  []string // console messages and exceptions
@@ -300,7 +305,7 @@ func newBrowser(t *testing.T, webgpu bool, timeout time.Duration) *browser {
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	b := &browser{ctx: ctx, t: t}
+	b := &browser{ctx: ctx, t: t, base: env.base}
 	err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok && e.Request != nil {
 			b.mu.Lock()
@@ -413,8 +418,35 @@ func (b *browser) shot(name string) {
 // open loads the app and waits until the model is ready.
 func (b *browser) open(timeout time.Duration) {
 	b.t.Helper()
-	b.do("open the app", chromedp.Navigate(env.base+"/"))
+	b.do("open the app", chromedp.Navigate(b.base+"/"))
 	b.waitForModel(timeout)
+}
+
+// navigate loads a page of the site (path and query) without waiting.
+func (b *browser) navigate(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.base+path))
+}
+
+// firstTop5 is the page's own page load → first top-5 time, in ms since
+// navigation started (a performance mark the app sets).
+func (b *browser) firstTop5() float64 {
+	b.t.Helper()
+	return eval[float64](b, `+document.querySelector('#results').getAttribute('data-first-top5-ms')`)
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages, logged beside
+// timings (these machines are shared).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // waitForModel waits until the model panel says ready.

@@ -4,6 +4,12 @@
 // compression, caching and security headers.
 //
 //	devserver -addr 127.0.0.1:8000 -web ./web
+//
+// With -static it serves nothing: it writes the same app as a static site
+// for any file host, to be served at the root of an origin (staticsite.go
+// says why not under a path), and exits:
+//
+//	devserver -web ./web -static dist
 package main
 
 import (
@@ -22,7 +28,17 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8000", "address to listen on (host:port)")
 	web := flag.String("web", "./web", "directory served under /web/")
+	static := flag.String("static", "", "write the app as a static site into this directory and exit (serve it at the root of an origin)")
 	flag.Parse()
+	if *static != "" {
+		files, err := writeStaticSite(*web, *static)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "devserver:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("static site in %s (%d files under web/); serve it at the root of an origin, e.g. python3 -m http.server -d %s\n", *static, len(files), *static)
+		return
+	}
 	if err := run(*addr, *web); err != nil {
 		fmt.Fprintln(os.Stderr, "devserver:", err)
 		os.Exit(1)
