@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,17 @@ func TestConvTiles(t *testing.T) {
 	}
 	d := device(t)
 	tiles := []convTile{{64, 4, 4}, {64, 4, 8}, {64, 8, 8}, {32, 4, 8}, {16, 4, 8}, {8, 4, 8}, {64, 4, 16}, {16, 4, 16}, {16, 2, 16}, {8, 2, 16}, {16, 8, 8}}
+	if list := os.Getenv("RESIDUAL_TILES"); list != "1" {
+		// "WG.TM.TN,..." measures those tiles instead.
+		tiles = nil
+		for _, s := range strings.Split(list, ",") {
+			var tl convTile
+			if _, err := fmt.Sscanf(s, "%d.%d.%d", &tl.WG, &tl.TM, &tl.TN); err != nil {
+				t.Fatalf("RESIDUAL_TILES %q: %v", s, err)
+			}
+			tiles = append(tiles, tl)
+		}
+	}
 	for _, cs := range []struct {
 		c    model.Conv
 		size int

@@ -2,8 +2,10 @@ package shaders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gogpu/gputypes"
 	"github.com/gogpu/wgpu"
@@ -21,6 +23,14 @@ type Device struct {
 
 	mu        sync.Mutex
 	pipelines map[string]*kernel // keyed by WGSL source + entry point
+	pending   []string           // keys cached since the outermost do began
+
+	depth atomic.Int32 // nesting of do: only the outermost opens error scopes
+
+	lostMu sync.Mutex
+	lost   error         // why the device is unusable; nil while it works
+	lostCh chan struct{} // closed when lost is set
+	web    webDevice     // the browser's GPUDevice (empty natively)
 }
 
 // Open opens the GPU device the engine runs on: Vulkan natively (it fails
@@ -28,10 +38,18 @@ type Device struct {
 // because those compute silently wrong results) and the browser's WebGPU
 // under js/wasm. In the browser it blocks its goroutine until the adapter
 // and device promises settle: never call it from a JS event callback.
-func Open(ctx context.Context) (*Device, error) {
+//
+// A lost device (see ErrDeviceLost) cannot be revived: Close it and its
+// engines, Open again and build a new Engine with NewEngine.
+func Open(ctx context.Context) (d *Device, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open gpu: %w", err)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("open gpu: %w", panicError(r))
+		}
+	}()
 	inst, err := wgpu.CreateInstance(instanceDescriptor())
 	if err != nil {
 		return nil, fmt.Errorf("open gpu: create instance: %w", err)
@@ -59,12 +77,13 @@ func Open(ctx context.Context) (*Device, error) {
 		inst.Release()
 		return nil, fmt.Errorf("open gpu: request device on %q: %w", info.Name, err)
 	}
-	d := &Device{instance: inst, adapter: ad, dev: dev, queue: dev.Queue(), info: info,
-		limits: dev.Limits(), pipelines: map[string]*kernel{}}
+	d = &Device{instance: inst, adapter: ad, dev: dev, queue: dev.Queue(), info: info,
+		limits: dev.Limits(), pipelines: map[string]*kernel{}, lostCh: make(chan struct{})}
 	if d.limits.MaxStorageBufferBindingSize == 0 {
 		// Some paths report no device limits; the adapter's are what we asked for.
 		d.limits = al
 	}
+	d.watch()
 	return d, nil
 }
 
@@ -110,10 +129,15 @@ func (d *Device) Limits() gputypes.Limits { return d.limits }
 
 // Close releases every pipeline, the device, the adapter and the instance.
 // Plans built on the device must be closed first.
+// Closing a lost device is allowed (and needed to free what is left).
 func (d *Device) Close() {
 	if d == nil || d.dev == nil {
 		return
 	}
+	// Releasing objects of a lost device must not take the program down.
+	defer func() { _ = recover() }()
+	d.unwatch()
+	d.markLost(errors.New("device closed"))
 	d.mu.Lock()
 	for _, k := range d.pipelines {
 		k.release()

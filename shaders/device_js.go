@@ -3,6 +3,13 @@
 package shaders
 
 import (
+	"errors"
+	"fmt"
+	"reflect"
+	"syscall/js"
+	"time"
+	"unsafe"
+
 	"github.com/gogpu/gputypes"
 	"github.com/gogpu/wgpu"
 )
@@ -30,3 +37,184 @@ func requiredLimits(a gputypes.Limits) gputypes.Limits {
 // describe names the browser adapter. wgpu's browser backend reports a
 // fixed name, so this says only that the page's WebGPU runs the engine.
 func describe(gputypes.AdapterInfo) string { return "webgpu: browser" }
+
+// webDevice is the page's GPUDevice behind wgpu's Device. wgpu v0.34.5's
+// browser backend has no device-lost callback and its error scopes panic
+// ("not yet implemented"), so the engine talks to the GPUDevice itself
+// for those two things.
+type webDevice struct {
+	dev    js.Value // the GPUDevice; undefined when it could not be found
+	ok     bool
+	relay  js.Value // {f: onLost} until Close
+	onLost js.Func
+}
+
+// jsObject returns the JavaScript object behind one of wgpu's browser
+// wrappers (*wgpu.Device, *wgpu.Buffer, ...). wgpu v0.34.5 (pinned in
+// go.mod) keeps it in the unexported field `browser`, whose type has an
+// exported Ref() js.Value; reading that field needs reflect and unsafe.
+// It returns false, never panics, when the layout is not that, so a wgpu
+// upgrade degrades error reporting instead of breaking the engine (and
+// TestBrowserDeviceFound fails, saying so).
+func jsObject(v any) (obj js.Value, ok bool) {
+	defer func() {
+		if recover() != nil {
+			obj, ok = js.Undefined(), false
+		}
+	}()
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return js.Undefined(), false
+	}
+	f := rv.Elem().FieldByName("browser")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
+		return js.Undefined(), false
+	}
+	f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+	m := f.MethodByName("Ref")
+	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+		return js.Undefined(), false
+	}
+	r, ok := m.Call(nil)[0].Interface().(js.Value)
+	if !ok || r.Type() != js.TypeObject {
+		return js.Undefined(), false
+	}
+	return r, true
+}
+
+// watch finds the GPUDevice and records its loss when the browser
+// reports it (the `lost` promise settles). The promise calls Go through a
+// JS relay that Close disconnects: a device destroyed as the program
+// exits must not call into a Go program that is gone.
+func (d *Device) watch() {
+	dev, ok := jsObject(d.dev)
+	if !ok || dev.Get("lost").Type() != js.TypeObject {
+		return
+	}
+	d.web = webDevice{dev: dev, ok: true, relay: js.Global().Get("Object").New()}
+	d.web.onLost = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		reason, msg := "unknown", ""
+		if len(args) > 0 && args[0].Type() == js.TypeObject {
+			reason, msg = args[0].Get("reason").String(), args[0].Get("message").String()
+		}
+		d.markLost(fmt.Errorf("browser reports reason %q: %s", reason, msg))
+		return nil
+	})
+	d.web.relay.Set("f", d.web.onLost)
+	relay := js.Global().Get("Function").New("relay", "return (info) => { if (relay.f) relay.f(info); };")
+	dev.Get("lost").Call("then", relay.Invoke(d.web.relay))
+}
+
+// unwatch disconnects the lost relay, before Close destroys the device.
+func (d *Device) unwatch() {
+	if d.web.ok {
+		d.web.relay.Set("f", js.Null())
+		d.web.onLost.Release()
+	}
+}
+
+// errorFilters are the WebGPU error kinds scoped runs catch.
+var errorFilters = []string{"validation", "out-of-memory", "internal"}
+
+// scoped runs f inside WebGPU error scopes and returns the first error any
+// of them caught, with ErrOutOfMemory for out-of-memory ones. It blocks
+// on the scopes' promises: like every GPU call here, it must run on a
+// goroutine of its own, never in a JS callback.
+func (d *Device) scoped(f func() error) (err error) {
+	if !d.web.ok {
+		return f()
+	}
+	for _, filter := range errorFilters {
+		d.web.dev.Call("pushErrorScope", filter)
+	}
+	defer func() {
+		// Pop in reverse order even when f failed or panicked, so the
+		// device's scope stack stays balanced.
+		var first error
+		for i := len(errorFilters) - 1; i >= 0; i-- {
+			v, perr := await(d.web.dev.Call("popErrorScope"))
+			switch {
+			case perr != nil:
+				perr = fmt.Errorf("pop %s error scope: %w", errorFilters[i], perr)
+			case v.Type() == js.TypeObject:
+				perr = fmt.Errorf("webgpu %s error: %s", errorFilters[i], v.Get("message").String())
+				if errorFilters[i] == "out-of-memory" {
+					perr = fmt.Errorf("%w: %w", ErrOutOfMemory, perr)
+				}
+			}
+			if first == nil {
+				first = perr
+			}
+		}
+		if first != nil {
+			if err != nil {
+				err = fmt.Errorf("%w; %w", err, first)
+			} else {
+				err = first
+			}
+		}
+	}()
+	return f()
+}
+
+// lostGrace is how long a failed call waits for the browser to say that
+// the device is lost: the `lost` promise and a rejected mapAsync settle in
+// no fixed order.
+const lostGrace = 200 * time.Millisecond
+
+// settleLost reports whether the device is lost, giving the browser a
+// moment to settle the `lost` promise when it has not yet.
+func (d *Device) settleLost() error {
+	if err := d.Lost(); err != nil || !d.web.ok {
+		return err
+	}
+	select {
+	case <-d.lostCh:
+	case <-time.After(lostGrace):
+	}
+	return d.Lost()
+}
+
+// await blocks until a JS promise settles.
+func await(p js.Value) (js.Value, error) {
+	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
+		return js.Undefined(), errors.New("not a promise")
+	}
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	ok := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		v := js.Undefined()
+		if len(args) > 0 {
+			v = args[0]
+		}
+		ch <- result{v: v}
+		return nil
+	})
+	fail := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		msg := "rejected"
+		if len(args) > 0 {
+			msg = js.Global().Get("String").Invoke(args[0]).String()
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	p.Call("then", ok, fail)
+	r := <-ch
+	ok.Release()
+	fail.Release()
+	return r.v, r.err
+}
+
+// loseForTest destroys the GPUDevice underneath wgpu, which the browser
+// reports as a loss, as it would a GPU process crash.
+func (d *Device) loseForTest() {
+	if d.web.ok {
+		d.web.dev.Call("destroy")
+		return
+	}
+	d.dev.Release()
+	d.markLost(errors.New("simulated"))
+}

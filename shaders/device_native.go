@@ -32,3 +32,29 @@ func checkBackend(info gputypes.AdapterInfo) error {
 func requiredLimits(adapter gputypes.Limits) gputypes.Limits { return adapter }
 
 func describe(info gputypes.AdapterInfo) string { return "vulkan: " + info.Name }
+
+// webDevice is empty natively: there is no JS object behind the device.
+type webDevice struct{}
+
+// watch does nothing natively: wgpu reports device loss as errors
+// (wrapping wgpu.ErrDeviceLost) from the calls that meet it.
+func (d *Device) watch() {}
+
+// unwatch has nothing to undo natively.
+func (d *Device) unwatch() {}
+
+// scoped runs f: native wgpu validates synchronously and returns errors
+// from the calls themselves, so no error scope is needed.
+func (d *Device) scoped(f func() error) error { return f() }
+
+// settleLost reports whether the device is lost; natively that is known
+// as soon as a call has failed.
+func (d *Device) settleLost() error { return d.Lost() }
+
+// loseForTest makes the device unusable underneath the engine, as a
+// driver reset would: wgpu's device is released, and the loss recorded as
+// wgpu's own ErrDeviceLost would have it.
+func (d *Device) loseForTest() {
+	d.dev.Release()
+	d.markLost(fmt.Errorf("simulated: %w", wgpu.ErrDeviceLost))
+}

@@ -58,14 +58,17 @@ func (e *Engine) Name() string { return "webgpu (" + e.d.Name() + ")" }
 func (e *Engine) Prepare(ctx context.Context, b, h, w int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	p, err := e.plan(b, h, w)
-	if err != nil {
-		return err
-	}
-	if _, err := p.run(ctx, model.NewTensor(b, 3, h, w), Options{}); err != nil {
-		return fmt.Errorf("gpu engine: warm-up: %w", err)
-	}
-	return nil
+	return e.d.do("gpu engine: prepare", func() error {
+		p, err := e.plan(b, h, w)
+		if err != nil {
+			return err
+		}
+		// A blank image runs every kernel, the preprocessing one included.
+		if _, err := p.run(ctx, input{rgba: make([]byte, 4*b*h*w)}, Options{}); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+		return nil
+	})
 }
 
 func (e *Engine) plan(b, h, w int) (*plan, error) {
@@ -75,16 +78,18 @@ func (e *Engine) plan(b, h, w int) (*plan, error) {
 	}
 	p, err := newPlan(e.d, e.m, b, h, w)
 	if err != nil {
-		return nil, fmt.Errorf("gpu engine: plan for [%d,3,%d,%d]: %w", b, h, w, err)
+		return nil, fmt.Errorf("plan for [%d,3,%d,%d]: %w", b, h, w, err)
 	}
 	e.plans[key] = p
 	return p, nil
 }
 
-// Close releases every plan's buffers. The device stays open.
+// Close releases every plan's buffers. The device stays open. Closing
+// the engine of a lost device is allowed.
 func (e *Engine) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer func() { _ = recover() }() // releasing on a lost device must not crash
 	for k, p := range e.plans {
 		p.close()
 		delete(e.plans, k)
@@ -108,15 +113,44 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt Options) (*model.
 			return nil, fmt.Errorf("gpu engine: input has non-finite values")
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, err := e.plan(x.Shape[0], x.Shape[2], x.Shape[3])
-	if err != nil {
+	return e.run(ctx, x.Shape[0], x.Shape[2], x.Shape[3], input{x: x}, opt)
+}
+
+// RunImage classifies b images given as bytes, preprocessing them on the
+// GPU: rgba holds b crops of h×w pixels, four bytes (R, G, B, A) a pixel,
+// rows packed, one image after another (PackRGBA lays *image.RGBA out so;
+// preprocess.Prepare's crop is such an image). A kernel (normalize.wgsl)
+// orders the channels as the model wants and normalises them through a
+// table computed with model/preprocess's float32 steps, so the network
+// sees bit for bit what preprocess.Prepare's tensor holds, while the
+// upload is a quarter of a float input's. The result is Run's.
+func (e *Engine) RunImage(ctx context.Context, rgba []byte, b, h, w int, opt Options) (*model.Result, error) {
+	if err := checkRGBA(rgba, b, h, w); err != nil {
 		return nil, err
 	}
-	res, err := p.run(ctx, x, opt)
+	return e.run(ctx, b, h, w, input{rgba: rgba}, opt)
+}
+
+// input is what a run starts from: a float tensor or RGBA bytes.
+type input struct {
+	x    *model.Tensor
+	rgba []byte
+}
+
+func (e *Engine) run(ctx context.Context, b, h, w int, in input, opt Options) (*model.Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var res *model.Result
+	err := e.d.do("gpu engine: run", func() error {
+		p, err := e.plan(b, h, w)
+		if err != nil {
+			return err
+		}
+		res, err = p.run(ctx, in, opt)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("gpu engine: %w", err)
+		return nil, err
 	}
 	res.Engine = e.Name()
 	k := opt.TopK
@@ -129,11 +163,18 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt Options) (*model.
 	return res, nil
 }
 
-// run executes the plan on x.
-func (p *plan) run(ctx context.Context, x *model.Tensor, opt Options) (*model.Result, error) {
+// run executes the plan on an input.
+func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, error) {
 	d := p.d
 	in := p.slots[0]
-	if err := d.write(p.acts[in.out], 0, f32Bytes(toNHWC(x))); err != nil {
+	if src.rgba != nil {
+		if p.normErr != nil {
+			return nil, fmt.Errorf("preprocess on the gpu: %w", p.normErr)
+		}
+		if err := d.write(p.pix, 0, src.rgba); err != nil {
+			return nil, err
+		}
+	} else if err := d.write(p.act(in.out), 0, f32Bytes(toNHWC(src.x))); err != nil {
 		return nil, err
 	}
 	res := &model.Result{Stages: make([]model.StageResult, len(p.stages))}
@@ -162,23 +203,26 @@ func (p *plan) run(ctx context.Context, x *model.Tensor, opt Options) (*model.Re
 		defer inspect.Release()
 	}
 	segs := make([]segment, len(p.slots))
+	if src.rgba != nil {
+		segs[0].ds = append(segs[0].ds, dispatch{k: p.norm.k, bg: p.norm.bg, x: p.norm.x, y: p.norm.y, z: 1})
+	}
 	for i, s := range p.slots {
 		for _, st := range s.steps {
 			segs[i].ds = append(segs[i].ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
 		}
 		if opt.Inspect && (i == 0 || regions[i] != regions[i-1]) {
-			segs[i].copies = append(segs[i].copies, copyOp{src: p.acts[s.out], dst: inspect,
+			segs[i].copies = append(segs[i].copies, copyOp{src: p.act(s.out), dst: inspect,
 				dstOff: uint64(4 * regions[i]), size: uint64(4 * s.c * s.h * s.w)})
 		}
 	}
 	logitBytes := uint64(4 * p.b * p.classes)
 	last := &segs[len(segs)-1]
-	last.copies = append(last.copies, copyOp{src: p.acts[p.logits], dst: p.staging, size: logitBytes})
+	last.copies = append(last.copies, copyOp{src: p.act(p.logits), dst: p.staging, size: logitBytes})
 
 	if opt.Profile {
 		for i := range segs {
 			s := p.slots[i]
-			if len(s.steps) == 0 {
+			if len(segs[i].ds) == 0 {
 				if err := d.submitSegments(segs[i : i+1]); err != nil {
 					return nil, err
 				}
@@ -186,7 +230,7 @@ func (p *plan) run(ctx context.Context, x *model.Tensor, opt Options) (*model.Re
 			}
 			t0 := time.Now()
 			sg := segs[i]
-			sg.copies = append(append([]copyOp(nil), sg.copies...), copyOp{src: p.acts[s.out], dst: p.probe, size: 16})
+			sg.copies = append(append([]copyOp(nil), sg.copies...), copyOp{src: p.act(s.out), dst: p.probe, size: 16})
 			if err := d.submitSegments([]segment{sg}); err != nil {
 				return nil, err
 			}

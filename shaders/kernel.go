@@ -18,6 +18,7 @@ type kernel struct {
 	written []bool
 }
 
+// release frees the pipeline's objects; releasing twice is harmless.
 func (k *kernel) release() {
 	if k.pipe != nil {
 		k.pipe.Release()
@@ -31,6 +32,7 @@ func (k *kernel) release() {
 	if k.module != nil {
 		k.module.Release()
 	}
+	k.pipe, k.layout, k.bgl, k.module = nil, nil, nil, nil
 }
 
 // kernel compiles (or fetches from the device's cache) the pipeline for
@@ -43,18 +45,46 @@ func (d *Device) kernel(label, src string, written []bool) (*kernel, error) {
 func (d *Device) kernelEntry(label, src, entry string, written []bool) (*kernel, error) {
 	key := entry + "\x00" + fmt.Sprint(written) + "\x00" + src
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if k, ok := d.pipelines[key]; ok {
+	k, ok := d.pipelines[key]
+	d.mu.Unlock()
+	if ok {
 		return k, nil
 	}
-	k := &kernel{label: label, written: append([]bool(nil), written...)}
-	var err error
-	k.module, err = d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{Label: label, WGSL: src})
+	k = &kernel{label: label, written: append([]bool(nil), written...)}
+	// In the browser a bad shader or pipeline is reported asynchronously:
+	// the error scopes of the outermost do turn it into an error, and
+	// settlePipelines drops what was cached under them.
+	err := d.do("kernel "+label, func() error {
+		if err := d.compile(k, src, entry); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if old, ok := d.pipelines[key]; ok { // made meanwhile by another goroutine
+			k.release()
+			k = old
+			return nil
+		}
+		d.pipelines[key] = k
+		d.pending = append(d.pending, key)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("kernel %s: compile: %w", label, err)
+		k.release()
+		return nil, err
 	}
-	entries := make([]gputypes.BindGroupLayoutEntry, len(written))
-	for i, w := range written {
+	return k, nil
+}
+
+// compile creates k's shader module, layouts and pipeline.
+func (d *Device) compile(k *kernel, src, entry string) error {
+	var err error
+	k.module, err = d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{Label: k.label, WGSL: src})
+	if err != nil {
+		return fmt.Errorf("compile: %w", err)
+	}
+	entries := make([]gputypes.BindGroupLayoutEntry, len(k.written))
+	for i, w := range k.written {
 		t := gputypes.BufferBindingTypeReadOnlyStorage
 		if w {
 			t = gputypes.BufferBindingTypeStorage
@@ -62,24 +92,20 @@ func (d *Device) kernelEntry(label, src, entry string, written []bool) (*kernel,
 		entries[i] = gputypes.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStageCompute,
 			Buffer: &gputypes.BufferBindingLayout{Type: t}}
 	}
-	if k.bgl, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: label, Entries: entries}); err != nil {
-		k.release()
-		return nil, fmt.Errorf("kernel %s: bind group layout: %w", label, err)
+	if k.bgl, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: k.label, Entries: entries}); err != nil {
+		return fmt.Errorf("bind group layout: %w", err)
 	}
-	if k.layout, err = d.dev.CreatePipelineLayout(&wgpu.PipelineLayoutDescriptor{Label: label, BindGroupLayouts: []*wgpu.BindGroupLayout{k.bgl}}); err != nil {
-		k.release()
-		return nil, fmt.Errorf("kernel %s: pipeline layout: %w", label, err)
+	if k.layout, err = d.dev.CreatePipelineLayout(&wgpu.PipelineLayoutDescriptor{Label: k.label, BindGroupLayouts: []*wgpu.BindGroupLayout{k.bgl}}); err != nil {
+		return fmt.Errorf("pipeline layout: %w", err)
 	}
 	// Our kernels never read workgroup memory before writing it, so the
 	// zero fill (costly on CPU drivers) is skipped where the backend allows.
 	zero := false
-	if k.pipe, err = d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{Label: label, Layout: k.layout,
+	if k.pipe, err = d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{Label: k.label, Layout: k.layout,
 		Module: k.module, EntryPoint: entry, ZeroInitializeWorkgroupMemory: &zero}); err != nil {
-		k.release()
-		return nil, fmt.Errorf("kernel %s: pipeline: %w", label, err)
+		return fmt.Errorf("pipeline: %w", err)
 	}
-	d.pipelines[key] = k
-	return k, nil
+	return nil
 }
 
 // span is a byte range of a buffer bound to one binding.

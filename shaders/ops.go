@@ -18,7 +18,16 @@ func (d *Device) Conv2D(ctx context.Context, x *model.Tensor, w, b *weights.Tens
 	return d.conv2D(ctx, x, w, b, c, residual, relu, nil)
 }
 
-func (d *Device) conv2D(ctx context.Context, x *model.Tensor, w, b *weights.Tensor, c model.Conv, residual *model.Tensor, relu bool, tile *convTile) (*model.Tensor, error) {
+// conv2D is Conv2D with an optional tile in place of chooseTile's.
+func (d *Device) conv2D(ctx context.Context, x *model.Tensor, w, b *weights.Tensor, c model.Conv, residual *model.Tensor, relu bool, tile *convTile) (y *model.Tensor, err error) {
+	err = d.do("conv2d", func() error {
+		y, err = d.conv2DRun(ctx, x, w, b, c, residual, relu, tile)
+		return err
+	})
+	return y, err
+}
+
+func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.Tensor, c model.Conv, residual *model.Tensor, relu bool, tile *convTile) (*model.Tensor, error) {
 	if x == nil || len(x.Shape) != 4 || x.Shape[1] != c.Cin || len(x.Data) != x.Shape[0]*x.Shape[1]*x.Shape[2]*x.Shape[3] {
 		return nil, fmt.Errorf("conv %s: input must be [B,%d,H,W]", c.Name, c.Cin)
 	}
@@ -128,6 +137,15 @@ func (d *Device) Linear(ctx context.Context, x *model.Tensor, w, b *weights.Tens
 	if x == nil || len(x.Shape) != 2 || len(x.Data) != x.Shape[0]*x.Shape[1] || w == nil || len(w.Shape) != 2 {
 		return nil, fmt.Errorf("linear: input must be [B,In] and weight [Out,In]")
 	}
+	var y *model.Tensor
+	err := d.do("linear", func() (err error) {
+		y, err = d.linear(ctx, x, w, b)
+		return err
+	})
+	return y, err
+}
+
+func (d *Device) linear(ctx context.Context, x *model.Tensor, w, b *weights.Tensor) (*model.Tensor, error) {
 	f := fcGeom{B: x.Shape[0], In: x.Shape[1], Out: w.Shape[0]}
 	words, ep, err := packFC(f, w, b)
 	if err != nil {
@@ -181,7 +199,15 @@ func checkNCHW(x *model.Tensor) error {
 }
 
 // runSimple runs a one-input, one-output kernel over uploaded data.
-func (d *Device) runSimple(ctx context.Context, k *kernel, data []float32, n int, gx, gy uint32) ([]float32, error) {
+func (d *Device) runSimple(ctx context.Context, k *kernel, data []float32, n int, gx, gy uint32) (out []float32, err error) {
+	err = d.do("run", func() error {
+		out, err = d.runSimpleOnce(ctx, k, data, n, gx, gy)
+		return err
+	})
+	return out, err
+}
+
+func (d *Device) runSimpleOnce(ctx context.Context, k *kernel, data []float32, n int, gx, gy uint32) ([]float32, error) {
 	var o oneShot
 	defer o.release()
 	xb, err := o.upload(d, "x", f32Bytes(data), 4*len(data)+slack)

@@ -2,6 +2,8 @@ package shaders
 
 import (
 	"fmt"
+	"math"
+	"sort"
 
 	"github.com/gogpu/wgpu"
 	"github.com/residual-webgpu/residual/model"
@@ -20,11 +22,31 @@ type plan struct {
 	weights []*wgpu.Buffer // packed int8 weights, in chunks within the binding limit
 	ep      *wgpu.Buffer   // scales and biases
 	acts    []*wgpu.Buffer // the activation arena (NHWC tensors, reused by liveness)
-	logits  int            // arena slot of the logits
+	bufOf   []int          // each tensor's arena buffer, by tensor id
+	logits  int            // tensor id of the logits
 	staging *wgpu.Buffer   // logits readback
 	probe   *wgpu.Buffer   // 16-byte readback used to wait for a profiled stage
 
-	slots []slot // in forward order, one per stage or block that runs
+	pix     *wgpu.Buffer // RunImage's RGBA bytes
+	lut     *wgpu.Buffer // and the normalisation table
+	lutData []float32
+	norm    step  // the preprocessing dispatch (RunImage), writing the input tensor
+	normErr error // why the model's preprocessing cannot run on the GPU
+
+	slots   []slot // in forward order, one per stage or block that runs
+	tensors []int  // floats of every tensor a run makes (conv outputs inside blocks too)
+	mem     Memory
+}
+
+// scratch lists the plan's buffers that are neither weights nor arena.
+func (p *plan) scratch() []*wgpu.Buffer {
+	var out []*wgpu.Buffer
+	for _, b := range []*wgpu.Buffer{p.staging, p.probe, p.pix, p.lut} {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // slot is the work of one stage (or one block of a layer) and where its
@@ -32,7 +54,7 @@ type plan struct {
 type slot struct {
 	stage, block int // index in stages; block index within a layer stage, or -1
 	steps        []step
-	out          int // arena slot holding the output
+	out          int // tensor id of the output
 	c, h, w      int // output per image (channels, height, width)
 }
 
@@ -69,31 +91,116 @@ type builder struct {
 	chunkMax int // words per chunk
 	align    int // words: storage binding offset alignment
 	ep       []float32
-	sizes    []int // bytes per arena slot
-	free     []int
+	life     []life // every tensor, by id
+	now      int    // steps planned so far
 }
 
-// acquire returns a free arena slot of at least n floats.
+// acquire starts a tensor of n floats, the output of the next step, and
+// returns its id. Arena buffers are assigned once the whole network is
+// laid out (assign).
 func (bl *builder) acquire(n int) int {
-	bytes := 4*n + slack
-	if len(bl.free) > 0 {
-		// Prefer the free slot whose size is closest above, to keep the arena small.
-		best := -1
-		for i, s := range bl.free {
-			if best < 0 || (bl.sizes[s] >= bytes) && (bl.sizes[bl.free[best]] < bytes || bl.sizes[s] < bl.sizes[bl.free[best]]) {
-				best = i
+	bl.p.tensors = append(bl.p.tensors, n)
+	bl.now++
+	bl.life = append(bl.life, life{bytes: 4*n + slack, def: bl.now, end: -1})
+	return len(bl.life) - 1
+}
+
+// release ends tensor id's life at the current step: the step that last
+// reads it has been planned (and has its output, so they do not share).
+func (bl *builder) release(id int) { bl.life[id].end = bl.now }
+
+// life is a tensor's size and the steps from its writer to its last reader.
+type life struct {
+	bytes    int
+	def, end int // end -1: read after the last step (the logits)
+}
+
+func (l life) overlaps(o life) bool {
+	end, oend := l.end, o.end
+	if end < 0 {
+		end = math.MaxInt
+	}
+	if oend < 0 {
+		oend = math.MaxInt
+	}
+	return l.def <= oend && o.def <= end
+}
+
+// assign places every tensor in an arena buffer that no tensor alive at
+// the same time uses (WebGPU forbids binding one buffer as both input and
+// output of a dispatch, so tensors get whole buffers, not offsets). It
+// tries a few greedy orders (largest first, or in time order) and choices
+// (the tightest buffer that fits, or the largest) and keeps the smallest
+// arena; it returns the buffer sizes and each tensor's buffer.
+func assign(lives []life) (sizes, of []int) {
+	best := -1
+	for _, byTime := range []bool{false, true} {
+		for _, tight := range []bool{true, false} {
+			s, o := assignGreedy(lives, byTime, tight)
+			total := 0
+			for _, x := range s {
+				total += x
+			}
+			if best < 0 || total < best {
+				best, sizes, of = total, s, o
 			}
 		}
-		s := bl.free[best]
-		bl.free = append(bl.free[:best], bl.free[best+1:]...)
-		bl.sizes[s] = max(bl.sizes[s], bytes)
-		return s
 	}
-	bl.sizes = append(bl.sizes, bytes)
-	return len(bl.sizes) - 1
+	return sizes, of
 }
 
-func (bl *builder) release(s int) { bl.free = append(bl.free, s) }
+// assignGreedy is one greedy assignment: tensors by decreasing size (or
+// by start), each into a free buffer, preferring among those that fit the
+// tightest (or the largest), else the one that grows least, else a new one.
+func assignGreedy(lives []life, byTime, tight bool) (sizes, of []int) {
+	order := make([]int, len(lives))
+	for i := range order {
+		order[i] = i
+	}
+	if !byTime {
+		sort.SliceStable(order, func(a, b int) bool { return lives[order[a]].bytes > lives[order[b]].bytes })
+	}
+	of = make([]int, len(lives))
+	var users [][]int // tensors in each buffer
+	for _, t := range order {
+		l := lives[t]
+		best := -1
+		for s := range sizes {
+			free := true
+			for _, u := range users[s] {
+				if lives[u].overlaps(l) {
+					free = false
+					break
+				}
+			}
+			if !free {
+				continue
+			}
+			if best < 0 {
+				best = s
+				continue
+			}
+			b, size := sizes[best], sizes[s]
+			switch {
+			case size >= l.bytes && b < l.bytes: // the first that fits
+				best = s
+			case size >= l.bytes && b >= l.bytes && (size < b) == tight:
+				best = s
+			case size < l.bytes && b < l.bytes && size > b: // neither fits: grow the larger
+				best = s
+			}
+		}
+		if best < 0 {
+			sizes = append(sizes, 0)
+			users = append(users, nil)
+			best = len(sizes) - 1
+		}
+		sizes[best] = max(sizes[best], l.bytes)
+		users[best] = append(users[best], t)
+		of[t] = best
+	}
+	return sizes, of
+}
 
 // addWeights places one layer's words in a chunk at a bindable offset.
 func (bl *builder) addWeights(words []uint32) (bufRef, error) {
@@ -124,7 +231,8 @@ func (bl *builder) addEp(v ...[]float32) bufRef {
 	return bufRef{kind: refEp, offset: uint64(4 * off), size: uint64(4 * (len(bl.ep) - off))}
 }
 
-// act is an activation in the arena: NHWC, per image c×h×w.
+// act is an activation in the arena: a tensor id and, per image, its
+// NHWC shape c×h×w.
 type act struct{ slot, c, h, w int }
 
 // conv plans one convolution of in, optionally adding residual, and
@@ -210,6 +318,15 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 	if err := addSlot("input", -1, in); err != nil {
 		return nil, err
 	}
+	// RunImage fills the input from bytes; a model whose preprocessing
+	// the kernel cannot do still runs from float tensors.
+	if p.lutData, p.normErr = normTable(m.Meta.Preprocess); p.normErr == nil {
+		k, x, y, err := d.normalizeKernel(m.Meta.Preprocess, b*h*w)
+		if err != nil {
+			return nil, err
+		}
+		p.norm = step{k: k, bufs: []bufRef{actRef(in.slot)}, x: x, y: y, layer: "normalize"}
+	}
 	y, st, err := bl.conv(net.Stem, in, nil, true)
 	if err != nil {
 		return nil, err
@@ -248,6 +365,9 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 				steps = append(steps, st)
 				shortcut = s
 			}
+			// Each input is released once the conv reading it has its
+			// output (a conv must not write where it reads): the block's
+			// input goes after its first conv unless it is the shortcut.
 			cur := y
 			for i, c := range blk.Convs {
 				var res *act
@@ -259,15 +379,12 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 					return nil, err
 				}
 				steps = append(steps, st)
-				if cur.slot != y.slot {
+				if cur.slot != shortcut.slot {
 					bl.release(cur.slot)
 				}
 				cur = next
 			}
-			if shortcut.slot != y.slot {
-				bl.release(shortcut.slot)
-			}
-			bl.release(y.slot)
+			bl.release(shortcut.slot)
 			y = cur
 			if err := addSlot(l.Name, bi, y, steps...); err != nil {
 				return nil, err
@@ -321,9 +438,13 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 	if err := p.allocate(bl); err != nil {
 		return nil, err
 	}
+	p.measure()
 	ok = true
 	return p, nil
 }
+
+// act is the arena buffer holding tensor id.
+func (p *plan) act(id int) *wgpu.Buffer { return p.acts[p.bufOf[id]] }
 
 // allocate creates the buffers, uploads the weights and makes every bind group.
 func (p *plan) allocate(bl *builder) error {
@@ -345,7 +466,9 @@ func (p *plan) allocate(bl *builder) error {
 	if err := d.write(p.ep, 0, f32Bytes(bl.ep)); err != nil {
 		return err
 	}
-	for i, size := range bl.sizes {
+	sizes, of := assign(bl.life)
+	p.bufOf = of
+	for i, size := range sizes {
 		if uint64(size) > d.limits.MaxStorageBufferBindingSize {
 			return fmt.Errorf("an activation of %d bytes exceeds the device's storage binding size %d: use a smaller batch",
 				size, d.limits.MaxStorageBufferBindingSize)
@@ -363,6 +486,20 @@ func (p *plan) allocate(bl *builder) error {
 	if p.probe, err = d.newBuffer("probe", 16, wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
 		return err
 	}
+	if p.norm.k != nil {
+		if p.pix, err = d.newBuffer("pixels", uint64(4*p.b*p.h*p.w), storageUsage); err != nil {
+			return err
+		}
+		if p.lut, err = d.newBuffer("lut", uint64(4*len(p.lutData)), storageUsage); err != nil {
+			return err
+		}
+		if err := d.write(p.lut, 0, f32Bytes(p.lutData)); err != nil {
+			return err
+		}
+		if p.norm.bg, err = d.bind(p.norm.k, whole(p.pix), whole(p.lut), whole(p.act(p.norm.bufs[0].i))); err != nil {
+			return fmt.Errorf("normalize: %w", err)
+		}
+	}
 	for si := range p.slots {
 		for ti := range p.slots[si].steps {
 			st := &p.slots[si].steps[ti]
@@ -370,7 +507,7 @@ func (p *plan) allocate(bl *builder) error {
 			for i, r := range st.bufs {
 				switch r.kind {
 				case refAct:
-					spans[i] = whole(p.acts[r.i])
+					spans[i] = whole(p.act(r.i))
 				case refWeights:
 					spans[i] = span{buf: p.weights[r.i], offset: r.offset, size: r.size}
 				default:
@@ -394,10 +531,14 @@ func (p *plan) close() {
 			}
 		}
 	}
-	for _, b := range append(append(p.weights, p.acts...), p.ep, p.staging, p.probe) {
+	if p.norm.bg != nil {
+		p.norm.bg.Release()
+	}
+	for _, b := range append(append(p.weights, p.acts...), p.ep, p.staging, p.probe, p.pix, p.lut) {
 		if b != nil {
 			b.Release()
 		}
 	}
-	p.slots, p.weights, p.acts, p.ep, p.staging, p.probe = nil, nil, nil, nil, nil, nil
+	p.slots, p.weights, p.acts, p.ep, p.staging, p.probe, p.pix, p.lut = nil, nil, nil, nil, nil, nil, nil, nil
+	p.norm = step{}
 }
