@@ -25,7 +25,7 @@ import (
 const browserTests = "^(TestOpenReportsDevice|TestConvMatchesReference|TestMaxPoolMatchesReference|TestAvgPoolMatchesReference|" +
 	"TestLinearMatchesReference|TestEngineMatchesCPU|TestKernelVariantsCompile|TestRenderChecksPlaceholders|TestChooseTileFillsLanes|" +
 	"TestBrowserDeviceFound|TestShaderErrorIsAnError|TestOversizedBufferIsAnError|TestDoRecoversPanics|TestDeviceLossThenReopen|" +
-	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU)$"
+	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU|TestBrowserTimestamps)$"
 
 // browserPage loads the wasm test binary with Go's wasm_exec.js, records
 // its output lines and exit code for the test to read back.
@@ -170,7 +170,7 @@ func TestBrowser(t *testing.T) {
 	if run != browserTests {
 		return
 	}
-	for _, name := range []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestBrowserDeviceFound", "TestDeviceLossThenReopen"} {
+	for _, name := range []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestBrowserDeviceFound", "TestDeviceLossThenReopen", "TestBrowserTimestamps"} {
 		if !strings.Contains(out, "--- PASS: "+name) {
 			t.Fatalf("%s did not pass in the browser", name)
 		}

@@ -14,29 +14,36 @@
 // at this conv's offset in buffers shared by the whole network, so convs
 // of the same shape share one pipeline.
 //
-// Go (conv.go) substitutes the double-braced constants and writes the
-// unrolled per-pixel and per-channel statements (PIXELS, TAP, ...): naga has
-// no `override`, and unrolled scalars keep the tile in registers on every
-// backend.
+// The conv's shape comes from a uniform (Params), so one pipeline serves
+// every conv with the same kernel kind (vec4 or scalar input and output,
+// padding or not, residual, ReLU) and tile: ResNet-50 needs a handful
+// instead of one per layer, which matters where compiling is slow
+// (SwiftShader takes seconds per pipeline for large tiles). Go (conv.go)
+// substitutes the double-braced values and writes the unrolled per-pixel
+// and per-channel statements (PIXELS, TAP, ...): naga has no `override`,
+// and unrolled scalars keep the tile in registers on every backend.
 
-const M: u32 = {{M}};         // output pixels, B*HO*WO
-const HWO: u32 = {{HWO}};     // HO*WO
-const WO: u32 = {{WO}};
-const H: u32 = {{H}};
-const W: u32 = {{W}};
-const S: i32 = {{S}};         // stride
-const PAD: i32 = {{PAD}};
-const KH: u32 = {{KH}};
-const KW: u32 = {{KW}};
-const XC: u32 = {{XC}};       // input pixel stride in x's elements (CIN, or CIN/4 for vec4)
-const XG: u32 = {{XG}};       // group stride in x's elements
-const CG4: u32 = {{CG4}};     // ceil(CG/4): packed words per tap
-const NG: u32 = {{NG}};       // output channels per group
-const NGP4: u32 = {{NGP4}};   // padded output channels per group / 4
-const NTILES: u32 = {{NTILES}}; // channel tiles per group
-const COUT: u32 = {{COUT}};
-const K4: u32 = {{K4}};       // KH*KW*CG4
-const BOFF4: u32 = {{BOFF4}}; // first bias vec4 (after the scales)
+struct Params {
+    m: u32,      // output pixels, B*HO*WO
+    hwo: u32,    // HO*WO
+    wo: u32,
+    h: u32,
+    w: u32,
+    s: i32,      // stride
+    pad: i32,
+    kh: u32,
+    kw: u32,
+    xc: u32,     // input pixel stride in x's elements (CIN, or CIN/4 for vec4)
+    xg: u32,     // group stride in x's elements
+    cg4: u32,    // ceil(CG/4): packed words per tap
+    ng: u32,     // output channels per group
+    ngp4: u32,   // padded output channels per group / 4
+    ntiles: u32, // channel tiles per group
+    cout: u32,
+    k4: u32,     // KH*KW*CG4
+    boff4: u32,  // first bias vec4 (after the scales)
+}
+
 const TN: u32 = {{TN}};
 const TM: u32 = {{TM}};
 
@@ -45,6 +52,7 @@ const TM: u32 = {{TM}};
 @group(0) @binding(2) var<storage, read> ep: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<{{YT}}>;
 {{RESDECL}}
+@group(0) @binding(8) var<uniform> pr: Params;
 
 // q4 unpacks four signed bytes (lowest first) into floats.
 fn q4(w: u32) -> vec4<f32> {
@@ -54,6 +62,24 @@ fn q4(w: u32) -> vec4<f32> {
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let M = pr.m;
+    let HWO = pr.hwo;
+    let WO = pr.wo;
+    let H = pr.h;
+    let W = pr.w;
+    let S = pr.s;
+    let PAD = pr.pad;
+    let KH = pr.kh;
+    let KW = pr.kw;
+    let XC = pr.xc;
+    let XG = pr.xg;
+    let CG4 = pr.cg4;
+    let NG = pr.ng;
+    let NGP4 = pr.ngp4;
+    let NTILES = pr.ntiles;
+    let COUT = pr.cout;
+    let K4 = pr.k4;
+    let BOFF4 = pr.boff4;
     let g = wid.y / NTILES;
     let n0 = (wid.y % NTILES) * TN;
     let m0 = (wid.x * {{WG}}u + lid) * TM;

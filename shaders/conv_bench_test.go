@@ -35,11 +35,7 @@ func newConvBench(t testing.TB, d *Device, c model.Conv, b, h, w int, tile convT
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := genConv(g, tile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := d.kernel(c.Name, src, kernelBindings(false))
+	k, err := d.convKernel(g, tile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +58,15 @@ func newConvBench(t testing.TB, d *Device, c model.Conv, b, h, w int, tile convT
 	wb := mk(u32Bytes(cw.words), 4*len(cw.words))
 	eb := mk(f32Bytes(append(append([]float32(nil), cw.scale...), cw.bias...)), 8*len(cw.scale))
 	cb.out = mk(nil, 4*g.M()*g.Cout+slack)
-	bg, err := d.bind(k, whole(xb), whole(wb), whole(eb), whole(cb.out))
+	pb, err := d.newBuffer("params", paramsBytes, wgpu.BufferUsageUniform|wgpu.BufferUsageCopyDst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb.bufs = append(cb.bufs, pb)
+	if err := d.write(pb, 0, convParams(g, tile)); err != nil {
+		t.Fatal(err)
+	}
+	bg, err := d.bind(k, whole(xb), whole(wb), whole(eb), whole(cb.out), whole(pb))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,16 +96,20 @@ func (cb *convBench) close() {
 	}
 }
 
-// time returns the best of n runs after a warm-up.
-func (cb *convBench) time(t testing.TB, n int) time.Duration {
+// time returns the best of n runs after a warm-up, and the warm-up's
+// time (which includes compiling the pipeline where drivers compile at
+// the first dispatch).
+func (cb *convBench) time(t testing.TB, n int) (best, cold time.Duration) {
+	t0 := time.Now()
 	cb.run(t)
-	best := time.Duration(1 << 62)
+	cold = time.Since(t0)
+	best = time.Duration(1 << 62)
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
 		cb.run(t)
 		best = min(best, time.Since(t0))
 	}
-	return best
+	return best, cold
 }
 
 var (
@@ -112,7 +120,7 @@ var (
 func benchmarkConv(b *testing.B, c model.Conv) {
 	d := device(b)
 	g, _ := newConvGeom(c, 1, 56, 56, false, true)
-	cb := newConvBench(b, d, c, 1, 56, 56, chooseTile(g))
+	cb := newConvBench(b, d, c, 1, 56, 56, chooseTile(g, d.class))
 	defer cb.close()
 	cb.run(b)
 	b.ResetTimer()
@@ -152,15 +160,29 @@ func TestConvTiles(t *testing.T) {
 		size int
 	}{{bench3x3, 56}, {bench1x1, 56}, {model.Conv{Name: "l3", Cin: 256, Cout: 256, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 14},
 		{model.Conv{Name: "l4", Cin: 512, Cout: 512, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 7},
-		{model.Conv{Name: "l4-1x1", Cin: 2048, Cout: 512, Kernel: 1, Stride: 1, Pad: 0, Groups: 1}, 7}} {
+		{model.Conv{Name: "l4-1x1", Cin: 2048, Cout: 512, Kernel: 1, Stride: 1, Pad: 0, Groups: 1}, 7},
+		{model.Conv{Name: "stem", Cin: 3, Cout: 64, Kernel: 7, Stride: 2, Pad: 3, Groups: 1}, 224},
+		{model.Conv{Name: "g32", Cin: 128, Cout: 128, Kernel: 3, Stride: 1, Pad: 1, Groups: 32}, 56}} {
+		if only := os.Getenv("RESIDUAL_TILE_CONVS"); only != "" && !strings.Contains(","+only+",", ","+c0(cs.c)+",") {
+			continue
+		}
 		c := cs.c
 		g, _ := newConvGeom(c, 1, cs.size, cs.size, false, true)
-		fmt.Printf("%s chosen %+v\n", c.Name, chooseTile(g))
+		if c.Groups > 1 || c.Cin < 4 {
+			// Cap the tiles as chooseTile would: TN at most the group's channels.
+		}
+		fmt.Printf("%s chosen %+v\n", c.Name, chooseTile(g, d.class))
 		for _, tl := range tiles {
+			t0 := time.Now()
 			cb := newConvBench(t, d, c, 1, cs.size, cs.size, tl)
-			dt := cb.time(t, 3)
+			build := time.Since(t0)
+			dt, cold := cb.time(t, 3)
 			cb.close()
-			fmt.Printf("%s tile %+v: %v, %.2f GFLOP/s\n", c.Name, tl, dt, cb.g.FLOPs()/dt.Seconds()/1e9)
+			fmt.Printf("%s tile %+v: %v, %.2f GFLOP/s (build %v, first run %v)\n", c.Name, tl, dt, cb.g.FLOPs()/dt.Seconds()/1e9,
+				build.Round(time.Millisecond), cold.Round(time.Millisecond))
 		}
 	}
 }
+
+// c0 names a benchmark conv for RESIDUAL_TILE_CONVS.
+func c0(c model.Conv) string { return c.Name }

@@ -49,8 +49,10 @@ func TestConvMatchesReference(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		compare(t, name, got, want, 1e-5)
-		// Every tile shape must give the same answer, not only the chosen one.
-		for _, tl := range []convTile{{8, 1, 4}, {16, 3, 16}, {64, 8, 8}} {
+		// Every tile shape must give the same answer, not only the chosen
+		// one: each adapter class's, odd ones, and the largest.
+		for _, tl := range []convTile{{8, 1, 4}, {16, 3, 16}, {64, 8, 8}, chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classSwiftShader),
+			chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classGPU), chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classLavapipe)} {
 			got, err := d.conv2D(context.Background(), x, w, b, tc.c, res, tc.relu, &tl)
 			if err != nil {
 				t.Fatalf("%s tile %+v: %v", name, tl, err)
@@ -58,4 +60,13 @@ func TestConvMatchesReference(t *testing.T) {
 			compare(t, fmt.Sprintf("%s tile %+v", name, tl), got, want, 1e-5)
 		}
 	}
+}
+
+// testGeom is the geometry of a test conv (valid by construction).
+func testGeom(c model.Conv, b, h, w int) convGeom {
+	geom, err := newConvGeom(c, b, h, w, false, false)
+	if err != nil {
+		panic(err)
+	}
+	return geom
 }

@@ -19,6 +19,7 @@ type Device struct {
 	dev      *wgpu.Device
 	queue    *wgpu.Queue
 	info     gputypes.AdapterInfo
+	class    adapterClass // picks kernel tiles
 	limits   gputypes.Limits
 
 	mu        sync.Mutex
@@ -71,7 +72,8 @@ func Open(ctx context.Context) (d *Device, err error) {
 		inst.Release()
 		return nil, fmt.Errorf("open gpu: adapter %q: %w", info.Name, err)
 	}
-	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "residual", RequiredLimits: requiredLimits(al)})
+	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "residual", RequiredLimits: requiredLimits(al),
+		RequiredFeatures: requiredFeatures(ad.Features())})
 	if err != nil {
 		ad.Release()
 		inst.Release()
@@ -83,7 +85,8 @@ func Open(ctx context.Context) (d *Device, err error) {
 		// Some paths report no device limits; the adapter's are what we asked for.
 		d.limits = al
 	}
-	d.watch()
+	d.class = classOf(info)
+	d.watch() // in the browser: finds the GPUDevice and refines class
 	return d, nil
 }
 
@@ -115,11 +118,6 @@ func checkLimits(l gputypes.Limits) error {
 	}
 	return nil
 }
-
-// Name describes the device for people: "vulkan: " and the adapter's
-// name natively (e.g. "vulkan: llvmpipe (LLVM 15.0.6, 256 bits)"),
-// "webgpu: browser" in the browser.
-func (d *Device) Name() string { return describe(d.info) }
 
 // Info is the adapter's report (backend, name, driver, device type).
 func (d *Device) Info() gputypes.AdapterInfo { return d.info }

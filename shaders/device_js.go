@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"syscall/js"
 	"time"
 	"unsafe"
@@ -34,9 +35,15 @@ func requiredLimits(a gputypes.Limits) gputypes.Limits {
 	}
 }
 
-// describe names the browser adapter. wgpu's browser backend reports a
-// fixed name, so this says only that the page's WebGPU runs the engine.
-func describe(gputypes.AdapterInfo) string { return "webgpu: browser" }
+// Name describes the device for people: "webgpu: " and the adapter's
+// vendor and architecture as the browser reports them (wgpu's browser
+// backend has only a fixed name), e.g. "webgpu: google swiftshader".
+func (d *Device) Name() string {
+	if d.web.vendor != "" || d.web.arch != "" {
+		return strings.TrimSpace("webgpu: " + d.web.vendor + " " + d.web.arch)
+	}
+	return "webgpu: browser"
+}
 
 // webDevice is the page's GPUDevice behind wgpu's Device. wgpu v0.34.5's
 // browser backend has no device-lost callback and its error scopes panic
@@ -45,7 +52,10 @@ func describe(gputypes.AdapterInfo) string { return "webgpu: browser" }
 type webDevice struct {
 	dev    js.Value // the GPUDevice; undefined when it could not be found
 	ok     bool
-	relay  js.Value // {f: onLost} until Close
+	vendor string // GPUAdapterInfo's, e.g. "google" and "swiftshader"
+	arch   string
+	relay  js.Value // an EventTarget that fires "lost"; onLost listens until Close
+	info   js.Value // the GPUDeviceLostInfo, stored by the lost promise before "lost" fires
 	onLost js.Func
 }
 
@@ -85,30 +95,42 @@ func jsObject(v any) (obj js.Value, ok bool) {
 // watch finds the GPUDevice and records its loss when the browser
 // reports it (the `lost` promise settles). The promise calls Go through a
 // JS relay that Close disconnects: a device destroyed as the program
+// exits must not call into a Go program that is gone. The relay is built
+// from bound built-ins (Reflect.set, EventTarget.dispatchEvent), not from
+// a string of JS, so a CSP without 'unsafe-eval' allows it.
 // exits must not call into a Go program that is gone.
 func (d *Device) watch() {
 	dev, ok := jsObject(d.dev)
 	if !ok || dev.Get("lost").Type() != js.TypeObject {
 		return
 	}
-	d.web = webDevice{dev: dev, ok: true, relay: js.Global().Get("Object").New()}
-	d.web.onLost = js.FuncOf(func(_ js.Value, args []js.Value) any {
+	g := js.Global()
+	d.web = webDevice{dev: dev, ok: true, relay: g.Get("EventTarget").New(), info: g.Get("Object").New()}
+	d.class = classGPU
+	if ai := dev.Get("adapterInfo"); ai.Type() == js.TypeObject {
+		d.web.vendor, d.web.arch = ai.Get("vendor").String(), ai.Get("architecture").String()
+		if strings.Contains(strings.ToLower(d.web.arch), "swiftshader") {
+			d.class = classSwiftShader
+		}
+	}
+	d.web.onLost = js.FuncOf(func(js.Value, []js.Value) any {
 		reason, msg := "unknown", ""
-		if len(args) > 0 && args[0].Type() == js.TypeObject {
-			reason, msg = args[0].Get("reason").String(), args[0].Get("message").String()
+		if info := d.web.info.Get("info"); info.Type() == js.TypeObject {
+			reason, msg = info.Get("reason").String(), info.Get("message").String()
 		}
 		d.markLost(fmt.Errorf("browser reports reason %q: %s", reason, msg))
 		return nil
 	})
-	d.web.relay.Set("f", d.web.onLost)
-	relay := js.Global().Get("Function").New("relay", "return (info) => { if (relay.f) relay.f(info); };")
-	dev.Get("lost").Call("then", relay.Invoke(d.web.relay))
+	d.web.relay.Call("addEventListener", "lost", d.web.onLost)
+	store := g.Get("Reflect").Get("set").Call("bind", js.Null(), d.web.info, "info")
+	fire := d.web.relay.Get("dispatchEvent").Call("bind", d.web.relay, g.Get("Event").New("lost"))
+	dev.Get("lost").Call("then", store).Call("then", fire)
 }
 
 // unwatch disconnects the lost relay, before Close destroys the device.
 func (d *Device) unwatch() {
 	if d.web.ok {
-		d.web.relay.Set("f", js.Null())
+		d.web.relay.Call("removeEventListener", "lost", d.web.onLost)
 		d.web.onLost.Release()
 	}
 }

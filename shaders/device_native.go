@@ -3,6 +3,7 @@
 package shaders
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gogpu/gputypes"
@@ -31,7 +32,9 @@ func checkBackend(info gputypes.AdapterInfo) error {
 // would zero the rest.
 func requiredLimits(adapter gputypes.Limits) gputypes.Limits { return adapter }
 
-func describe(info gputypes.AdapterInfo) string { return "vulkan: " + info.Name }
+// Name describes the device for people: "vulkan: " and the adapter's
+// name (e.g. "vulkan: llvmpipe (LLVM 15.0.6, 256 bits)").
+func (d *Device) Name() string { return "vulkan: " + d.info.Name }
 
 // webDevice is empty natively: there is no JS object behind the device.
 type webDevice struct{}
@@ -57,4 +60,15 @@ func (d *Device) settleLost() error { return d.Lost() }
 func (d *Device) loseForTest() {
 	d.dev.Release()
 	d.markLost(fmt.Errorf("simulated: %w", wgpu.ErrDeviceLost))
+}
+
+// requiredFeatures asks for no optional feature natively: gogpu/wgpu
+// v0.34.5's ComputePassDescriptor has no timestamp writes (its core drops
+// them), so timestamp queries would serve nothing.
+func requiredFeatures(gputypes.Features) gputypes.Features { return 0 }
+
+// submitTimed is not available natively (see requiredFeatures): the
+// caller submits stage by stage instead.
+func (d *Device) submitTimed(context.Context, []segment) ([]float64, bool, error) {
+	return nil, false, nil
 }

@@ -20,9 +20,14 @@ const DefaultTopK = 5
 type Options struct {
 	TopK    int  // predictions per image, best first (DefaultTopK when ≤ 0)
 	Inspect bool // fill every stage's Heatmap (first image of the batch)
-	// Profile submits each stage alone and waits for it, so that every
-	// StageResult.Ms is that stage's measured time. Without it the whole
-	// pass is one submission and stage times are left zero.
+	// Profile fills every StageResult.Ms with that stage's GPU time. In
+	// the browser, when the adapter has the timestamp-query feature
+	// (Chrome's SwiftShader does), the pass stays one submission and
+	// timestamps written around each stage's compute pass time it.
+	// Elsewhere (gogpu/wgpu v0.34.5 has no compute-pass timestamps
+	// natively) each stage is submitted alone and waited for: its time
+	// then includes a submit and a 16-byte readback. Without Profile the
+	// stage times are left zero.
 	Profile bool
 }
 
@@ -219,7 +224,24 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 	last := &segs[len(segs)-1]
 	last.copies = append(last.copies, copyOp{src: p.act(p.logits), dst: p.staging, size: logitBytes})
 
+	timed := false
 	if opt.Profile {
+		// GPU timestamps, where the adapter has them, time each stage
+		// within one submission; else each stage is submitted alone.
+		ms, ok, err := d.submitTimed(ctx, segs)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			timed = true
+			for i, t := range ms {
+				if len(segs[i].ds) > 0 {
+					p.record(res, p.slots[i], t)
+				}
+			}
+		}
+	}
+	if opt.Profile && !timed {
 		for i := range segs {
 			s := p.slots[i]
 			if len(segs[i].ds) == 0 {
@@ -239,8 +261,10 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 			}
 			p.record(res, s, float64(time.Since(t0).Nanoseconds())/1e6)
 		}
-	} else if err := d.submitSegments(segs); err != nil {
-		return nil, err
+	} else if !timed {
+		if err := d.submitSegments(segs); err != nil {
+			return nil, err
+		}
 	}
 	logits, err := readback(ctx, p.staging, p.b*p.classes)
 	if err != nil {

@@ -8,7 +8,9 @@ import (
 )
 
 // kernel is one compiled compute pipeline with its explicit bind group
-// layout: binding i is a storage buffer, read-only unless written[i].
+// layout: binding i is a storage buffer, read-only unless written[i], and
+// with uniform, binding uniformBinding is a uniform buffer (a conv's
+// shape: one pipeline serves every conv of the same kind).
 type kernel struct {
 	label   string
 	module  *wgpu.ShaderModule
@@ -16,7 +18,12 @@ type kernel struct {
 	layout  *wgpu.PipelineLayout
 	pipe    *wgpu.ComputePipeline
 	written []bool
+	uniform bool
 }
+
+// uniformBinding is where kernels with a uniform take it: past every
+// storage binding a kernel may have.
+const uniformBinding = 8
 
 // release frees the pipeline's objects; releasing twice is harmless.
 func (k *kernel) release() {
@@ -43,14 +50,19 @@ func (d *Device) kernel(label, src string, written []bool) (*kernel, error) {
 
 // kernelEntry is kernel for a named entry point.
 func (d *Device) kernelEntry(label, src, entry string, written []bool) (*kernel, error) {
-	key := entry + "\x00" + fmt.Sprint(written) + "\x00" + src
+	return d.kernelFull(label, src, entry, written, false)
+}
+
+// kernelFull is kernelEntry for a kernel that may also take a uniform.
+func (d *Device) kernelFull(label, src, entry string, written []bool, uniform bool) (*kernel, error) {
+	key := fmt.Sprint(entry, "\x00", written, uniform, "\x00", src)
 	d.mu.Lock()
 	k, ok := d.pipelines[key]
 	d.mu.Unlock()
 	if ok {
 		return k, nil
 	}
-	k = &kernel{label: label, written: append([]bool(nil), written...)}
+	k = &kernel{label: label, written: append([]bool(nil), written...), uniform: uniform}
 	// In the browser a bad shader or pipeline is reported asynchronously:
 	// the error scopes of the outermost do turn it into an error, and
 	// settlePipelines drops what was cached under them.
@@ -92,6 +104,10 @@ func (d *Device) compile(k *kernel, src, entry string) error {
 		entries[i] = gputypes.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStageCompute,
 			Buffer: &gputypes.BufferBindingLayout{Type: t}}
 	}
+	if k.uniform {
+		entries = append(entries, gputypes.BindGroupLayoutEntry{Binding: uniformBinding, Visibility: wgpu.ShaderStageCompute,
+			Buffer: &gputypes.BufferBindingLayout{Type: gputypes.BufferBindingTypeUniform}})
+	}
 	if k.bgl, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: k.label, Entries: entries}); err != nil {
 		return fmt.Errorf("bind group layout: %w", err)
 	}
@@ -118,17 +134,26 @@ type span struct {
 // whole binds all of b.
 func whole(b *wgpu.Buffer) span { return span{buf: b, size: b.Size()} }
 
-// bind creates the bind group for one dispatch of k.
+// bind creates the bind group for one dispatch of k: one span per storage
+// binding, then the uniform's when k has one.
 func (d *Device) bind(k *kernel, spans ...span) (*wgpu.BindGroup, error) {
-	if len(spans) != len(k.written) {
-		return nil, fmt.Errorf("kernel %s: %d buffers for %d bindings", k.label, len(spans), len(k.written))
+	want := len(k.written)
+	if k.uniform {
+		want++
+	}
+	if len(spans) != want {
+		return nil, fmt.Errorf("kernel %s: %d buffers for %d bindings", k.label, len(spans), want)
 	}
 	entries := make([]wgpu.BindGroupEntry, len(spans))
 	for i, s := range spans {
 		if s.buf == nil {
 			return nil, fmt.Errorf("kernel %s: binding %d has no buffer", k.label, i)
 		}
-		entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), Buffer: s.buf, Offset: s.offset, Size: s.size}
+		b := uint32(i)
+		if i == len(k.written) {
+			b = uniformBinding
+		}
+		entries[i] = wgpu.BindGroupEntry{Binding: b, Buffer: s.buf, Offset: s.offset, Size: s.size}
 	}
 	bg, err := d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: k.label, Layout: k.bgl, Entries: entries})
 	if err != nil {

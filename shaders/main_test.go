@@ -2,6 +2,7 @@ package shaders
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,13 @@ func TestMain(m *testing.M) {
 		dir := filepath.Join(os.TempDir(), "residual-xdg")
 		if err := os.MkdirAll(dir, 0o700); err == nil {
 			os.Setenv("XDG_RUNTIME_DIR", dir)
+		}
+	}
+	// RESIDUAL_TILE=WG.TM.TN runs every conv with that tile, to measure.
+	if v := os.Getenv("RESIDUAL_TILE"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d.%d.%d", &tileOverride.WG, &tileOverride.TM, &tileOverride.TN); err != nil {
+			fmt.Fprintf(os.Stderr, "RESIDUAL_TILE %q: %v\n", v, err)
+			os.Exit(2)
 		}
 	}
 	code := m.Run()

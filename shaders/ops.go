@@ -39,7 +39,7 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 	if residual != nil && !sameShape(residual.Shape, outShape) {
 		return nil, fmt.Errorf("conv %s: residual shape %v, want %v", c.Name, residual.Shape, outShape)
 	}
-	t := chooseTile(g)
+	t := chooseTile(g, d.class)
 	if tile != nil {
 		t = *tile
 	}
@@ -48,13 +48,9 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 		return nil, fmt.Errorf("conv %s: %w", c.Name, err)
 	}
 	ep := append(append([]float32(nil), cw.scale...), cw.bias...)
-	src, err := genConv(g, t)
+	k, err := d.convKernel(g, t)
 	if err != nil {
 		return nil, fmt.Errorf("conv %s: %w", c.Name, err)
-	}
-	k, err := d.kernel(c.Name, src, kernelBindings(g.Residual))
-	if err != nil {
-		return nil, err
 	}
 	var o oneShot
 	defer o.release()
@@ -83,6 +79,15 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 		}
 		spans = append(spans, whole(rb))
 	}
+	pb, err := d.newBuffer("params", paramsBytes, wgpu.BufferUsageUniform|wgpu.BufferUsageCopyDst)
+	if err != nil {
+		return nil, err
+	}
+	o.bufs = append(o.bufs, pb)
+	if err := d.write(pb, 0, convParams(g, t)); err != nil {
+		return nil, err
+	}
+	spans = append(spans, whole(pb))
 	bg, err := d.bind(k, spans...)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ type plan struct {
 
 	weights []*wgpu.Buffer // packed int8 weights, in chunks within the binding limit
 	ep      *wgpu.Buffer   // scales and biases
+	params  *wgpu.Buffer   // conv shapes
 	acts    []*wgpu.Buffer // the activation arena (NHWC tensors, reused by liveness)
 	bufOf   []int          // each tensor's arena buffer, by tensor id
 	logits  int            // tensor id of the logits
@@ -79,6 +80,7 @@ const (
 	refAct = iota
 	refWeights
 	refEp
+	refParams
 )
 
 func actRef(slot int) bufRef { return bufRef{kind: refAct, i: slot} }
@@ -91,6 +93,8 @@ type builder struct {
 	chunkMax int // words per chunk
 	align    int // words: storage binding offset alignment
 	ep       []float32
+	params   []byte // conv shapes (uniforms)
+	ualign   int    // bytes: uniform binding offset alignment
 	life     []life // every tensor, by id
 	now      int    // steps planned so far
 }
@@ -231,6 +235,16 @@ func (bl *builder) addEp(v ...[]float32) bufRef {
 	return bufRef{kind: refEp, offset: uint64(4 * off), size: uint64(4 * (len(bl.ep) - off))}
 }
 
+// addParams places one conv's shape uniform at a bindable offset.
+func (bl *builder) addParams(b []byte) bufRef {
+	off := len(bl.params)
+	bl.params = append(bl.params, b...)
+	for len(bl.params)%bl.ualign != 0 {
+		bl.params = append(bl.params, 0)
+	}
+	return bufRef{kind: refParams, offset: uint64(off), size: uint64(len(b))}
+}
+
 // act is an activation in the arena: a tensor id and, per image, its
 // NHWC shape c×h×w.
 type act struct{ slot, c, h, w int }
@@ -249,7 +263,7 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 		return act{}, step{}, fmt.Errorf("conv %s: shortcut %dx%dx%d does not match output %dx%dx%d",
 			c.Name, residual.c, residual.h, residual.w, c.Cout, g.HO, g.WO)
 	}
-	t := chooseTile(g)
+	t := chooseTile(g, bl.p.d.class)
 	w, b := bl.m.Weight(c.Name)
 	cw, err := packConv(g, t, w, b)
 	if err != nil {
@@ -260,19 +274,16 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
 	}
 	er := bl.addEp(cw.scale, cw.bias)
-	src, err := genConv(g, t)
+	k, err := bl.p.d.convKernel(g, t)
 	if err != nil {
 		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
-	}
-	k, err := bl.p.d.kernel(c.Name, src, kernelBindings(g.Residual))
-	if err != nil {
-		return act{}, step{}, err
 	}
 	out := act{slot: bl.acquire(g.M() * g.Cout), c: g.Cout, h: g.HO, w: g.WO}
 	refs := []bufRef{actRef(in.slot), wr, er, actRef(out.slot)}
 	if residual != nil {
 		refs = append(refs, actRef(residual.slot))
 	}
+	refs = append(refs, bl.addParams(convParams(g, t)))
 	x, y := convGrid(g, t)
 	if lim := bl.p.d.limits.MaxComputeWorkgroupsPerDimension; lim > 0 && (x > lim || y > lim) {
 		return act{}, step{}, fmt.Errorf("conv %s: %dx%d workgroups exceed the device's %d per dimension", c.Name, x, y, lim)
@@ -290,7 +301,8 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 	p := &plan{d: d, b: b, h: h, w: w, classes: net.FC.Out, stages: stages}
 	maxBind := min(d.limits.MaxStorageBufferBindingSize, d.limits.MaxBufferSize)
 	align := max(256, int(d.limits.MinStorageBufferOffsetAlignment)) / 4
-	bl := &builder{p: p, m: m, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align}
+	bl := &builder{p: p, m: m, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align,
+		ualign: max(256, int(d.limits.MinUniformBufferOffsetAlignment))}
 	ok := false
 	defer func() {
 		if !ok {
@@ -466,6 +478,12 @@ func (p *plan) allocate(bl *builder) error {
 	if err := d.write(p.ep, 0, f32Bytes(bl.ep)); err != nil {
 		return err
 	}
+	if p.params, err = d.newBuffer("params", uint64(len(bl.params)), wgpu.BufferUsageUniform|wgpu.BufferUsageCopyDst); err != nil {
+		return err
+	}
+	if err := d.write(p.params, 0, bl.params); err != nil {
+		return err
+	}
 	sizes, of := assign(bl.life)
 	p.bufOf = of
 	for i, size := range sizes {
@@ -510,6 +528,8 @@ func (p *plan) allocate(bl *builder) error {
 					spans[i] = whole(p.act(r.i))
 				case refWeights:
 					spans[i] = span{buf: p.weights[r.i], offset: r.offset, size: r.size}
+				case refParams:
+					spans[i] = span{buf: p.params, offset: r.offset, size: r.size}
 				default:
 					spans[i] = span{buf: p.ep, offset: r.offset, size: r.size}
 				}
@@ -534,11 +554,11 @@ func (p *plan) close() {
 	if p.norm.bg != nil {
 		p.norm.bg.Release()
 	}
-	for _, b := range append(append(p.weights, p.acts...), p.ep, p.staging, p.probe, p.pix, p.lut) {
+	for _, b := range append(append(p.weights, p.acts...), p.ep, p.params, p.staging, p.probe, p.pix, p.lut) {
 		if b != nil {
 			b.Release()
 		}
 	}
-	p.slots, p.weights, p.acts, p.ep, p.staging, p.probe, p.pix, p.lut = nil, nil, nil, nil, nil, nil, nil, nil
+	p.slots, p.weights, p.acts, p.ep, p.params, p.staging, p.probe, p.pix, p.lut = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	p.norm = step{}
 }

@@ -10,7 +10,7 @@ import (
 
 // TestKernelVariantsCompile compiles every shape of generated WGSL the
 // engine can emit (vec4 and scalar input and output, residual, ReLU, every
-// tile size chooseTile or the benchmarks use, 1×1, 3×3 and 7×7 kernels;
+// the device's chosen tile and a small odd one, 1×1, 3×3 and 7×7 kernels;
 // both pooling entry points on vec4 and scalar channels; fc on vec4 and
 // scalar features) into a pipeline on the native device.
 func TestKernelVariantsCompile(t *testing.T) {
@@ -28,12 +28,9 @@ func TestKernelVariantsCompile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, tl := range []convTile{chooseTile(g), {8, 2, 4}, {16, 4, 16}, {64, 8, 8}} {
-					src, err := genConv(g, tl)
-					if err != nil {
-						t.Fatalf("%s %+v: %v", c.Name, tl, err)
-					}
-					if _, err := d.kernel(c.Name, src, kernelBindings(res)); err != nil {
+				// Other classes' tiles are checked by TestConvMatchesReference.
+				for _, tl := range []convTile{chooseTile(g, d.class), {8, 2, 4}} {
+					if _, err := d.convKernel(g, tl); err != nil {
 						t.Fatalf("%s res=%v relu=%v tile %+v: %v", c.Name, res, relu, tl, err)
 					}
 					n++
@@ -102,14 +99,28 @@ func TestChooseTileFillsLanes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tl := chooseTile(g)
+		tl := chooseTile(g, classLavapipe)
 		lanes := (g.M() + tl.TM - 1) / tl.TM
 		if tl.WG%8 != 0 || (lanes >= 8 && tl.WG > lanes+7) {
 			t.Errorf("%dx%d: tile %+v for %d busy lanes", size, size, tl, lanes)
 		}
 	}
+	// SwiftShader: never worse than the fixed 16-pixel tile by its own
+	// estimate, and small layers get smaller tiles.
+	for _, size := range []int{1, 2, 3, 4, 5, 7, 8, 9, 14, 28, 56} {
+		g, _ := newConvGeom(model.Conv{Name: "c", Cin: 64, Cout: 64, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 1, size, size, false, true)
+		tl := chooseTile(g, classSwiftShader)
+		if tl.TM != 4 && tl.TM != 8 && tl.TM != 16 || swiftShaderCost(g.M(), tl.TM) > swiftShaderCost(g.M(), 16) {
+			t.Errorf("swiftshader %dx%d: tile %+v", size, size, tl)
+		}
+		if g.M() <= 16 && tl.TM == 16 {
+			t.Errorf("swiftshader %dx%d (%d pixels): 16-pixel tile", size, size, g.M())
+		}
+	}
 	g, _ := newConvGeom(model.Conv{Name: "c", Cin: 128, Cout: 128, Kernel: 3, Stride: 1, Pad: 1, Groups: 32}, 1, 8, 8, false, true)
-	if tl := chooseTile(g); tl.TN != 4 {
-		t.Errorf("groups of 4 channels got TN %d", tl.TN)
+	for _, c := range []adapterClass{classLavapipe, classSwiftShader, classGPU} {
+		if tl := chooseTile(g, c); tl.TN != 4 {
+			t.Errorf("%s: groups of 4 channels got TN %d", c, tl.TN)
+		}
 	}
 }

@@ -1,0 +1,165 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/cpu"
+	"github.com/residual-webgpu/residual/model/golden"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// networkCase is a full torchvision-size network with the golden
+// generator's deterministic weights (BatchNorm folded, int8).
+type networkCase struct {
+	name string
+	arch model.Arch
+	eps  float64
+}
+
+// goldenNetworks are the networks the engine must reproduce end to end:
+// ResNet-18 (basic blocks), ResNet-50 in both stride placements (v1 with
+// conv biases and epsilon 1e-3 is the real Caffe model's layout) and
+// ResNeXt-50 32×4d (grouped 3×3 convs of 4 channels per group).
+func goldenNetworks(t testing.TB) []networkCase {
+	t.Helper()
+	byName := func(n string) model.Arch {
+		a, err := model.ByName(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	v1 := byName("resnet50")
+	v1.Variant, v1.ConvBias = model.V1, true
+	return []networkCase{
+		{"resnet18", byName("resnet18"), 1e-5},
+		{"resnet50", byName("resnet50"), 1e-5},
+		{"resnet50-v1", v1, 1e-3},
+		{"resnext50_32x4d", byName("resnext50_32x4d"), 1e-5},
+	}
+}
+
+// TestNetworksMatchCPU runs every golden network at 64×64, batch 2, on the
+// GPU and on the CPU reference: the logits must agree within 1e-3 of the
+// largest logit and each image's top-5 must be the same classes in the same
+// order. It logs the plan build (pipelines, weight upload, first run) and
+// the warm run separately.
+func TestNetworksMatchCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds four full-size networks")
+	}
+	d := device(t)
+	for _, nc := range goldenNetworks(t) {
+		t.Run(nc.name, func(t *testing.T) {
+			m, err := golden.Model(nc.arch, 1, nc.eps, weights.Int8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := golden.Input([]int{2, 3, 64, 64}, 1)
+			ce, err := cpu.New(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Now()
+			want, err := ce.Run(x, cpu.Options{TopK: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cpuTime := time.Since(t0)
+			e, err := NewEngine(d, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			t0 = time.Now()
+			if err := e.Prepare(context.Background(), 2, 64, 64); err != nil {
+				t.Fatal(err)
+			}
+			build := time.Since(t0)
+			checkMemory(t, e, 2, 64, 64)
+			t0 = time.Now()
+			got, err := e.Run(context.Background(), x, Options{TopK: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: cpu %v, gpu plan build %v, warm run %v", nc.name, cpuTime.Round(time.Millisecond),
+				build.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+			checkLogits(t, nc.name, got, want, 1e-3)
+		})
+	}
+}
+
+// checkLogits compares two results' logits (max |Δ| ≤ tol × max |want|
+// over the batch) and demands the same top-5 per image.
+func checkLogits(t *testing.T, name string, got, want *model.Result, tol float64) {
+	t.Helper()
+	if len(got.Logits) != len(want.Logits) || len(got.Top) != len(want.Top) {
+		t.Fatalf("%s: %d logit rows and %d top rows, want %d and %d", name, len(got.Logits), len(got.Top), len(want.Logits), len(want.Top))
+	}
+	var scale, worst float64
+	for i, w := range want.Logits {
+		if len(got.Logits[i]) != len(w) {
+			t.Fatalf("%s image %d: %d logits, want %d", name, i, len(got.Logits[i]), len(w))
+		}
+		for j, v := range w {
+			scale = math.Max(scale, math.Abs(float64(v)))
+			d := math.Abs(float64(got.Logits[i][j]) - float64(v))
+			if !(d <= worst) { // NaN counts as the worst
+				worst = d
+			}
+		}
+	}
+	if scale == 0 {
+		t.Fatalf("%s: reference logits are all zero, the comparison proves nothing", name)
+	}
+	if !(worst <= tol*scale) {
+		t.Errorf("%s: max |Δlogit| %g > %g × max |logit| %g", name, worst, tol, scale)
+	}
+	t.Logf("%s: max |Δlogit| %.3g, max |logit| %.3g (relative %.2g)", name, worst, scale, worst/scale)
+	for i := range want.Top {
+		if fmt.Sprint(indices(got.Top[i])) != fmt.Sprint(indices(want.Top[i])) {
+			t.Errorf("%s image %d: top-5 %v, cpu %v", name, i, labels(got.Top[i]), labels(want.Top[i]))
+		}
+	}
+}
+
+func indices(p []model.Prediction) []int {
+	var out []int
+	for _, x := range p {
+		out = append(out, x.Index)
+	}
+	return out
+}
+
+func labels(p []model.Prediction) []string {
+	var out []string
+	for _, x := range p {
+		out = append(out, fmt.Sprintf("%s (%.3f)", x.Label, x.Prob))
+	}
+	return out
+}
+
+// checkMemory logs a plan's GPU memory and checks the bound the plan is
+// built for: the arena and scratch buffers hold at most three of the
+// largest tensor's worth, beside the weights.
+func checkMemory(t *testing.T, e *Engine, b, h, w int) Memory {
+	t.Helper()
+	mem, err := e.Memory(context.Background(), b, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("GPU memory for [%d,3,%d,%d]: %v", b, h, w, mem)
+	if mem.Weights == 0 || mem.Activations == 0 || mem.LargestActivation == 0 {
+		t.Fatalf("memory not measured: %+v", mem)
+	}
+	if limit := mem.Weights + 3*mem.LargestActivation; mem.Total() > limit {
+		t.Errorf("plan holds %d bytes, over weights + 3 × largest activation = %d (activations %.2f× the largest)",
+			mem.Total(), limit, float64(mem.Activations)/float64(mem.LargestActivation))
+	}
+	return mem
+}

@@ -1,0 +1,161 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// normWG is the normalisation kernel's workgroup size.
+const normWG = 64
+
+// normTable is the per-channel lookup of the network input from a byte,
+// [3][256] in network channel order: (v*InputScale/255 - Mean[c]) / Std[c]
+// one float32 step at a time, exactly as model/preprocess computes it (WGSL
+// division is not correctly rounded, so the GPU only looks values up).
+func normTable(p weights.Preprocess) ([]float32, error) {
+	if _, err := channelShifts(p); err != nil {
+		return nil, err
+	}
+	if !(p.InputScale > 0) || math.IsInf(float64(p.InputScale), 0) {
+		return nil, fmt.Errorf("preprocess: input_scale %v must be positive and finite", p.InputScale)
+	}
+	t := make([]float32, 3*256)
+	for c := range 3 {
+		if p.Std[c] == 0 || math.IsNaN(float64(p.Std[c])) {
+			return nil, fmt.Errorf("preprocess: std[%d] is %v", c, p.Std[c])
+		}
+		for v := range 256 {
+			x := float32(float32(v) * p.InputScale)
+			x = float32(x / 255)
+			x = float32(x - p.Mean[c])
+			t[c*256+v] = float32(x / p.Std[c])
+		}
+	}
+	return t, nil
+}
+
+// channelShifts gives, per network channel, the bit shift of its byte in
+// an RGBA word (R lowest).
+func channelShifts(p weights.Preprocess) ([3]int, error) {
+	switch p.ChannelOrder {
+	case "RGB", "":
+		return [3]int{0, 8, 16}, nil
+	case "BGR":
+		return [3]int{16, 8, 0}, nil
+	}
+	return [3]int{}, fmt.Errorf("preprocess: unknown channel order %q", p.ChannelOrder)
+}
+
+// genNormalize writes the normalisation kernel for n pixels.
+func genNormalize(p weights.Preprocess, n int) (string, uint32, uint32, error) {
+	sh, err := channelShifts(p)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if n < 1 {
+		return "", 0, 0, fmt.Errorf("normalize: %d pixels", n)
+	}
+	gx, gy := grid(n, normWG)
+	src, err := render("normalize.wgsl", map[string]string{"N": u(n), "NX": u(int(gx)), "WG": fmt.Sprint(normWG),
+		"SHIFT0": fmt.Sprint(sh[0]), "SHIFT1": fmt.Sprint(sh[1]), "SHIFT2": fmt.Sprint(sh[2])})
+	return src, gx, gy, err
+}
+
+// normalizeKernel compiles the normalisation of n pixels.
+func (d *Device) normalizeKernel(p weights.Preprocess, n int) (*kernel, uint32, uint32, error) {
+	src, gx, gy, err := genNormalize(p, n)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	k, err := d.kernel("normalize", src, []bool{false, false, true})
+	return k, gx, gy, err
+}
+
+// checkRGBA validates RunImage's pixels: b packed RGBA images of h×w.
+func checkRGBA(rgba []byte, b, h, w int) error {
+	if b < 1 || h < 1 || w < 1 || b > 1<<16 || h > 1<<14 || w > 1<<14 {
+		return fmt.Errorf("gpu engine: bad image batch %d of %d×%d", b, w, h)
+	}
+	if len(rgba) != 4*b*h*w {
+		return fmt.Errorf("gpu engine: %d bytes for %d RGBA images of %d×%d (want %d)", len(rgba), b, w, h, 4*b*h*w)
+	}
+	return nil
+}
+
+// PackRGBA lays images of one size out as RunImage wants them: each one's
+// rows, four bytes a pixel, one image after another. preprocess.Prepare's
+// crop (its second result) is such an image.
+func PackRGBA(imgs ...*image.RGBA) (rgba []byte, h, w int, err error) {
+	if len(imgs) == 0 || imgs[0] == nil {
+		return nil, 0, 0, fmt.Errorf("pack rgba: no images")
+	}
+	r0 := imgs[0].Bounds()
+	h, w = r0.Dy(), r0.Dx()
+	if h < 1 || w < 1 {
+		return nil, 0, 0, fmt.Errorf("pack rgba: empty image")
+	}
+	rgba = make([]byte, 0, 4*len(imgs)*h*w)
+	for i, img := range imgs {
+		if img == nil || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+			return nil, 0, 0, fmt.Errorf("pack rgba: image %d is not %d×%d like image 0", i, w, h)
+		}
+		b := img.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			off := img.PixOffset(b.Min.X, y)
+			rgba = append(rgba, img.Pix[off:off+4*w]...)
+		}
+	}
+	return rgba, h, w, nil
+}
+
+// Normalize runs the input preprocessing kernel alone: b packed RGBA
+// images of h×w (as RunImage takes them) to the network input [b,3,h,w]
+// under p, for tests against model/preprocess.
+func (d *Device) Normalize(ctx context.Context, rgba []byte, b, h, w int, p weights.Preprocess) (*model.Tensor, error) {
+	if err := checkRGBA(rgba, b, h, w); err != nil {
+		return nil, err
+	}
+	var out *model.Tensor
+	err := d.do("normalize", func() error {
+		lut, err := normTable(p)
+		if err != nil {
+			return err
+		}
+		n := b * h * w
+		k, gx, gy, err := d.normalizeKernel(p, n)
+		if err != nil {
+			return err
+		}
+		var o oneShot
+		defer o.release()
+		pb, err := o.upload(d, "pixels", rgba, len(rgba))
+		if err != nil {
+			return err
+		}
+		lb, err := o.upload(d, "lut", f32Bytes(lut), 4*len(lut))
+		if err != nil {
+			return err
+		}
+		yb, err := o.upload(d, "y", nil, 4*3*n)
+		if err != nil {
+			return err
+		}
+		bg, err := d.bind(k, whole(pb), whole(lb), whole(yb))
+		if err != nil {
+			return err
+		}
+		defer bg.Release()
+		data, err := d.runOnce(ctx, []dispatch{{k: k, bg: bg, x: gx, y: gy, z: 1}}, yb, 3*n)
+		if err != nil {
+			return err
+		}
+		out = fromNHWC(data, []int{b, 3, h, w})
+		return nil
+	})
+	return out, err
+}
