@@ -25,11 +25,15 @@ import (
 const browserTests = "^(TestOpenReportsDevice|TestConvMatchesReference|TestMaxPoolMatchesReference|TestAvgPoolMatchesReference|" +
 	"TestLinearMatchesReference|TestEngineMatchesCPU|TestKernelVariantsCompile|TestRenderChecksPlaceholders|TestChooseTileFillsLanes|" +
 	"TestBrowserDeviceFound|TestShaderErrorIsAnError|TestOversizedBufferIsAnError|TestDoRecoversPanics|TestDeviceLossThenReopen|" +
-	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU|TestBrowserTimestamps)$"
+	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU|TestBrowserTimestamps|TestPageForbidsEval|" +
+	"TestFailedRunDropsNewPlan)$"
 
 // browserPage loads the wasm test binary with Go's wasm_exec.js, records
 // its output lines and exit code for the test to read back.
+// Its CSP forbids eval and new Function, as a strict site's would, so the
+// engine is proven not to need them.
 const browserPage = `<!doctype html><meta charset="utf-8"><title>shaders.test</title>
+<meta http-equiv="Content-Security-Policy" content="script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'">
 <script src="wasm_exec.js"></script>
 <script>
 window.out = []; window.exitCode = null;
@@ -170,7 +174,7 @@ func TestBrowser(t *testing.T) {
 	if run != browserTests {
 		return
 	}
-	for _, name := range []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestBrowserDeviceFound", "TestDeviceLossThenReopen", "TestBrowserTimestamps"} {
+	for _, name := range []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestBrowserDeviceFound", "TestDeviceLossThenReopen", "TestBrowserTimestamps", "TestPageForbidsEval"} {
 		if !strings.Contains(out, "--- PASS: "+name) {
 			t.Fatalf("%s did not pass in the browser", name)
 		}

@@ -147,8 +147,9 @@ func swiftShaderCost(m, tm int) float64 {
 // (TestConvTiles): a 4 × 8 tile ran the 56×56 convs at 0.9–1.8 TFLOP/s,
 // within 10% of the best of ten tiles, and ResNet-50 in 8.8 ms an image;
 // layers of under a thousand pixels (layer3 and layer4 at 224) need more
-// threads, not more reuse: one pixel × 4 channels ran them 1.2–1.5 times
-// faster.
+// threads, not more reuse: one pixel × 4 channels ran those convs 1.2–1.5
+// times faster alone (the whole network, 8.7–9.5 ms, is bound by its ~55
+// dispatches there either way).
 func gpuTile(g convGeom, narrow func(int) int) convTile {
 	if g.M() < 1000 {
 		return convTile{WG: 64, TM: 1, TN: narrow(4)}
@@ -331,12 +332,8 @@ func genConv(g convGeom, t convTile) (string, error) {
 			if vout {
 				fmt.Fprintf(&epi, "        if (n0 + %du < NG) {\n", 4*jv)
 				idx := fmt.Sprintf("yo%d / 4u + %du", i, jv)
-				if g.Residual {
-					fmt.Fprintf(&epi, "            z%d_%d += res[%s];\n", i, jv, idx)
-				}
-				if g.ReLU {
-					fmt.Fprintf(&epi, "            z%d_%d = max(z%d_%d, vec4<f32>(0.0));\n", i, jv, i, jv)
-				}
+				fmt.Fprintf(&epi, "            if (HASRES) {\n                z%d_%d += res[%s];\n            }\n", i, jv, idx)
+				fmt.Fprintf(&epi, "            if (RELU) {\n                z%d_%d = max(z%d_%d, vec4<f32>(0.0));\n            }\n", i, jv, i, jv)
 				fmt.Fprintf(&epi, "            y[%s] = z%d_%d;\n        }\n", idx, i, jv)
 				continue
 			}
@@ -344,31 +341,28 @@ func genConv(g convGeom, t convTile) (string, error) {
 				j := 4*jv + c
 				fmt.Fprintf(&epi, "        if (n0 + %du < NG) {\n", j)
 				idx := fmt.Sprintf("yo%d + %du", i, j)
-				val := fmt.Sprintf("z%d_%d.%c", i, jv, "xyzw"[c])
-				if g.Residual {
-					val = fmt.Sprintf("(%s + res[%s])", val, idx)
-				}
-				if g.ReLU {
-					val = fmt.Sprintf("max(%s, 0.0)", val)
-				}
-				fmt.Fprintf(&epi, "            y[%s] = %s;\n        }\n", idx, val)
+				fmt.Fprintf(&epi, "            var v = z%d_%d.%c;\n", i, jv, "xyzw"[c])
+				fmt.Fprintf(&epi, "            if (HASRES) {\n                v += res[%s];\n            }\n", idx)
+				fmt.Fprintf(&epi, "            if (RELU) {\n                v = max(v, 0.0);\n            }\n")
+				fmt.Fprintf(&epi, "            y[%s] = v;\n        }\n", idx)
 			}
 		}
 		fmt.Fprintf(&epi, "    }\n")
 	}
-	resdecl := ""
-	if g.Residual {
-		resdecl = fmt.Sprintf("@group(0) @binding(4) var<storage, read> res: array<%s>;", yt)
-	}
 	return render("conv.wgsl", map[string]string{
-		"TN": u(t.TN), "TM": u(t.TM), "WG": fmt.Sprint(t.WG),
-		"XT": xt, "YT": yt, "RESDECL": resdecl,
+		"TN": u(t.TN), "TM": u(t.TM), "WG": fmt.Sprint(t.WG), "XT": xt, "YT": yt,
 		"PIXELS": pix.String(), "ACC": acc.String(), "TAP": tap.String(), "MAC": mac.String(), "EPILOGUE": epi.String(),
 	})
 }
 
 // paramsBytes is the size of conv.wgsl's Params, padded to 16 bytes.
 const paramsBytes = 80
+
+// Params.flags bits.
+const (
+	flagReLU     = 1
+	flagResidual = 2
+)
 
 // convParams is a conv's shape as conv.wgsl's Params uniform holds it.
 func convParams(g convGeom, t convTile) []byte {
@@ -380,13 +374,20 @@ func convParams(g convGeom, t convTile) []byte {
 	v := []uint32{uint32(g.M()), uint32(g.HO * g.WO), uint32(g.WO), uint32(g.H), uint32(g.W),
 		uint32(int32(g.Stride)), uint32(int32(g.Pad)), uint32(g.K), uint32(g.K), uint32(xc), uint32(xg),
 		uint32(g.CG4), uint32(g.NG), uint32(ngp / 4), uint32(ngp / t.TN), uint32(g.Cout), uint32(g.k4()),
-		uint32(g.Groups * ngp / 4)}
+		uint32(g.Groups * ngp / 4), 0}
+	if g.ReLU {
+		v[len(v)-1] |= flagReLU
+	}
+	if g.Residual {
+		v[len(v)-1] |= flagResidual
+	}
 	b := u32Bytes(v)
 	return append(b, make([]byte, paramsBytes-len(b))...)
 }
 
 // convKind names a conv pipeline by what its source depends on, for
-// errors and labels: every conv with the same kind shares the pipeline.
+// errors and labels: every conv with the same kind shares the pipeline
+// (the residual and the ReLU are flags in Params).
 func convKind(g convGeom, t convTile) string {
 	k := "conv window"
 	if g.dense() {
@@ -398,12 +399,6 @@ func convKind(g convGeom, t convTile) string {
 	if !g.vecOut() {
 		k += " scalar-out"
 	}
-	if g.Residual {
-		k += " +res"
-	}
-	if g.ReLU {
-		k += " relu"
-	}
 	return fmt.Sprintf("%s tile %dx%dx%d", k, t.WG, t.TM, t.TN)
 }
 
@@ -413,7 +408,7 @@ func (d *Device) convKernel(g convGeom, t convTile) (*kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.kernelFull(convKind(g, t), src, "main", kernelBindings(g.Residual), true)
+	return d.kernelFull(convKind(g, t), src, "main", convBindings, true)
 }
 
 // convGrid is the dispatch size of a conv kernel.

@@ -16,7 +16,7 @@
 //
 // The conv's shape comes from a uniform (Params), so one pipeline serves
 // every conv with the same kernel kind (vec4 or scalar input and output,
-// padding or not, residual, ReLU) and tile: ResNet-50 needs a handful
+// padding or not) and tile, the residual add and the ReLU being flags: ResNet-50 needs a handful
 // instead of one per layer, which matters where compiling is slow
 // (SwiftShader takes seconds per pipeline for large tiles). Go (conv.go)
 // substitutes the double-braced values and writes the unrolled per-pixel
@@ -42,6 +42,7 @@ struct Params {
     cout: u32,
     k4: u32,     // KH*KW*CG4
     boff4: u32,  // first bias vec4 (after the scales)
+    flags: u32,  // 1: ReLU, 2: add the residual
 }
 
 const TN: u32 = {{TN}};
@@ -51,7 +52,7 @@ const TM: u32 = {{TM}};
 @group(0) @binding(1) var<storage, read> wq: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> ep: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> y: array<{{YT}}>;
-{{RESDECL}}
+@group(0) @binding(4) var<storage, read> res: array<{{YT}}>; // the input itself when there is none
 @group(0) @binding(8) var<uniform> pr: Params;
 
 // q4 unpacks four signed bytes (lowest first) into floats.
@@ -80,6 +81,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let COUT = pr.cout;
     let K4 = pr.k4;
     let BOFF4 = pr.boff4;
+    let RELU = (pr.flags & 1u) != 0u;
+    let HASRES = (pr.flags & 2u) != 0u;
     let g = wid.y / NTILES;
     let n0 = (wid.y % NTILES) * TN;
     let m0 = (wid.x * {{WG}}u + lid) * TM;

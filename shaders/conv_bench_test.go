@@ -66,7 +66,7 @@ func newConvBench(t testing.TB, d *Device, c model.Conv, b, h, w int, tile convT
 	if err := d.write(pb, 0, convParams(g, tile)); err != nil {
 		t.Fatal(err)
 	}
-	bg, err := d.bind(k, whole(xb), whole(wb), whole(eb), whole(cb.out), whole(pb))
+	bg, err := d.bind(k, whole(xb), whole(wb), whole(eb), whole(cb.out), whole(xb), whole(pb))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ type Device struct {
 	pipelines map[string]*kernel // keyed by WGSL source + entry point
 	pending   []string           // keys cached since the outermost do began
 
+	gpuMu sync.Mutex   // held by public entry points for their whole call (locked)
 	depth atomic.Int32 // nesting of do: only the outermost opens error scopes
 
 	lostMu sync.Mutex

@@ -98,7 +98,6 @@ func jsObject(v any) (obj js.Value, ok bool) {
 // exits must not call into a Go program that is gone. The relay is built
 // from bound built-ins (Reflect.set, EventTarget.dispatchEvent), not from
 // a string of JS, so a CSP without 'unsafe-eval' allows it.
-// exits must not call into a Go program that is gone.
 func (d *Device) watch() {
 	dev, ok := jsObject(d.dev)
 	if !ok || dev.Get("lost").Type() != js.TypeObject {

@@ -5,6 +5,7 @@ package shaders
 import (
 	"context"
 	"math/rand"
+	"syscall/js"
 	"testing"
 )
 
@@ -66,4 +67,16 @@ func TestBrowserTimestamps(t *testing.T) {
 		t.Fatalf("timestamps say the network took %g ms", total)
 	}
 	t.Logf("stage times from timestamps: %v", ms)
+}
+
+// TestPageForbidsEval checks that TestBrowser's page really forbids
+// building JS from strings, so every browser test also proves the engine
+// works under a strict CSP.
+func TestPageForbidsEval(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("new Function worked: the test page's CSP does not forbid eval")
+		}
+	}()
+	js.Global().Get("Function").New("return 1")
 }

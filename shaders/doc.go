@@ -1,21 +1,42 @@
 // Package shaders is Residual's GPU engine: every ResNet stage as WGSL
 // compute shaders (embedded from this directory) and the Go that plans,
 // uploads and dispatches them through github.com/gogpu/wgpu. The same code
-// runs natively on Vulkan (lavapipe on the build machines) and in the
-// browser on WebGPU (GOOS=js GOARCH=wasm).
+// runs natively on Vulkan (lavapipe on the build machines, any Vulkan GPU)
+// and in the browser on WebGPU (GOOS=js GOARCH=wasm).
 //
 // Activations live on the GPU channels-last (NHWC) in float32; conv and fc
 // weights stay int8, packed four to a u32, with a float32 scale per output
 // channel applied in the epilogue together with the folded BatchNorm bias,
-// an optional residual add and an optional ReLU.
+// an optional residual add and an optional ReLU. Results match the CPU
+// reference (model/cpu) to float32 rounding.
 //
-// Files: conv.wgsl (implicit-GEMM convolution, register tiles), pool.wgsl
-// (max and global average pooling), fc.wgsl (the classifier); the Go beside
-// each fills in its constants and unrolled statements (naga has no
-// `override`). device*.go open the adapter, kernel.go compiles and caches
-// pipelines, plan.go lays a network out once per input size (weights
-// packed into shared buffers bound at per-layer offsets, an activation
-// arena reused by liveness, bind groups made up front), engine.go runs it
-// as one submission with one readback. ops.go runs single layers, for
-// tests against the CPU reference.
+// Use: Open a Device, NewEngine for a model, then Run a preprocessed
+// tensor or RunImage the RGBA bytes of crops (preprocessed on the GPU,
+// bit-identical to model/preprocess). Engine.Memory reports what a plan
+// holds on the GPU. Options.Profile times every stage: with GPU
+// timestamps in the browser (one submission), by submitting stage by
+// stage natively (gogpu/wgpu v0.34.5 has no compute-pass timestamps).
+//
+// Errors: GPU failures come back as errors, never panics: a shader that
+// does not compile, WebGPU's asynchronous validation and out-of-memory
+// errors (caught with error scopes in the browser), panics inside wgpu
+// (recovered), and a lost device (ErrDeviceLost, also ErrOutOfMemory). A
+// lost device stays lost: Close the Engine and the Device, Open a new
+// Device and make a new Engine with NewEngine; nothing else needs redoing.
+//
+// Files: conv.wgsl (implicit-GEMM convolution, register tiles, shape from a
+// uniform so one pipeline serves every conv of a kind), pool.wgsl (max and
+// global average pooling), fc.wgsl (the classifier), normalize.wgsl (input
+// preprocessing from RGBA bytes); the Go beside each fills in its
+// constants and unrolled statements (naga has no `override`). adapter.go
+// classes adapters (lavapipe, SwiftShader, real GPUs) and conv.go picks
+// measured tiles per class. device*.go open the adapter (and, in the
+// browser, reach the page's GPUDevice for error scopes, loss and
+// timestamps), errors.go wraps every group of GPU calls, kernel.go
+// compiles and caches pipelines, plan.go lays a network out once per input
+// size (weights packed into shared buffers bound at per-layer offsets,
+// tensors assigned to an activation arena by liveness, bind groups made up
+// front), memory.go measures it, engine.go runs it as one submission with
+// one readback. ops.go runs single layers, for tests against the CPU
+// reference.
 package shaders

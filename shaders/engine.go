@@ -39,6 +39,7 @@ type Engine struct {
 	m     *weights.Model
 	mu    sync.Mutex
 	plans map[[3]int]*plan
+	fresh [][3]int // plans built by the call in progress
 }
 
 // NewEngine prepares an engine for m on d. Weights are uploaded when the
@@ -63,7 +64,7 @@ func (e *Engine) Name() string { return "webgpu (" + e.d.Name() + ")" }
 func (e *Engine) Prepare(ctx context.Context, b, h, w int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.d.do("gpu engine: prepare", func() error {
+	return e.locked("gpu engine: prepare", func() error {
 		p, err := e.plan(b, h, w)
 		if err != nil {
 			return err
@@ -86,7 +87,30 @@ func (e *Engine) plan(b, h, w int) (*plan, error) {
 		return nil, fmt.Errorf("plan for [%d,3,%d,%d]: %w", b, h, w, err)
 	}
 	e.plans[key] = p
+	e.fresh = append(e.fresh, key)
 	return p, nil
+}
+
+// locked runs f as the device's locked does, and forgets the plans built
+// during f when it fails: in the browser a plan's pipelines may turn out
+// invalid only then (and the device drops them), so the next call must
+// build the plan again rather than reuse a broken one.
+func (e *Engine) locked(what string, f func() error) error {
+	e.fresh = e.fresh[:0]
+	err := e.d.locked(what, f)
+	if err != nil {
+		func() {
+			defer func() { _ = recover() }() // releasing on a lost device must not crash
+			for _, key := range e.fresh {
+				if p := e.plans[key]; p != nil {
+					p.close()
+					delete(e.plans, key)
+				}
+			}
+		}()
+	}
+	e.fresh = e.fresh[:0]
+	return err
 }
 
 // Close releases every plan's buffers. The device stays open. Closing
@@ -146,7 +170,7 @@ func (e *Engine) run(ctx context.Context, b, h, w int, in input, opt Options) (*
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var res *model.Result
-	err := e.d.do("gpu engine: run", func() error {
+	err := e.locked("gpu engine: run", func() error {
 		p, err := e.plan(b, h, w)
 		if err != nil {
 			return err

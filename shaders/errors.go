@@ -45,6 +45,19 @@ func panicError(r any) error {
 	return fmt.Errorf("gpu call panicked: %v", r)
 }
 
+// locked is do for the public entry points (an Engine's runs, the single
+// ops): it holds the device for the whole call, so that work from another
+// goroutine (a second Engine on the same Device) neither interleaves with
+// it nor lands in its error scopes.
+func (d *Device) locked(what string, f func() error) error {
+	if d == nil {
+		return fmt.Errorf("%s: no device", what)
+	}
+	d.gpuMu.Lock()
+	defer d.gpuMu.Unlock()
+	return d.do(what, f)
+}
+
 // do runs f, a group of GPU calls, for what (which names the operation in
 // errors). It fails at once on a lost device; it turns a panic inside wgpu
 // into an error; in the browser it catches the validation, out-of-memory

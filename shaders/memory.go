@@ -40,7 +40,7 @@ func (e *Engine) Memory(ctx context.Context, b, h, w int) (Memory, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var m Memory
-	err := e.d.do("gpu engine: memory", func() error {
+	err := e.locked("gpu engine: memory", func() error {
 		p, err := e.plan(b, h, w)
 		if err != nil {
 			return err

@@ -121,7 +121,7 @@ func (d *Device) Normalize(ctx context.Context, rgba []byte, b, h, w int, p weig
 		return nil, err
 	}
 	var out *model.Tensor
-	err := d.do("normalize", func() error {
+	err := d.locked("normalize", func() error {
 		lut, err := normTable(p)
 		if err != nil {
 			return err

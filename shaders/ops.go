@@ -20,7 +20,7 @@ func (d *Device) Conv2D(ctx context.Context, x *model.Tensor, w, b *weights.Tens
 
 // conv2D is Conv2D with an optional tile in place of chooseTile's.
 func (d *Device) conv2D(ctx context.Context, x *model.Tensor, w, b *weights.Tensor, c model.Conv, residual *model.Tensor, relu bool, tile *convTile) (y *model.Tensor, err error) {
-	err = d.do("conv2d", func() error {
+	err = d.locked("conv2d", func() error {
 		y, err = d.conv2DRun(ctx, x, w, b, c, residual, relu, tile)
 		return err
 	})
@@ -78,6 +78,8 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 			return nil, err
 		}
 		spans = append(spans, whole(rb))
+	} else {
+		spans = append(spans, whole(xb)) // read only when the flag says so
 	}
 	pb, err := d.newBuffer("params", paramsBytes, wgpu.BufferUsageUniform|wgpu.BufferUsageCopyDst)
 	if err != nil {
@@ -107,14 +109,18 @@ func (d *Device) MaxPool(ctx context.Context, x *model.Tensor) (*model.Tensor, e
 		return nil, fmt.Errorf("maxpool: %w", err)
 	}
 	p := poolGeom{B: x.Shape[0], C: x.Shape[1], H: x.Shape[2], W: x.Shape[3]}
-	k, gx, gy, err := d.maxPoolKernel(p)
-	if err != nil {
-		return nil, fmt.Errorf("maxpool: %w", err)
-	}
 	ho, wo := p.outSize()
-	out, err := d.runSimple(ctx, k, toNHWC(x), p.B*ho*wo*p.C, gx, gy)
+	var out []float32
+	err := d.locked("maxpool", func() error {
+		k, gx, gy, err := d.maxPoolKernel(p)
+		if err != nil {
+			return err
+		}
+		out, err = d.runSimple(ctx, k, toNHWC(x), p.B*ho*wo*p.C, gx, gy)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("maxpool: %w", err)
+		return nil, err
 	}
 	return fromNHWC(out, []int{p.B, p.C, ho, wo}), nil
 }
@@ -126,13 +132,17 @@ func (d *Device) AvgPool(ctx context.Context, x *model.Tensor) (*model.Tensor, e
 		return nil, fmt.Errorf("avgpool: %w", err)
 	}
 	p := poolGeom{B: x.Shape[0], C: x.Shape[1], H: x.Shape[2], W: x.Shape[3]}
-	k, gx, gy, err := d.avgPoolKernel(p)
+	var out []float32
+	err := d.locked("avgpool", func() error {
+		k, gx, gy, err := d.avgPoolKernel(p)
+		if err != nil {
+			return err
+		}
+		out, err = d.runSimple(ctx, k, toNHWC(x), p.B*p.C, gx, gy)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("avgpool: %w", err)
-	}
-	out, err := d.runSimple(ctx, k, toNHWC(x), p.B*p.C, gx, gy)
-	if err != nil {
-		return nil, fmt.Errorf("avgpool: %w", err)
+		return nil, err
 	}
 	return &model.Tensor{Shape: []int{p.B, p.C, 1, 1}, Data: out}, nil
 }
@@ -143,7 +153,7 @@ func (d *Device) Linear(ctx context.Context, x *model.Tensor, w, b *weights.Tens
 		return nil, fmt.Errorf("linear: input must be [B,In] and weight [Out,In]")
 	}
 	var y *model.Tensor
-	err := d.do("linear", func() (err error) {
+	err := d.locked("linear", func() (err error) {
 		y, err = d.linear(ctx, x, w, b)
 		return err
 	})
@@ -252,14 +262,9 @@ func (o *oneShot) release() {
 	}
 }
 
-// kernelBindings is the conv kernel's binding list: x, weights, epilogue,
-// output (written), and the residual when there is one.
-func kernelBindings(residual bool) []bool {
-	if residual {
-		return []bool{false, false, false, true, false}
-	}
-	return []bool{false, false, false, true}
-}
+// convBindings is the conv kernel's storage bindings: x, weights,
+// epilogue, output (written) and residual (bound to x when there is none).
+var convBindings = []bool{false, false, false, true, false}
 
 // runOnce submits dispatches, copies n floats of out back and returns them.
 func (d *Device) runOnce(ctx context.Context, ds []dispatch, out *wgpu.Buffer, n int) ([]float32, error) {

@@ -279,9 +279,9 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
 	}
 	out := act{slot: bl.acquire(g.M() * g.Cout), c: g.Cout, h: g.HO, w: g.WO}
-	refs := []bufRef{actRef(in.slot), wr, er, actRef(out.slot)}
+	refs := []bufRef{actRef(in.slot), wr, er, actRef(out.slot), actRef(in.slot)}
 	if residual != nil {
-		refs = append(refs, actRef(residual.slot))
+		refs[4] = actRef(residual.slot)
 	}
 	refs = append(refs, bl.addParams(convParams(g, t)))
 	x, y := convGrid(g, t)

@@ -91,9 +91,13 @@ func TestRealResNet50MatchesCPU(t *testing.T) {
 }
 
 // realWeights loads the real int8 ResNet-50. A missing file skips the
-// test with the command that builds it, or fails it when requireEnv is set.
+// test with the command that builds it, or fails it when requireEnv is set;
+// -short skips it unless requireEnv is set.
 func realWeights(t *testing.T) *weights.Model {
 	t.Helper()
+	if testing.Short() && os.Getenv(requireEnv) == "" {
+		t.Skip("-short: the real ResNet-50 takes ~20 s on the CPU reference and lavapipe")
+	}
 	m, err := weights.Load(realModel)
 	if errors.Is(err, fs.ErrNotExist) && os.Getenv(requireEnv) == "" {
 		t.Skipf("%s absent: run `make weights` to build it (set %s to make this a failure)", realModel, requireEnv)

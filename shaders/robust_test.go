@@ -137,3 +137,34 @@ func TestDeviceLossThenReopen(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRunDropsNewPlan fails the first run of a size (its context is
+// canceled before the readback): the plan built for it must be dropped,
+// since in the browser a failure may mean invalid pipelines, and the next
+// run must build a working one.
+func TestFailedRunDropsNewPlan(t *testing.T) {
+	d := device(t)
+	e, err := NewEngine(d, randModel(t, tinyArchs[0], 41))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	x := randTensor(rand.New(rand.NewSource(42)), 1, 3, 12, 12)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Run(ctx, x, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run with a canceled context: got %v", err)
+	}
+	if len(e.plans) != 0 {
+		t.Fatalf("%d plans kept after the failed first run", len(e.plans))
+	}
+	if _, err := e.Run(context.Background(), x, Options{}); err != nil {
+		t.Fatalf("run after the failure: %v", err)
+	}
+	if len(e.plans) != 1 {
+		t.Fatalf("%d plans after a good run, want 1", len(e.plans))
+	}
+	if d.Lost() != nil {
+		t.Fatalf("a canceled run marked the device lost: %v", d.Lost())
+	}
+}

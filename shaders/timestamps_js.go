@@ -24,12 +24,22 @@ const (
 	jsQueryResolve = 0x0200
 )
 
-// spans turns a resolved timestamp buffer (begin, end pairs) into
-// milliseconds: BigInt differences are taken in JS, where they are exact.
-var spans = js.Global().Get("Function").New("buf", `
-const t = new BigUint64Array(buf), out = [];
-for (let i = 0; i + 1 < t.length; i += 2) out.push(t[i+1] >= t[i] ? Number(t[i+1] - t[i]) / 1e6 : 0);
-return out;`)
+// spans turns a resolved timestamp buffer (begin, end pairs of uint64
+// nanoseconds) into milliseconds. It reads the words as uint32 halves:
+// exact, and no JS built from strings (a page's CSP may forbid eval).
+func spans(buf js.Value, n int) []float64 {
+	w := js.Global().Get("Uint32Array").New(buf)
+	at := func(i int) uint64 {
+		return uint64(uint32(w.Index(2*i).Int())) | uint64(uint32(w.Index(2*i+1).Int()))<<32
+	}
+	out := make([]float64, n)
+	for i := range out {
+		if b, e := at(2*i), at(2*i+1); e >= b {
+			out[i] = float64(e-b) / 1e6
+		}
+	}
+	return out
+}
 
 // submitTimed records segs as submitSegments does, but through the page's
 // WebGPU directly (wgpu's browser backend has no query sets), with
@@ -112,11 +122,10 @@ func (d *Device) submitTimed(ctx context.Context, segs []segment) (ms []float64,
 	if _, err := await(read.Call("mapAsync", jsMapRead)); err != nil {
 		return nil, true, fmt.Errorf("profile: map timestamps: %w", err)
 	}
-	out := spans.Invoke(read.Call("getMappedRange"))
-	ms = make([]float64, n)
+	ms = spans(read.Call("getMappedRange"), n)
 	for i := range ms {
-		if len(passes[i]) > 0 {
-			ms[i] = out.Index(i).Float()
+		if len(passes[i]) == 0 {
+			ms[i] = 0
 		}
 	}
 	read.Call("unmap")
