@@ -19,6 +19,7 @@ type convGeom struct {
 	Groups      int
 	HO, WO      int // output size
 	CG, NG, CG4 int // input channels, output channels per group; ceil(CG/4)
+	XS          int // floats per input pixel: Cin, or more when the input is stored padded
 	Residual    bool
 	ReLU        bool
 }
@@ -29,7 +30,7 @@ func newConvGeom(c model.Conv, b, h, w int, residual, relu bool) (convGeom, erro
 			c.Name, c.Cin, c.Cout, c.Groups, c.Kernel, c.Stride, c.Pad)
 	}
 	g := convGeom{B: b, H: h, W: w, Cin: c.Cin, Cout: c.Cout, K: c.Kernel, Stride: c.Stride, Pad: c.Pad, Groups: c.Groups,
-		HO: c.OutSize(h), WO: c.OutSize(w), CG: c.Cin / c.Groups, NG: c.Cout / c.Groups, Residual: residual, ReLU: relu}
+		HO: c.OutSize(h), WO: c.OutSize(w), CG: c.Cin / c.Groups, NG: c.Cout / c.Groups, XS: c.Cin, Residual: residual, ReLU: relu}
 	g.CG4 = (g.CG + 3) / 4
 	if b < 1 || g.HO < 1 || g.WO < 1 {
 		return convGeom{}, fmt.Errorf("conv %s: input [%d,%d,%d,%d] gives no output", c.Name, b, c.Cin, h, w)
@@ -46,8 +47,12 @@ func (g convGeom) FLOPs() float64 {
 }
 
 // vecIn says the input can be read as vec4: every group's channels start
-// on a multiple of four and fill whole vec4s.
-func (g convGeom) vecIn() bool { return g.CG%4 == 0 }
+// on a multiple of four and fill whole vec4s, or a single group's pixels
+// are stored padded to whole vec4s (the network input: 3 channels and a
+// zero, which the zero weights beyond CG ignore).
+func (g convGeom) vecIn() bool {
+	return g.CG%4 == 0 && g.XS%4 == 0 || g.Groups == 1 && g.XS%4 == 0 && g.XS >= 4*g.CG4
+}
 
 // dense says the conv has no padding and a 1×1 kernel (the plain GEMM of
 // ResNet's 1×1 convs), so no tap needs a bounds check.
@@ -57,8 +62,16 @@ func (g convGeom) dense() bool { return g.K == 1 && g.Pad == 0 }
 func (g convGeom) vecOut() bool { return g.NG%4 == 0 }
 
 // convTile is a kernel's work split: WG invocations per workgroup, each
-// with a TM-pixel × TN-channel register tile.
-type convTile struct{ WG, TM, TN int }
+// with a TM-pixel × TN-channel register tile. Window makes 1×1 convs
+// without padding use the windowed kernel too, where one pipeline fewer
+// to compile is worth more than the bounds checks it skips.
+type convTile struct {
+	WG, TM, TN int
+	Window     bool
+}
+
+// dense says conv g runs the dense kernel (no bounds checks) with tile t.
+func (t convTile) dense(g convGeom) bool { return g.dense() && !t.Window }
 
 // tileOverride, when its TM is set, replaces chooseTile's choice (TN
 // capped by the group width): tests and benchmarks use it to measure.
@@ -80,6 +93,7 @@ func chooseTile(g convGeom, c adapterClass) convTile {
 	if tileOverride.TM > 0 {
 		t := tileOverride
 		t.TN = narrow(t.TN)
+		t.Window = t.Window || c == classSwiftShader
 		return t
 	}
 	switch c {
@@ -116,14 +130,18 @@ func lavapipeTile(g convGeom, narrow func(int) int) convTile {
 // shape, against 2.3–3.5 for lavapipe's tile. Much larger tiles make
 // Chromium's shader compile take minutes (TM 64 lost the device).
 //
-// Compile time grows with the tile (about 7 ms per accumulator per
-// pipeline there), so 16 × 16 it is: within 10% of 16 × 32's speed on
-// ResNet-50 (1.7 s against 1.55 s an image) for 2.6 times less compile
-// (8 s against 21 s for the whole plan). Pixels past M are computed as
-// copies of the last one, so small layers (a 64×64 input's layer4 has 8
-// pixels) take the TM with the least estimated time (swiftShaderCost).
+// Compile time grows faster than the tile (one 1×1 conv pipeline: 2.3 s
+// at 16 × 16, 0.9 s at 16 × 8, 0.36 s at 8 × 8; TestTileSweep), while
+// ResNet-50 ran 1.7–1.9 s at 16 × 16, 2.2–2.6 s at 16 × 8 and 2.7–3.1 s
+// at 8 × 8 (1.55 s at 16 × 32, for 21 s of compiling). So 16 × 16 it is,
+// with one pipeline for every conv: the 1×1 convs take the windowed
+// kernel (no slower there: 1.67 s against 1.69 s an image), and the stem
+// reads its input padded to four channels, so a ResNet at 224 compiles
+// one conv pipeline, not three (2.3 s, not 7). Pixels past M are computed
+// as copies of the last one, so small layers (a 64×64 input's layer4 has
+// 8 pixels) take the TM with the least estimated time (swiftShaderCost).
 func swiftShaderTile(g convGeom, narrow func(int) int) convTile {
-	t := convTile{WG: 4, TM: 16, TN: narrow(16)}
+	t := convTile{WG: 4, TM: 16, TN: narrow(16), Window: true}
 	for _, tm := range []int{8, 4} {
 		if swiftShaderCost(g.M(), tm) < swiftShaderCost(g.M(), t.TM) {
 			t.TM = tm
@@ -290,7 +308,7 @@ func genConv(g convGeom, t convTile) (string, error) {
 		for j := 0; j < t.TN; j++ {
 			fmt.Fprintf(&acc, "    var a%d_%d = 0.0;\n", i, j)
 		}
-		if g.dense() {
+		if t.dense(g) {
 			// No padding: every tap is inside the image.
 			fmt.Fprintf(&tap, "            let o%d = ((xb%d + u32(iy%d)) * W + u32(ix%d)) * XC + g * XG;\n", i, i, i, i)
 			continue
@@ -312,7 +330,7 @@ func genConv(g convGeom, t convTile) (string, error) {
 			fmt.Fprintf(&mac, "                let e%d = o%d + 4u * c;\n", i, i)
 			load = fmt.Sprintf("vec4<f32>(x[e%d], x[e%d + 1u], x[e%d + 2u], x[e%d + 3u])", i, i, i, i)
 		}
-		if !g.dense() {
+		if !t.dense(g) {
 			load = fmt.Sprintf("select(vec4<f32>(0.0), %s, v%d)", load, i)
 		}
 		fmt.Fprintf(&mac, "                let x%d = %s;\n", i, load)
@@ -366,9 +384,9 @@ const (
 
 // convParams is a conv's shape as conv.wgsl's Params uniform holds it.
 func convParams(g convGeom, t convTile) []byte {
-	xc, xg := g.Cin, g.CG
+	xc, xg := g.XS, g.CG
 	if g.vecIn() {
-		xc, xg = g.Cin/4, g.CG/4
+		xc, xg = g.XS/4, g.CG/4
 	}
 	ngp := g.ngp(t)
 	v := []uint32{uint32(g.M()), uint32(g.HO * g.WO), uint32(g.WO), uint32(g.H), uint32(g.W),
@@ -390,7 +408,7 @@ func convParams(g convGeom, t convTile) []byte {
 // (the residual and the ReLU are flags in Params).
 func convKind(g convGeom, t convTile) string {
 	k := "conv window"
-	if g.dense() {
+	if t.dense(g) {
 		k = "conv dense"
 	}
 	if !g.vecIn() {

@@ -203,7 +203,7 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 		if err := d.write(p.pix, 0, src.rgba); err != nil {
 			return nil, err
 		}
-	} else if err := d.write(p.act(in.out), 0, f32Bytes(toNHWC(src.x))); err != nil {
+	} else if err := d.write(p.act(in.out), 0, f32Bytes(toNHWCPad(src.x, in.pad))); err != nil {
 		return nil, err
 	}
 	res := &model.Result{Stages: make([]model.StageResult, len(p.stages))}
@@ -223,7 +223,7 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 				continue
 			}
 			regions[i] = total
-			total += s.c * s.h * s.w
+			total += (s.c + s.pad) * s.h * s.w
 		}
 		var err error
 		if inspect, err = d.newBuffer("inspect", uint64(4*total), wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
@@ -241,7 +241,7 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 		}
 		if opt.Inspect && (i == 0 || regions[i] != regions[i-1]) {
 			segs[i].copies = append(segs[i].copies, copyOp{src: p.act(s.out), dst: inspect,
-				dstOff: uint64(4 * regions[i]), size: uint64(4 * s.c * s.h * s.w)})
+				dstOff: uint64(4 * regions[i]), size: uint64(4 * (s.c + s.pad) * s.h * s.w)})
 		}
 	}
 	logitBytes := uint64(4 * p.b * p.classes)
@@ -303,7 +303,7 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 			return nil, err
 		}
 		for i, s := range p.slots {
-			hm := heatmapNHWC(data[regions[i]:regions[i]+s.c*s.h*s.w], s.c, s.h, s.w)
+			hm := heatmapNHWC(data[regions[i]:regions[i]+(s.c+s.pad)*s.h*s.w], s.c, s.pad, s.h, s.w)
 			st := &res.Stages[s.stage]
 			if s.block >= 0 {
 				st.Blocks[s.block].Heatmap = hm
@@ -323,17 +323,17 @@ func (p *plan) record(res *model.Result, s slot, ms float64) {
 	}
 }
 
-// heatmapNHWC summarises one image's channels-last activation as
-// cpu's engine does: a spatial map of the channel mean, or a strip of the
-// values of a vector.
-func heatmapNHWC(data []float32, c, h, w int) *model.Heatmap {
+// heatmapNHWC summarises one image's channels-last activation (pad
+// zeros after each pixel's c values) as cpu's engine does: a spatial map
+// of the channel mean, or a strip of the values of a vector.
+func heatmapNHWC(data []float32, c, pad, h, w int) *model.Heatmap {
 	if h == 1 && w == 1 {
-		return model.MakeHeatmap(data, 1, 1, c)
+		return model.MakeHeatmap(data[:c], 1, 1, c)
 	}
 	mean := make([]float32, h*w)
 	for p := range mean {
 		var s float64
-		for _, v := range data[p*c : (p+1)*c] {
+		for _, v := range data[p*(c+pad) : p*(c+pad)+c] {
 			s += float64(v)
 		}
 		mean[p] = float32(s / float64(c))

@@ -141,7 +141,7 @@ func (d *Device) Normalize(ctx context.Context, rgba []byte, b, h, w int, p weig
 		if err != nil {
 			return err
 		}
-		yb, err := o.upload(d, "y", nil, 4*3*n)
+		yb, err := o.upload(d, "y", nil, 4*(3+inputPad)*n)
 		if err != nil {
 			return err
 		}
@@ -150,11 +150,16 @@ func (d *Device) Normalize(ctx context.Context, rgba []byte, b, h, w int, p weig
 			return err
 		}
 		defer bg.Release()
-		data, err := d.runOnce(ctx, []dispatch{{k: k, bg: bg, x: gx, y: gy, z: 1}}, yb, 3*n)
+		data, err := d.runOnce(ctx, []dispatch{{k: k, bg: bg, x: gx, y: gy, z: 1}}, yb, (3+inputPad)*n)
 		if err != nil {
 			return err
 		}
-		out = fromNHWC(data, []int{b, 3, h, w})
+		for i := 3; i < len(data); i += 3 + inputPad {
+			if data[i] != 0 {
+				return fmt.Errorf("normalize: pad channel of pixel %d is %v, not 0", i/(3+inputPad), data[i])
+			}
+		}
+		out = fromNHWCPad(data, []int{b, 3, h, w}, inputPad)
 		return nil
 	})
 	return out, err

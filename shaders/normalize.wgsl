@@ -1,6 +1,6 @@
 // Input preprocessing on the GPU: the RGBA bytes of B crops of H×W pixels
 // (one pixel per u32 word, R in the lowest byte) become the network input,
-// channels-last float32 with 3 channels.
+// channels-last float32 with 3 channels and a zero (the stem reads vec4s).
 //
 // The value of network channel c is lut[c*256 + byte], where byte is the
 // pixel's R, G or B as the channel order says (SHIFTc is 0, 8 or 16). The
@@ -13,7 +13,7 @@ const NX: u32 = {{NX}}; // workgroups along x (large grids wrap into y)
 
 @group(0) @binding(0) var<storage, read> px: array<u32>;
 @group(0) @binding(1) var<storage, read> lut: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -22,7 +22,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         return;
     }
     let p = px[i];
-    y[3u * i] = lut[(p >> {{SHIFT0}}u) & 255u];
-    y[3u * i + 1u] = lut[256u + ((p >> {{SHIFT1}}u) & 255u)];
-    y[3u * i + 2u] = lut[512u + ((p >> {{SHIFT2}}u) & 255u)];
+    y[i] = vec4<f32>(lut[(p >> {{SHIFT0}}u) & 255u], lut[256u + ((p >> {{SHIFT1}}u) & 255u)],
+                     lut[512u + ((p >> {{SHIFT2}}u) & 255u)], 0.0);
 }

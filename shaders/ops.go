@@ -280,14 +280,19 @@ func (d *Device) runOnce(ctx context.Context, ds []dispatch, out *wgpu.Buffer, n
 }
 
 // toNHWC transposes an NCHW tensor to channels-last.
-func toNHWC(t *model.Tensor) []float32 {
+func toNHWC(t *model.Tensor) []float32 { return toNHWCPad(t, 0) }
+
+// toNHWCPad transposes an NCHW tensor to channels-last with pad zeros
+// after each pixel's channels.
+func toNHWCPad(t *model.Tensor, pad int) []float32 {
 	b, c, h, w := t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
-	out := make([]float32, len(t.Data))
+	cs := c + pad
+	out := make([]float32, b*h*w*cs)
 	for bi := 0; bi < b; bi++ {
 		for ci := 0; ci < c; ci++ {
 			src := t.Data[(bi*c+ci)*h*w : (bi*c+ci+1)*h*w]
 			for p, v := range src {
-				out[(bi*h*w+p)*c+ci] = v
+				out[(bi*h*w+p)*cs+ci] = v
 			}
 		}
 	}
@@ -295,12 +300,16 @@ func toNHWC(t *model.Tensor) []float32 {
 }
 
 // fromNHWC transposes channels-last data to an NCHW tensor of shape [B,C,H,W].
-func fromNHWC(data []float32, shape []int) *model.Tensor {
+func fromNHWC(data []float32, shape []int) *model.Tensor { return fromNHWCPad(data, shape, 0) }
+
+// fromNHWCPad is fromNHWC for data with pad values after each pixel's C.
+func fromNHWCPad(data []float32, shape []int, pad int) *model.Tensor {
 	t := model.NewTensor(shape...)
 	b, c, h, w := shape[0], shape[1], shape[2], shape[3]
+	cs := c + pad
 	for bi := 0; bi < b; bi++ {
 		for p := 0; p < h*w; p++ {
-			src := data[(bi*h*w+p)*c : (bi*h*w+p+1)*c]
+			src := data[(bi*h*w+p)*cs : (bi*h*w+p)*cs+c]
 			for ci, v := range src {
 				t.Data[(bi*c+ci)*h*w+p] = v
 			}

@@ -57,6 +57,7 @@ type slot struct {
 	steps        []step
 	out          int // tensor id of the output
 	c, h, w      int // output per image (channels, height, width)
+	pad          int // zero channels after each pixel's c
 }
 
 // step is one dispatch, resolved to a bind group when the plan is built.
@@ -246,8 +247,16 @@ func (bl *builder) addParams(b []byte) bufRef {
 }
 
 // act is an activation in the arena: a tensor id and, per image, its
-// NHWC shape c×h×w.
-type act struct{ slot, c, h, w int }
+// NHWC shape c×h×w, each pixel's c values followed by pad zeros.
+type act struct{ slot, c, h, w, pad int }
+
+// stride is the floats per pixel of a.
+func (a act) stride() int { return a.c + a.pad }
+
+// inputPad is the network input's zero channels: stored as 3 channels and
+// a zero, the stem reads whole vec4s, so it runs the same conv pipeline as
+// the rest of the network (one compile fewer) and loads a pixel at once.
+const inputPad = 1
 
 // conv plans one convolution of in, optionally adding residual, and
 // returns its output.
@@ -259,6 +268,7 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 	if err != nil {
 		return act{}, step{}, err
 	}
+	g.XS = in.stride()
 	if residual != nil && (residual.c != c.Cout || residual.h != g.HO || residual.w != g.WO) {
 		return act{}, step{}, fmt.Errorf("conv %s: shortcut %dx%dx%d does not match output %dx%dx%d",
 			c.Name, residual.c, residual.h, residual.w, c.Cout, g.HO, g.WO)
@@ -322,11 +332,11 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 		if err != nil {
 			return err
 		}
-		p.slots = append(p.slots, slot{stage: i, block: block, steps: steps, out: a.slot, c: a.c, h: a.h, w: a.w})
+		p.slots = append(p.slots, slot{stage: i, block: block, steps: steps, out: a.slot, c: a.c, pad: a.pad, h: a.h, w: a.w})
 		return nil
 	}
 
-	in := act{slot: bl.acquire(b * h * w * 3), c: 3, h: h, w: w}
+	in := act{slot: bl.acquire(b * h * w * (3 + inputPad)), c: 3, pad: inputPad, h: h, w: w}
 	if err := addSlot("input", -1, in); err != nil {
 		return nil, err
 	}

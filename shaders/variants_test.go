@@ -29,7 +29,7 @@ func TestKernelVariantsCompile(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Other classes' tiles are checked by TestConvMatchesReference.
-				for _, tl := range []convTile{chooseTile(g, d.class), {8, 2, 4}} {
+				for _, tl := range []convTile{chooseTile(g, d.class), {8, 2, 4, false}} {
 					if _, err := d.convKernel(g, tl); err != nil {
 						t.Fatalf("%s res=%v relu=%v tile %+v: %v", c.Name, res, relu, tl, err)
 					}

@@ -1,0 +1,103 @@
+package shaders
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/residual-webgpu/residual/model"
+)
+
+// TestColdBreakdown (RESIDUAL_COLD=1) times a ResNet-50 plan's build and
+// each slot's first and second submission, to see where a cold run's time
+// goes. In Chromium on SwiftShader it showed the pipelines compile when
+// created (the plan build), not at first dispatch: 7.6 s of build for
+// three 16×16 conv pipelines, then a first run no slower than the second.
+// createComputePipelineAsync did not help there: three pipelines took
+// 6.4 s together against 2.2 + 2.2 + 2.9 s one by one.
+func TestColdBreakdown(t *testing.T) {
+	if os.Getenv("RESIDUAL_COLD") == "" {
+		t.Skip("set RESIDUAL_COLD=1")
+	}
+	d := device(t)
+	a, _ := model.ByName("resnet50")
+	m := randModel(t, a, 1)
+	t0 := time.Now()
+	p, err := newPlan(d, m, 1, 224, 224)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	t.Logf("newPlan %v", time.Since(t0))
+	ctx := context.Background()
+	seen := map[*kernel]bool{}
+	for pass := 0; pass < 2; pass++ {
+		total := time.Duration(0)
+		for _, s := range p.slots {
+			if len(s.steps) == 0 {
+				continue
+			}
+			var sg segment
+			var labels []string
+			for _, st := range s.steps {
+				sg.ds = append(sg.ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
+				if !seen[st.k] {
+					seen[st.k] = true
+					labels = append(labels, st.k.label)
+				}
+			}
+			sg.copies = append(sg.copies, copyOp{src: p.act(s.out), dst: p.probe, size: 16})
+			t1 := time.Now()
+			if err := d.submitSegments([]segment{sg}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := readback(ctx, p.probe, 4); err != nil {
+				t.Fatal(err)
+			}
+			el := time.Since(t1)
+			total += el
+			t.Logf("pass %d %-8s b%-2d %8.1f ms  new: %s", pass, p.stages[s.stage].Name, s.block, float64(el.Microseconds())/1e3, strings.Join(labels, "; "))
+		}
+		t.Logf("pass %d total %v", pass, total)
+	}
+}
+
+// TestTileSweep (RESIDUAL_SWEEP="16x16,16x8,...") builds ResNet-50 at 224
+// with each tile and reports the plan build (compile) and warm run times.
+func TestTileSweep(t *testing.T) {
+	list := os.Getenv("RESIDUAL_SWEEP")
+	if list == "" {
+		t.Skip("set RESIDUAL_SWEEP")
+	}
+	d := device(t)
+	a, _ := model.ByName("resnet50")
+	m := randModel(t, a, 1)
+	x := randTensor(rand.New(rand.NewSource(1)), 1, 3, 224, 224)
+	for _, s := range strings.Split(list, ",") {
+		var tl convTile
+		tl.WG = 4
+		fmt.Sscanf(s, "%dx%d", &tl.TM, &tl.TN)
+		tileOverride = tl
+		t0 := time.Now()
+		p, err := newPlan(d, m, 1, 224, 224)
+		tileOverride = convTile{}
+		if err != nil {
+			t.Fatal(err)
+		}
+		build := time.Since(t0)
+		var runs []time.Duration
+		for i := 0; i < 6; i++ {
+			t1 := time.Now()
+			if _, err := p.run(context.Background(), input{x: x}, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, time.Since(t1))
+		}
+		p.close()
+		t.Logf("tile %s: build %v, runs %v", s, build.Round(time.Millisecond), runs)
+	}
+}
