@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"syscall/js"
 	"time"
+
+	"github.com/residual-webgpu/residual/internal/webio"
 )
 
 // yieldToBrowser lets the browser run its event loop (paint, input) for a
@@ -15,58 +17,6 @@ import (
 // CPU engine would otherwise hold it for seconds. Sleeping parks every
 // goroutine, so the Go runtime returns to JavaScript until the timer fires.
 var yieldToBrowser = func() { time.Sleep(time.Millisecond) }
-
-// await blocks its goroutine until the promise settles. It must never run
-// inside a JS callback (an event handler of js.FuncOf): the promise could
-// not settle and the program would deadlock.
-func await(p js.Value) (js.Value, error) {
-	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
-		return p, nil // not a promise: already a value
-	}
-	type outcome struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan outcome, 1)
-	resolve := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		v := js.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- outcome{v: v}
-		return nil
-	})
-	reject := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		v := js.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- outcome{err: jsError(v)}
-		return nil
-	})
-	defer resolve.Release()
-	defer reject.Release()
-	p.Call("then", resolve, reject)
-	o := <-ch
-	return o.v, o.err
-}
-
-// jsError turns a rejected promise's reason into a Go error.
-func jsError(v js.Value) error {
-	if v.Type() == js.TypeObject {
-		name, msg := v.Get("name"), v.Get("message")
-		if msg.Type() == js.TypeString {
-			if name.Type() == js.TypeString && name.String() != "" && name.String() != "Error" {
-				return fmt.Errorf("%s: %s", name.String(), msg.String())
-			}
-			return errors.New(msg.String())
-		}
-	}
-	if v.Type() == js.TypeString {
-		return errors.New(v.String())
-	}
-	return fmt.Errorf("javascript error: %v", v)
-}
 
 // fileHandle is a file the user gave (drop, picker, paste), not yet read.
 type fileHandle struct {
@@ -210,7 +160,7 @@ func readFile(h fileHandle) ([]byte, error) {
 	if h.size > maxFileBytes {
 		return nil, fmt.Errorf("%s: file is %s, over the %s limit", h.name, formatBytes(h.size), formatBytes(maxFileBytes))
 	}
-	buf, err := await(h.file.Call("arrayBuffer"))
+	buf, err := webio.Await(h.file.Call("arrayBuffer"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read the file: %w", h.name, err)
 	}
@@ -222,61 +172,11 @@ func readFile(h fileHandle) ([]byte, error) {
 
 // fetchBytes downloads a URL (a sample photo) whole.
 func fetchBytes(url string) ([]byte, error) {
-	resp, err := await(js.Global().Call("fetch", url))
+	resp, err := webio.Fetch(url)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", url, err)
+		return nil, err
 	}
-	if !resp.Get("ok").Bool() {
-		return nil, fmt.Errorf("fetch %s: HTTP %d", url, resp.Get("status").Int())
-	}
-	return readBody(url, resp, nil)
-}
-
-// readBody reads a Response's body chunk by chunk through its
-// ReadableStream reader, reporting progress against Content-Length (0
-// when the server did not say).
-func readBody(url string, resp js.Value, progress func(loaded, total int64)) ([]byte, error) {
-	var total int64
-	if cl := resp.Get("headers").Call("get", "Content-Length"); cl.Type() == js.TypeString {
-		total, _ = strconv.ParseInt(cl.String(), 10, 64)
-	}
-	if total < 0 || total > maxModelBytes {
-		return nil, fmt.Errorf("%s: Content-Length %d out of range", url, total)
-	}
-	body := resp.Get("body")
-	if !body.Truthy() {
-		return nil, fmt.Errorf("%s: response has no body", url)
-	}
-	reader := body.Call("getReader")
-	data := make([]byte, 0, total)
-	if progress != nil {
-		progress(0, total)
-	}
-	for {
-		r, err := await(reader.Call("read"))
-		if err != nil {
-			return nil, fmt.Errorf("%s: download interrupted after %s: %w", url, formatBytes(int64(len(data))), err)
-		}
-		if r.Get("done").Bool() {
-			break
-		}
-		chunk := r.Get("value")
-		n := chunk.Get("length").Int()
-		if int64(len(data)+n) > maxModelBytes {
-			reader.Call("cancel")
-			return nil, fmt.Errorf("%s: larger than %s", url, formatBytes(maxModelBytes))
-		}
-		start := len(data)
-		data = append(data, make([]byte, n)...)
-		js.CopyBytesToGo(data[start:], chunk)
-		if progress != nil {
-			progress(int64(len(data)), total)
-		}
-	}
-	if total > 0 && int64(len(data)) != total {
-		return nil, fmt.Errorf("%s: got %d bytes, Content-Length said %d", url, len(data), total)
-	}
-	return data, nil
+	return webio.ReadBody(url, resp, maxModelBytes, nil)
 }
 
 // openModelCache opens the app's Cache Storage bucket for weights, or
@@ -287,7 +187,7 @@ func openModelCache() js.Value {
 	if !caches.Truthy() {
 		return js.Undefined()
 	}
-	c, err := await(caches.Call("open", modelCacheName))
+	c, err := webio.Await(caches.Call("open", modelCacheName))
 	if err != nil {
 		return js.Undefined()
 	}
@@ -295,25 +195,23 @@ func openModelCache() js.Value {
 }
 
 // loadModelBytes returns the weight file at url: from Cache Storage when
-// it is there (no network at all), else downloaded with progress and put
-// into the cache while it streams in.
-func loadModelBytes(url string, progress func(loaded, total int64, cached bool)) (data []byte, cached bool, err error) {
+// it is there (no network at all), else downloaded and put into the cache
+// while it streams in. progress sees the bytes so far after every chunk
+// (the progress bar; the header, to compile the GPU pipelines meanwhile).
+func loadModelBytes(url string, progress func(data []byte, total int64, cached bool)) (data []byte, cached bool, err error) {
 	cache := openModelCache()
 	if cache.Truthy() {
-		if hit, err := await(cache.Call("match", url)); err == nil && hit.Truthy() {
-			data, err := readBody(url, hit, func(l, t int64) { progress(l, t, true) })
+		if hit, err := webio.Await(cache.Call("match", url)); err == nil && hit.Truthy() {
+			data, err := webio.ReadBody(url, hit, maxModelBytes, func(d []byte, t int64) { progress(d, t, true) })
 			if err == nil {
 				return data, true, nil
 			}
-			await(cache.Call("delete", url)) // unreadable entry: fetch again
+			webio.Await(cache.Call("delete", url)) // unreadable entry: fetch again
 		}
 	}
-	resp, err := await(js.Global().Call("fetch", url))
+	resp, err := webio.Fetch(url)
 	if err != nil {
-		return nil, false, fmt.Errorf("download %s: %w", url, err)
-	}
-	if status := resp.Get("status").Int(); status != 200 {
-		return nil, false, fmt.Errorf("download %s: HTTP %d %s", url, status, resp.Get("statusText").String())
+		return nil, false, fmt.Errorf("download: %w", err)
 	}
 	var put js.Value
 	if cache.Truthy() {
@@ -321,12 +219,12 @@ func loadModelBytes(url string, progress func(loaded, total int64, cached bool))
 		// failed download rejects the put and leaves no partial entry.
 		put = cache.Call("put", url, resp.Call("clone"))
 	}
-	data, err = readBody(url, resp, func(l, t int64) { progress(l, t, false) })
+	data, err = webio.ReadBody(url, resp, maxModelBytes, func(d []byte, t int64) { progress(d, t, false) })
 	if err != nil {
 		return nil, false, fmt.Errorf("download %w", err)
 	}
 	if put.Truthy() {
-		if _, err := await(put); err != nil {
+		if _, err := webio.Await(put); err != nil {
 			js.Global().Get("console").Call("warn", "residual: could not cache the model:", err.Error())
 		}
 	}
@@ -339,7 +237,7 @@ func forgetModel(url string) error {
 	if !cache.Truthy() {
 		return nil
 	}
-	if _, err := await(cache.Call("delete", url)); err != nil {
+	if _, err := webio.Await(cache.Call("delete", url)); err != nil {
 		return fmt.Errorf("forget %s: %w", url, err)
 	}
 	return nil
@@ -352,7 +250,7 @@ func probeWebGPU() gpuInfo {
 	if !gpu.Truthy() {
 		return gpuInfo{Problem: "this browser has no WebGPU (navigator.gpu is missing)"}
 	}
-	ad, err := await(gpu.Call("requestAdapter"))
+	ad, err := webio.Await(gpu.Call("requestAdapter"))
 	if err != nil {
 		return gpuInfo{Problem: "requestAdapter failed: " + err.Error()}
 	}
@@ -361,7 +259,7 @@ func probeWebGPU() gpuInfo {
 	}
 	info := ad.Get("info")
 	if !info.Truthy() && ad.Get("requestAdapterInfo").Type() == js.TypeFunction {
-		info, _ = await(ad.Call("requestAdapterInfo"))
+		info, _ = webio.Await(ad.Call("requestAdapterInfo"))
 	}
 	str := func(v js.Value, k string) string {
 		if !v.Truthy() {
@@ -394,7 +292,7 @@ func clipboardImages() ([]fileHandle, error) {
 	if !cb.Truthy() || cb.Get("read").Type() != js.TypeFunction {
 		return nil, errors.New("this browser does not let pages read images from the clipboard: press Ctrl+V (⌘V) instead")
 	}
-	items, err := await(cb.Call("read"))
+	items, err := webio.Await(cb.Call("read"))
 	if err != nil {
 		return nil, fmt.Errorf("clipboard: %w", err)
 	}
@@ -407,7 +305,7 @@ func clipboardImages() ([]fileHandle, error) {
 			if len(t) < 6 || t[:6] != "image/" {
 				continue
 			}
-			blob, err := await(item.Call("getType", t))
+			blob, err := webio.Await(item.Call("getType", t))
 			if err != nil {
 				return nil, fmt.Errorf("clipboard: %w", err)
 			}

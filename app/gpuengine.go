@@ -7,3 +7,9 @@ import "github.com/residual-webgpu/residual/model/weights"
 // rendering and tests, where the page offers the CPU only. It blocks on
 // WebGPU promises: call it from a goroutine, never a JS callback.
 var newGPUEngine func(m *weights.Model) (Engine, error)
+
+// precompileGPU, set in the browser build, opens the WebGPU device and
+// compiles the pipelines of a model's network for one image of
+// size×size, from the weight file's header (weights.DecodeHeader) while
+// the rest downloads. The next GPU engine starts on that device.
+var precompileGPU func(head *weights.Model, size int)

@@ -4,31 +4,82 @@ package app
 
 import (
 	"context"
+	"sync"
+	"syscall/js"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
 	"github.com/residual-webgpu/residual/shaders"
 )
 
-func init() { newGPUEngine = openGPUEngine }
+func init() {
+	newGPUEngine = openGPUEngine
+	precompileGPU = precompile
+}
+
+// early is the device precompile opened, until a GPU engine takes it.
+var early struct {
+	mu   sync.Mutex
+	done chan struct{} // closed when the device is open and compiled
+	d    *shaders.Device
+}
+
+// precompile opens a device and compiles head's pipelines on it, once.
+// Errors are left for the engine to meet and report: a device that did
+// not open is opened again, a pipeline that did not compile is compiled
+// again, and either fails there with the message the page shows.
+func precompile(head *weights.Model, size int) {
+	early.mu.Lock()
+	if early.done != nil {
+		early.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	early.done = done
+	early.mu.Unlock()
+	defer close(done)
+	ctx := context.Background()
+	d, err := shaders.Open(ctx)
+	if err != nil {
+		return
+	}
+	if err := d.Precompile(ctx, head, 1, size, size); err != nil {
+		js.Global().Get("console").Call("warn", "residual: precompiling the GPU pipelines:", err.Error())
+	}
+	early.mu.Lock()
+	early.d = d
+	early.mu.Unlock()
+}
+
+// takeEarly waits for a precompile under way and returns its device
+// (nil when there is none): pipelines cached on a device serve any model.
+func takeEarly() *shaders.Device {
+	early.mu.Lock()
+	done := early.done
+	early.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	<-done
+	early.mu.Lock()
+	defer early.mu.Unlock()
+	d := early.d
+	early.d = nil
+	return d
+}
 
 // gpuEngine adapts the WGSL engine (package shaders) to Engine; it owns
 // the device it opened.
 type gpuEngine struct {
-	d    *shaders.Device
 	e    *shaders.Engine
 	name string
 }
 
-// openGPUEngine opens the browser's WebGPU device and builds the engine.
+// openGPUEngine builds the engine on the precompiled device, or on a
+// newly opened one.
 func openGPUEngine(m *weights.Model) (Engine, error) {
-	d, err := shaders.Open(context.Background())
+	e, err := shaders.OpenEngine(context.Background(), takeEarly(), m)
 	if err != nil {
-		return nil, err
-	}
-	e, err := shaders.NewEngine(d, m)
-	if err != nil {
-		d.Close()
 		return nil, err
 	}
 	// gogpu/wgpu's browser backend names every adapter alike; the page's
@@ -37,7 +88,7 @@ func openGPUEngine(m *weights.Model) (Engine, error) {
 	if g := probeWebGPU(); g.Available {
 		name = "webgpu (" + g.Short() + ")"
 	}
-	return &gpuEngine{d: d, e: e, name: name}, nil
+	return &gpuEngine{e: e, name: name}, nil
 }
 
 // Run classifies on the GPU. When inspecting, each stage is submitted and
@@ -60,7 +111,4 @@ func (g *gpuEngine) Prepare(b, size int) error {
 }
 
 // Close releases the engine's buffers and the device.
-func (g *gpuEngine) Close() {
-	g.e.Close()
-	g.d.Close()
-}
+func (g *gpuEngine) Close() { g.e.Close() }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/safetensors"
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
@@ -62,6 +64,11 @@ type Page struct {
 	measured bool
 	lat      latencyBook
 	warmed   bool // the GPU engine's warm-up has started
+
+	// The weight file's header, decoded while the rest downloads, and
+	// whether the GPU pipelines are being compiled from it meanwhile.
+	head        *weights.Model
+	precompiled bool
 
 	stop func()
 }
@@ -184,6 +191,7 @@ func (p *Page) probe(ctx goapp.Context) {
 				p.applyChoice()
 			}
 		}
+		p.precompile(ctx)
 		p.warmUp(ctx)
 		p.schedule(ctx)
 	})
@@ -254,7 +262,16 @@ func (p *Page) choiceNote() (text, state string) {
 // again, once.
 func (p *Page) loadModel(ctx goapp.Context, url, file string) {
 	var last time.Time
-	progress := func(loaded, total int64, cached bool) {
+	headRead := false
+	progress := func(data []byte, total int64, cached bool) {
+		if !headRead {
+			// The header is in: the GPU can compile while the rest downloads.
+			head, err := weights.DecodeHeader(file, data)
+			if headRead = !errors.Is(err, safetensors.ErrShortPrefix); err == nil {
+				ctx.Dispatch(func(ctx goapp.Context) { p.head = head; p.precompile(ctx) })
+			}
+		}
+		loaded := int64(len(data))
 		// One update per 100 ms: each is a render.
 		if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || loaded == total {
 			last = now
@@ -290,6 +307,20 @@ func (p *Page) loadModel(ctx goapp.Context, url, file string) {
 		p.warmUp(ctx)
 		p.schedule(ctx)
 	})
+}
+
+// precompile compiles the GPU pipelines for the current size from the
+// weight file's header while the weights download, once the header and
+// the adapter are known and the GPU is the backend; the model's GPU
+// engine then starts on that device. On a software adapter compiling takes
+// seconds, so this is most of what a first run would otherwise wait for.
+func (p *Page) precompile(ctx goapp.Context) {
+	if p.precompiled || p.head == nil || !p.probed || p.backend != BackendGPU || precompileGPU == nil {
+		return
+	}
+	p.precompiled = true
+	head, size := p.head, p.size
+	ctx.Async(func() { precompileGPU(head, size) })
 }
 
 // warmUp builds the GPU engine for the current size in the background

@@ -33,6 +33,13 @@ func TestColdBreakdown(t *testing.T) {
 	}
 	defer p.close()
 	t.Logf("newPlan %v", time.Since(t0))
+	t0 = time.Now()
+	p2, err := newPlan(d, m, 1, 224, 224)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.close()
+	t.Logf("newPlan again (pipelines cached) %v", time.Since(t0))
 	ctx := context.Background()
 	seen := map[*kernel]bool{}
 	for pass := 0; pass < 2; pass++ {

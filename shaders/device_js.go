@@ -13,6 +13,7 @@ import (
 
 	"github.com/gogpu/gputypes"
 	"github.com/gogpu/wgpu"
+	"github.com/residual-webgpu/residual/internal/webio"
 )
 
 // instanceDescriptor is ignored by the browser backend (it has one).
@@ -153,7 +154,7 @@ func (d *Device) scoped(f func() error) (err error) {
 		// device's scope stack stays balanced.
 		var first error
 		for i := len(errorFilters) - 1; i >= 0; i-- {
-			v, perr := await(d.web.dev.Call("popErrorScope"))
+			v, perr := webio.Await(d.web.dev.Call("popErrorScope"))
 			switch {
 			case perr != nil:
 				perr = fmt.Errorf("pop %s error scope: %w", errorFilters[i], perr)
@@ -194,39 +195,6 @@ func (d *Device) settleLost() error {
 	case <-time.After(lostGrace):
 	}
 	return d.Lost()
-}
-
-// await blocks until a JS promise settles.
-func await(p js.Value) (js.Value, error) {
-	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
-		return js.Undefined(), errors.New("not a promise")
-	}
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	ok := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		v := js.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	fail := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "rejected"
-		if len(args) > 0 {
-			msg = js.Global().Get("String").Invoke(args[0]).String()
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	p.Call("then", ok, fail)
-	r := <-ch
-	ok.Release()
-	fail.Release()
-	return r.v, r.err
 }
 
 // loseForTest destroys the GPUDevice underneath wgpu, which the browser

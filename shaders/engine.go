@@ -40,6 +40,7 @@ type Engine struct {
 	mu    sync.Mutex
 	plans map[[3]int]*plan
 	fresh [][3]int // plans built by the call in progress
+	owns  bool     // Close closes d too (OpenEngine)
 }
 
 // NewEngine prepares an engine for m on d. Weights are uploaded when the
@@ -52,6 +53,25 @@ func NewEngine(d *Device, m *weights.Model) (*Engine, error) {
 		return nil, fmt.Errorf("gpu engine: model has no layers (Net not laid out?)")
 	}
 	return &Engine{d: d, m: m, plans: map[[3]int]*plan{}}, nil
+}
+
+// OpenEngine builds an engine for m that owns its device: d when it is
+// not nil (say, one that Precompile has prepared), else a newly opened
+// one. Close then closes both; when building fails the device is closed.
+func OpenEngine(ctx context.Context, d *Device, m *weights.Model) (*Engine, error) {
+	if d == nil {
+		var err error
+		if d, err = Open(ctx); err != nil {
+			return nil, err
+		}
+	}
+	e, err := NewEngine(d, m)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	e.owns = true
+	return e, nil
 }
 
 // Name is what Result.Engine says for this engine.
@@ -72,6 +92,26 @@ func (e *Engine) Prepare(ctx context.Context, b, h, w int) error {
 		// A blank image runs every kernel, the preprocessing one included.
 		if _, err := p.run(ctx, input{rgba: make([]byte, 4*b*h*w)}, Options{}); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
+		}
+		return nil
+	})
+}
+
+// Precompile creates every pipeline that a plan of m for batches of b
+// images of h×w uses and keeps them on the device, for the engines built
+// on it later. m needs only its metadata and network, as
+// weights.DecodeHeader gives them from a file's first bytes: call it while
+// the weights download, since compiling is what makes a first run slow on
+// a software adapter (SwiftShader compiles a conv pipeline in about 2 s,
+// when it is created). Drivers that compile at first dispatch (lavapipe)
+// finish that part in the first run or Prepare.
+func (d *Device) Precompile(ctx context.Context, m *weights.Model, b, h, w int) error {
+	if m == nil || len(m.Net.Layers) == 0 {
+		return fmt.Errorf("gpu precompile: model has no layers (Net not laid out?)")
+	}
+	return d.locked("gpu precompile", func() error {
+		if _, err := buildPlan(d, m, b, h, w, true); err != nil {
+			return fmt.Errorf("plan for [%d,3,%d,%d]: %w", b, h, w, err)
 		}
 		return nil
 	})
@@ -113,15 +153,21 @@ func (e *Engine) locked(what string, f func() error) error {
 	return err
 }
 
-// Close releases every plan's buffers. The device stays open. Closing
-// the engine of a lost device is allowed.
+// Close releases every plan's buffers, and the device when the engine
+// owns it (OpenEngine); else the device stays open. Closing the engine of
+// a lost device is allowed.
 func (e *Engine) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	defer func() { _ = recover() }() // releasing on a lost device must not crash
-	for k, p := range e.plans {
-		p.close()
-		delete(e.plans, k)
+	func() {
+		defer func() { _ = recover() }() // releasing on a lost device must not crash
+		for k, p := range e.plans {
+			p.close()
+			delete(e.plans, k)
+		}
+	}()
+	if e.owns {
+		e.d.Close()
 	}
 }
 

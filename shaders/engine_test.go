@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -186,5 +187,73 @@ func TestEngineRejectsBadInput(t *testing.T) {
 		if _, err := e.Run(context.Background(), x, Options{}); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestPrecompileMakesEveryPipeline compiles from a model without weights
+// (what weights.DecodeHeader gives during a download) on a fresh device,
+// then checks that the engine's first run needs no pipeline more and
+// answers as the shared device's engine does.
+func TestPrecompileMakesEveryPipeline(t *testing.T) {
+	ctx := context.Background()
+	m := randModel(t, tinyArchs[1], 5)
+	d, err := Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	head := &weights.Model{Meta: m.Meta, Net: m.Net}
+	if err := d.Precompile(ctx, head, 2, 40, 36); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	compiled := len(d.pipelines)
+	d.mu.Unlock()
+	if compiled < 4 {
+		t.Fatalf("Precompile made %d pipelines, want the convs', pools', fc's and normalize's", compiled)
+	}
+	hollow, err := NewEngine(d, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hollow.Run(ctx, randTensor(rand.New(rand.NewSource(1)), 2, 3, 40, 36), Options{}); err == nil ||
+		!strings.Contains(err.Error(), "missing weight") {
+		t.Fatalf("a model without weights ran: %v", err)
+	}
+	hollow.Close()
+	e, err := NewEngine(d, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	x := randTensor(rand.New(rand.NewSource(2)), 2, 3, 40, 36)
+	got, err := e.Run(ctx, x, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	after := len(d.pipelines)
+	d.mu.Unlock()
+	if after != compiled {
+		t.Fatalf("the first run compiled %d more pipelines", after-compiled)
+	}
+	ref, err := NewEngine(device(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	want, err := ref.Run(ctx, x, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want.Logits {
+		for j, v := range want.Logits[i] {
+			if got.Logits[i][j] != v {
+				t.Fatalf("logit [%d][%d] = %v on the precompiled device, %v on the shared one", i, j, got.Logits[i][j], v)
+			}
+		}
+	}
+	if err := d.Precompile(ctx, &weights.Model{}, 1, 8, 8); err == nil {
+		t.Fatal("Precompile of an empty model succeeded")
 	}
 }

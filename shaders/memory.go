@@ -65,7 +65,7 @@ func (p *plan) measure() {
 		m.Scratch += b.Size()
 	}
 	for i, s := range p.slots {
-		n := uint64(4 * s.c * s.h * s.w)
+		n := uint64(4 * (s.c + s.pad) * s.h * s.w)
 		m.LargestActivation = max(m.LargestActivation, uint64(p.b)*n)
 		if i == 0 || s.out != p.slots[i-1].out || len(s.steps) > 0 {
 			m.Inspect += n

@@ -90,6 +90,7 @@ func actRef(slot int) bufRef { return bufRef{kind: refAct, i: slot} }
 type builder struct {
 	p        *plan
 	m        *weights.Model
+	dry      bool // compile the pipelines only: no weights packed
 	chunks   [][]uint32
 	chunkMax int // words per chunk
 	align    int // words: storage binding offset alignment
@@ -274,16 +275,18 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 			c.Name, residual.c, residual.h, residual.w, c.Cout, g.HO, g.WO)
 	}
 	t := chooseTile(g, bl.p.d.class)
-	w, b := bl.m.Weight(c.Name)
-	cw, err := packConv(g, t, w, b)
-	if err != nil {
-		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+	var wr, er bufRef
+	if !bl.dry {
+		w, b := bl.m.Weight(c.Name)
+		cw, err := packConv(g, t, w, b)
+		if err != nil {
+			return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+		}
+		if wr, err = bl.addWeights(cw.words); err != nil {
+			return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+		}
+		er = bl.addEp(cw.scale, cw.bias)
 	}
-	wr, err := bl.addWeights(cw.words)
-	if err != nil {
-		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
-	}
-	er := bl.addEp(cw.scale, cw.bias)
 	k, err := bl.p.d.convKernel(g, t)
 	if err != nil {
 		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
@@ -303,6 +306,12 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 
 // newPlan builds the plan of model m for batches of b images of h×w.
 func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
+	return buildPlan(d, m, b, h, w, false)
+}
+
+// buildPlan is newPlan; when dry, it only compiles the plan's pipelines
+// (m needs no tensors) and returns a plan without buffers, not to be run.
+func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error) {
 	net := m.Net
 	stages, err := net.Stages(b, h, w)
 	if err != nil {
@@ -311,7 +320,7 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 	p := &plan{d: d, b: b, h: h, w: w, classes: net.FC.Out, stages: stages}
 	maxBind := min(d.limits.MaxStorageBufferBindingSize, d.limits.MaxBufferSize)
 	align := max(256, int(d.limits.MinStorageBufferOffsetAlignment)) / 4
-	bl := &builder{p: p, m: m, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align,
+	bl := &builder{p: p, m: m, dry: dry, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align,
 		ualign: max(256, int(d.limits.MinUniformBufferOffsetAlignment))}
 	ok := false
 	defer func() {
@@ -431,16 +440,18 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 	if net.FC.In != feat.c {
 		return nil, fmt.Errorf("%s takes %d features but gets %d", net.FC.Name, net.FC.In, feat.c)
 	}
-	fw, fb := m.Weight(net.FC.Name)
-	words, ep, err := packFC(f, fw, fb)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+	var wr, er bufRef
+	if !bl.dry {
+		fw, fb := m.Weight(net.FC.Name)
+		words, ep, err := packFC(f, fw, fb)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+		}
+		if wr, err = bl.addWeights(words); err != nil {
+			return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+		}
+		er = bl.addEp(ep)
 	}
-	wr, err := bl.addWeights(words)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
-	}
-	er := bl.addEp(ep)
 	src, err := genFC(f)
 	if err != nil {
 		return nil, err
@@ -456,6 +467,9 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 		return nil, err
 	}
 	p.logits = logits.slot
+	if dry {
+		return p, nil // nothing to free: no buffer was made
+	}
 
 	if err := p.allocate(bl); err != nil {
 		return nil, err

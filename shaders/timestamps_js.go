@@ -8,6 +8,7 @@ import (
 	"syscall/js"
 
 	"github.com/gogpu/gputypes"
+	"github.com/residual-webgpu/residual/internal/webio"
 )
 
 // requiredFeatures asks for timestamp queries where the adapter has them:
@@ -119,7 +120,7 @@ func (d *Device) submitTimed(ctx context.Context, segs []segment) (ms []float64,
 	enc.Call("copyBufferToBuffer", resolve, 0, read, 0, 16*n)
 	dev.Get("queue").Call("submit", js.Global().Get("Array").New(enc.Call("finish")))
 
-	if _, err := await(read.Call("mapAsync", jsMapRead)); err != nil {
+	if _, err := webio.Await(read.Call("mapAsync", jsMapRead)); err != nil {
 		return nil, true, fmt.Errorf("profile: map timestamps: %w", err)
 	}
 	ms = spans(read.Call("getMappedRange"), n)

@@ -96,6 +96,14 @@ const runJS = `(async () => {
   return JSON.stringify({ms, sum, top5: top5.slice(0, 5).map(x => ({index: x.index, prob: x.prob}))});
 })()`
 
+// profileJS calls bench.profile() where the page has it (Residual's
+// pages): one more run, timed stage by stage by the engine itself.
+const profileJS = `(async () => {
+  if (typeof window.bench.profile !== "function") return JSON.stringify(null);
+  const r = await window.bench.profile();
+  return JSON.stringify((r && r.stages) || null);
+})()`
+
 // loadResult is what loadJS returns.
 type loadResult struct {
 	Ms                  float64         `json:"ms"`
@@ -256,6 +264,11 @@ func (d *driver) measure(p peer, warmup, runs int) (res peerResult) {
 	}
 	res.Warm = summarize(res.WarmMs)
 	res.Bytes, res.Files = d.meter.usage(p.Name)
+	if out, err := d.eval(tab, profileJS); err != nil {
+		return fail("bench.profile()", err, cl)
+	} else if err := json.Unmarshal([]byte(out), &res.Stages); err != nil {
+		return fail("bench.profile() result", err, cl)
+	}
 	res.OK = true
 	return res
 }

@@ -111,10 +111,18 @@ type peerResult struct {
 	Top5      []prediction    `json:"top5"`
 	ProbSum   *float64        `json:"prob_sum,omitempty"` // sum of the returned probabilities, when the peer returned them all
 	Top1OK    bool            `json:"top1_ok"`
+	Stages    []stageTime     `json:"stages,omitempty"` // a profiled run after the timed ones, where the page offers one
 	// Ratios to the baseline peer of the same run (>1: slower than ours).
 	RatioWarm  *float64 `json:"ratio_warm,omitempty"`  // warm median / baseline warm median
 	RatioCold  *float64 `json:"ratio_cold,omitempty"`  // cold / baseline cold
 	RatioFirst *float64 `json:"ratio_first,omitempty"` // (page+load+cold) / baseline's: time to the first answer
+}
+
+// stageTime is one stage of a profiled run: where the time goes.
+type stageTime struct {
+	Name string  `json:"name"`
+	Ms   float64 `json:"ms"`
+	MACs float64 `json:"macs"`
 }
 
 // summarize gives median, min, max and mean of ms.
@@ -251,14 +259,14 @@ func (rep *report) printTable(w io.Writer) {
 		rep.Input.Photo, rep.Browser.UserAgent, rep.Host.LoadStart[0], rep.Host.LoadStart[1], rep.Host.LoadStart[2],
 		rep.Host.LoadEnd[0], rep.Host.LoadEnd[1], rep.Host.LoadEnd[2], rep.Host.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "peer\tpage+load\tcold\twarm median\tmin–max (n)\tdownload (gzip)\ttop-1\t× ours warm\t× ours cold\t× ours first")
+	fmt.Fprintln(tw, "peer\tpage+load\tcold\tcold÷warm\twarm median\tmin–max (n)\tdownload (gzip)\ttop-1\t× ours warm\t× ours cold\t× ours first")
 	for _, p := range rep.Peers {
 		if !p.OK && p.Warm.N == 0 {
 			reason := p.Error
 			if len(reason) > 100 {
 				reason = reason[:100] + "…"
 			}
-			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\t\n", p.Title, strings.ReplaceAll(reason, "\t", " "))
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\t\t\n", p.Title, strings.ReplaceAll(reason, "\t", " "))
 			continue
 		}
 		top := "–"
@@ -268,14 +276,45 @@ func (rep *report) printTable(w io.Writer) {
 				top += " (WRONG)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s–%s (%d)\t%s (%s)\t%s\t%s\t%s\t%s\n", p.Title,
-			ms(p.PageMs+p.LoadMs), ms(p.ColdMs), ms(p.Warm.Median), ms(p.Warm.Min), ms(p.Warm.Max), p.Warm.N,
+		coldWarm := "–"
+		if p.Warm.Median > 0 {
+			coldWarm = fmt.Sprintf("%.2f", p.ColdMs/p.Warm.Median)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s–%s (%d)\t%s (%s)\t%s\t%s\t%s\t%s\n", p.Title,
+			ms(p.PageMs+p.LoadMs), ms(p.ColdMs), coldWarm, ms(p.Warm.Median), ms(p.Warm.Min), ms(p.Warm.Max), p.Warm.N,
 			mb(p.Bytes), mb(p.GzipBytes), top, ratio(p.RatioWarm), ratio(p.RatioCold), ratio(p.RatioFirst))
 	}
 	tw.Flush()
 	if !hasOK(rep.Peers, rep.Baseline) {
 		fmt.Fprintf(w, "(no ratios: the baseline %s did not run)\n", rep.Baseline)
 	}
+	for _, p := range rep.Peers {
+		if len(p.Stages) > 0 {
+			printStages(w, p)
+		}
+	}
+}
+
+// printStages writes where a peer's profiled run spent its time.
+func printStages(w io.Writer, p peerResult) {
+	var total float64
+	for _, s := range p.Stages {
+		total += s.Ms
+	}
+	fmt.Fprintf(w, "\n%s, one profiled run (%s in its stages):\n", p.Title, ms(total))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\tms\tshare\tGMAC\tGFLOP/s\t")
+	for _, s := range p.Stages {
+		rate, share := "–", "–"
+		if s.Ms > 0 && s.MACs > 0 {
+			rate = fmt.Sprintf("%.2f", 2*s.MACs/s.Ms/1e6)
+		}
+		if total > 0 {
+			share = fmt.Sprintf("%.0f%%", 100*s.Ms/total)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.3f\t%s\t\n", s.Name, s.Ms, share, s.MACs/1e9, rate)
+	}
+	tw.Flush()
 }
 
 // hasOK says whether the named peer ran successfully.

@@ -11,22 +11,16 @@ import (
 // gpuEngine runs the WGSL engine natively (Vulkan only: shaders.Open
 // refuses wgpu's software fallback).
 type gpuEngine struct {
-	d    *shaders.Device
 	e    *shaders.Engine
 	topk int
 }
 
 func newGPU(m *weights.Model, topk int) (engine, error) {
-	d, err := shaders.Open(context.Background())
+	e, err := shaders.OpenEngine(context.Background(), nil, m)
 	if err != nil {
 		return nil, err
 	}
-	e, err := shaders.NewEngine(d, m)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return &gpuEngine{d, e, topk}, nil
+	return &gpuEngine{e, topk}, nil
 }
 
 // run builds the plan first (pipelines compile on their first dispatch,
@@ -40,7 +34,4 @@ func (g *gpuEngine) run(x *model.Tensor) (*model.Result, error) {
 	return g.e.Run(ctx, x, shaders.Options{TopK: g.topk, Profile: true})
 }
 
-func (g *gpuEngine) close() {
-	g.e.Close()
-	g.d.Close()
-}
+func (g *gpuEngine) close() { g.e.Close() }

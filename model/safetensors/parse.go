@@ -15,32 +15,17 @@ import (
 // ranges, holes and trailing bytes — plus duplicate names and unknown
 // fields, and its errors name the offending tensor.
 func Parse(data []byte) (*File, error) {
-	if len(data) < 8 {
-		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", len(data))
+	header, err := headerOf(data, len(data))
+	if err != nil {
+		return nil, err
 	}
-	n := binary.LittleEndian.Uint64(data)
-	switch {
-	case n < 2:
-		return nil, fmt.Errorf("safetensors: header length %d is too small for a JSON object", n)
-	case n > MaxHeaderSize:
-		return nil, fmt.Errorf("safetensors: header length %d exceeds the %d-byte limit", n, MaxHeaderSize)
-	case n > uint64(len(data)-8):
-		return nil, fmt.Errorf("safetensors: header length %d runs beyond the end of the %d-byte file", n, len(data))
-	}
-	header := data[8 : 8+n]
-	body := data[8+n:]
-	if !utf8.Valid(header) {
-		return nil, errors.New("safetensors: header is not valid UTF-8")
-	}
-	if header[0] != '{' {
-		return nil, errors.New("safetensors: header does not start with '{'")
-	}
+	body := data[8+len(header):]
 
 	f := &File{Metadata: map[string]string{}}
 	type span struct{ begin, end int }
 	var spans []span
 	sc := &scanner{b: header}
-	err := sc.header(f.Metadata, func(name string) error {
+	err = sc.header(f.Metadata, func(name string) error {
 		t, sp, err := sc.tensor(len(body))
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", name, err)
@@ -86,6 +71,80 @@ func Parse(data []byte) (*File, error) {
 	}
 	f.Tensors = sorted
 	return f, nil
+}
+
+// ErrShortPrefix says a prefix of a file ends before its header does.
+var ErrShortPrefix = errors.New("safetensors: prefix ends before the header")
+
+// HeaderEnd tells, from a file's first 8 bytes, how many bytes from its
+// start hold the header (8 + the header length): a streaming reader can
+// parse the metadata once it has that many. A shorter prefix gives
+// ErrShortPrefix.
+func HeaderEnd(prefix []byte) (int, error) {
+	if len(prefix) < 8 {
+		return 0, ErrShortPrefix
+	}
+	n := binary.LittleEndian.Uint64(prefix)
+	if n < 2 || n > MaxHeaderSize {
+		_, err := headerOf(prefix, len(prefix))
+		return 0, err
+	}
+	return 8 + int(n), nil
+}
+
+// ParseMetadata reads the metadata from a prefix of a file that holds at
+// least its header (HeaderEnd bytes), before the tensor data has arrived.
+// The whole header must be well-formed, each tensor entry included; the
+// entries' byte ranges are checked only when Parse reads the whole file.
+// A prefix that ends inside the header gives an error wrapping
+// ErrShortPrefix.
+func ParseMetadata(prefix []byte) (map[string]string, error) {
+	header, err := headerOf(prefix, -1)
+	if err != nil {
+		return nil, err
+	}
+	meta := map[string]string{}
+	sc := &scanner{b: header}
+	err = sc.header(meta, func(name string) error {
+		if _, _, _, err := sc.entry(); err != nil {
+			return fmt.Errorf("tensor %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: header: %w", err)
+	}
+	return meta, nil
+}
+
+// headerOf checks and returns the JSON header at the start of data, a
+// file of size bytes (-1: unknown, data being a prefix of it).
+func headerOf(data []byte, size int) ([]byte, error) {
+	if len(data) < 8 {
+		if size < 0 {
+			return nil, ErrShortPrefix
+		}
+		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", len(data))
+	}
+	n := binary.LittleEndian.Uint64(data)
+	switch {
+	case n < 2:
+		return nil, fmt.Errorf("safetensors: header length %d is too small for a JSON object", n)
+	case n > MaxHeaderSize:
+		return nil, fmt.Errorf("safetensors: header length %d exceeds the %d-byte limit", n, MaxHeaderSize)
+	case size >= 0 && n > uint64(size-8):
+		return nil, fmt.Errorf("safetensors: header length %d runs beyond the end of the %d-byte file", n, size)
+	case n > uint64(len(data)-8):
+		return nil, fmt.Errorf("%w (%d of %d header bytes)", ErrShortPrefix, len(data)-8, n)
+	}
+	header := data[8 : 8+n]
+	if !utf8.Valid(header) {
+		return nil, errors.New("safetensors: header is not valid UTF-8")
+	}
+	if header[0] != '{' {
+		return nil, errors.New("safetensors: header does not start with '{'")
+	}
+	return header, nil
 }
 
 // tensor reads one tensor entry and checks it against a data section of

@@ -37,6 +37,27 @@ func Decode(name string, data []byte) (*Model, error) {
 	return m, nil
 }
 
+// DecodeHeader reads a weight file's metadata and network from its first
+// bytes, before the tensors have arrived: the model it returns has no
+// tensors, enough to plan a GPU engine's pipelines while the rest
+// downloads. prefix must hold safetensors.HeaderEnd bytes; a shorter one
+// gives an error wrapping safetensors.ErrShortPrefix.
+func DecodeHeader(name string, prefix []byte) (*Model, error) {
+	kv, err := safetensors.ParseMetadata(prefix)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	meta, err := decodeMetadata(kv)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	net, err := meta.net()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	return &Model{Meta: meta, Net: net}, nil
+}
+
 func decode(data []byte) (*Model, error) {
 	f, err := safetensors.Parse(data)
 	if err != nil {

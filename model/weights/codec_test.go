@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -317,5 +318,41 @@ func TestSaveFailureLeavesNothing(t *testing.T) {
 
 	if err := good.Save(filepath.Join(dir, "no", "such", "dir.safetensors")); err == nil {
 		t.Error("Save into a missing directory succeeded")
+	}
+}
+
+// TestDecodeHeader reads the metadata from the first bytes of a file, as a
+// streaming download does, and refuses a prefix that stops inside the
+// header with safetensors.ErrShortPrefix.
+func TestDecodeHeader(t *testing.T) {
+	m := tinyInt8(t)
+	data := encode(t, m)
+	if _, err := safetensors.HeaderEnd(data[:7]); !errors.Is(err, safetensors.ErrShortPrefix) {
+		t.Fatalf("HeaderEnd of 7 bytes: %v, want ErrShortPrefix", err)
+	}
+	end, err := safetensors.HeaderEnd(data[:8])
+	if err != nil || end <= 8 || end >= len(data) {
+		t.Fatalf("HeaderEnd = %d, %v for a %d-byte file", end, err, len(data))
+	}
+	if _, err := DecodeHeader("tiny", data[:end-1]); !errors.Is(err, safetensors.ErrShortPrefix) {
+		t.Fatalf("DecodeHeader of a prefix ending in the header: %v, want ErrShortPrefix", err)
+	}
+	for _, n := range []int{end, end + 100, len(data)} {
+		got, err := DecodeHeader("tiny", data[:n])
+		if err != nil {
+			t.Fatalf("DecodeHeader(%d bytes): %v", n, err)
+		}
+		if got.Tensors != nil || got.Meta.Arch.Name != m.Meta.Arch.Name || got.Meta.Scheme != m.Meta.Scheme ||
+			len(got.Net.Layers) != len(m.Net.Layers) || got.Net.FC != m.Net.FC || len(got.Meta.Labels) != len(m.Meta.Labels) {
+			t.Fatalf("DecodeHeader(%d bytes) = %+v, want the metadata of %+v and no tensors", n, got.Meta, m.Meta)
+		}
+	}
+	bad := rewrite(t, data, setMeta("format_version", "2"))
+	end, _ = safetensors.HeaderEnd(bad)
+	if _, err := DecodeHeader("tiny", bad[:end]); err == nil || !strings.Contains(err.Error(), "format_version 2 is not supported") {
+		t.Fatalf("DecodeHeader of a version-2 header: %v", err)
+	}
+	if _, err := DecodeHeader("tiny", append(binary.LittleEndian.AppendUint64(nil, 1<<40), '{')); err == nil || errors.Is(err, safetensors.ErrShortPrefix) {
+		t.Fatalf("DecodeHeader of a huge header length: %v, want a plain error", err)
 	}
 }

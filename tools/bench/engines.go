@@ -23,22 +23,14 @@ func (c cpuRunner) close()                                     {}
 
 // gpuRunner times whole inferences (one submit each); per-stage GPU times
 // come from a separate profiled run after the timed ones.
-type gpuRunner struct {
-	d *shaders.Device
-	e *shaders.Engine
-}
+type gpuRunner struct{ e *shaders.Engine }
 
 func newGPU(m *weights.Model) (runner, error) {
-	d, err := shaders.Open(context.Background())
+	e, err := shaders.OpenEngine(context.Background(), nil, m)
 	if err != nil {
 		return nil, err
 	}
-	e, err := shaders.NewEngine(d, m)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return &gpuRunner{d, e}, nil
+	return &gpuRunner{e}, nil
 }
 
 func (g *gpuRunner) name() string { return "residual-" + g.e.Name() }
@@ -48,4 +40,4 @@ func (g *gpuRunner) run(x *model.Tensor) (*model.Result, error) {
 func (g *gpuRunner) profile(x *model.Tensor) (*model.Result, error) {
 	return g.e.Run(context.Background(), x, shaders.Options{Profile: true})
 }
-func (g *gpuRunner) close() { g.e.Close(); g.d.Close() }
+func (g *gpuRunner) close() { g.e.Close() }

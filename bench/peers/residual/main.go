@@ -5,8 +5,9 @@
 // to web/residual.html as
 //
 //	globalThis.residualBench = {
-//	  load({engine: "webgpu"|"cpu", model: URL}) → Promise<{engine, arch, scheme, bytes}>,
+//	  load({engine: "webgpu"|"cpu", model: URL}) → Promise<{engine, arch, scheme, bytes, precompileMs}>,
 //	  run(Float32Array [1,3,224,224] NCHW, preprocessed) → Promise<{top5: [{index, label, prob}]}>,
+//	  profile(the same) → Promise<{top5, stages: [{name, ms, macs}]}>, a run timed stage by stage,
 //	}
 //
 // and then calls globalThis.residualBenchReady(residualBench) if the page
@@ -23,30 +24,35 @@ import (
 	"math"
 	"sync"
 	"syscall/js"
+	"time"
 
+	"github.com/residual-webgpu/residual/internal/webio"
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/cpu"
+	"github.com/residual-webgpu/residual/model/safetensors"
 	"github.com/residual-webgpu/residual/model/weights"
 	"github.com/residual-webgpu/residual/shaders"
 )
 
 // engine is what both of Residual's engines offer the bench.
 type engine interface {
-	run(x *model.Tensor) (*model.Result, error)
+	// run classifies x; with profile every stage's time is measured (GPU
+	// timestamps where the adapter has them).
+	run(x *model.Tensor, profile bool) (*model.Result, error)
 	name() string
 }
 
 type gpuEngine struct{ e *shaders.Engine }
 
-func (g gpuEngine) run(x *model.Tensor) (*model.Result, error) {
-	return g.e.Run(context.Background(), x, shaders.Options{TopK: 5})
+func (g gpuEngine) run(x *model.Tensor, profile bool) (*model.Result, error) {
+	return g.e.Run(context.Background(), x, shaders.Options{TopK: 5, Profile: profile})
 }
 func (g gpuEngine) name() string { return g.e.Name() }
 
 type cpuEngine struct{ e *cpu.Engine }
 
-func (c cpuEngine) run(x *model.Tensor) (*model.Result, error) {
-	return c.e.Run(x, cpu.Options{TopK: 5})
+func (c cpuEngine) run(x *model.Tensor, _ bool) (*model.Result, error) {
+	return c.e.Run(x, cpu.Options{TopK: 5}) // always times its stages
 }
 func (c cpuEngine) name() string { return cpu.EngineName }
 
@@ -67,20 +73,24 @@ func main() {
 		}
 		return promise(func() (any, error) { return b.load(opts) })
 	}))
-	obj.Set("run", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) < 1 {
-			return promise(func() (any, error) { return nil, errors.New("run: want a Float32Array") })
-		}
-		x := args[0]
-		// Copy now, on the JS callback: the page may reuse the array.
-		t, err := tensorFrom(x)
-		return promise(func() (any, error) {
-			if err != nil {
-				return nil, err
+	for _, f := range []struct {
+		name    string
+		profile bool
+	}{{"run", false}, {"profile", true}} {
+		obj.Set(f.name, js.FuncOf(func(_ js.Value, args []js.Value) any {
+			if len(args) < 1 {
+				return promise(func() (any, error) { return nil, errors.New(f.name + ": want a Float32Array") })
 			}
-			return b.run(t)
-		})
-	}))
+			// Copy now, on the JS callback: the page may reuse the array.
+			t, err := tensorFrom(args[0])
+			return promise(func() (any, error) {
+				if err != nil {
+					return nil, err
+				}
+				return b.run(t, f.profile)
+			})
+		}))
+	}
 	js.Global().Set("residualBench", obj)
 	if ready := js.Global().Get("residualBenchReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke(obj)
@@ -88,10 +98,13 @@ func main() {
 	select {} // keep the Go program (and its callbacks) alive
 }
 
-// load fetches and decodes the weight file and builds the chosen engine.
-// For the GPU it opens the device but compiles nothing and uploads no
-// weights: like the peers' lazily compiled kernels, that is part of the
-// first (cold) run.
+// load downloads and decodes the weight file and builds the chosen
+// engine. For the GPU it does what the app does: as soon as the file's
+// header is in, it opens the device and compiles the pipelines for one
+// 224×224 image while the rest downloads (so that part of the load
+// overlaps the download; on loopback there is little to overlap). Weights
+// are packed and uploaded in the first (cold) run, as the peers upload
+// or compile theirs lazily; load reports how long the compile took.
 func (b *bench) load(opts js.Value) (any, error) {
 	engineName, url := "webgpu", ""
 	if opts.Type() == js.TypeObject {
@@ -105,54 +118,92 @@ func (b *bench) load(opts js.Value) (any, error) {
 	if url == "" {
 		return nil, errors.New("load: options.model (the weight file URL) is required")
 	}
-	data, err := fetchBytes(url)
+	gpu := engineName == "webgpu" || engineName == "gpu"
+	if !gpu && engineName != "cpu" {
+		return nil, fmt.Errorf("load: unknown engine %q (want webgpu or cpu)", engineName)
+	}
+	type opened struct {
+		d   *shaders.Device
+		ms  float64
+		err error
+	}
+	devc := make(chan opened, 1)
+	started := false
+	each := func(data []byte, _ int64) {
+		if !gpu || started {
+			return
+		}
+		head, err := weights.DecodeHeader(url, data)
+		if errors.Is(err, safetensors.ErrShortPrefix) {
+			return
+		}
+		started = true
+		go func() {
+			t0 := time.Now()
+			d, err := shaders.Open(context.Background())
+			if err == nil && head != nil { // a bad header: Decode below says why
+				err = d.Precompile(context.Background(), head, 1, 224, 224)
+			}
+			devc <- opened{d, float64(time.Since(t0).Microseconds()) / 1e3, err}
+		}()
+	}
+	resp, err := webio.Fetch(url)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", url, err)
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	data, err := webio.ReadBody(url, resp, 1<<30, each)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	m, err := weights.Decode(url, data)
+	var dev opened
+	if started {
+		dev = <-devc
+	}
+	if err == nil {
+		err = dev.err
+	}
 	if err != nil {
+		if dev.d != nil {
+			dev.d.Close()
+		}
 		return nil, fmt.Errorf("load %s: %w", url, err)
 	}
 	var eng engine
-	switch engineName {
-	case "webgpu", "gpu":
-		d, err := shaders.Open(context.Background())
-		if err != nil {
-			return nil, fmt.Errorf("load: %w", err)
-		}
-		e, err := shaders.NewEngine(d, m)
+	if gpu {
+		e, err := shaders.OpenEngine(context.Background(), dev.d, m)
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
 		eng = gpuEngine{e}
-	case "cpu":
+	} else {
 		e, err := cpu.New(m)
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
 		eng = cpuEngine{e}
-	default:
-		return nil, fmt.Errorf("load: unknown engine %q (want webgpu or cpu)", engineName)
 	}
 	b.mu.Lock()
 	b.m, b.eng = m, eng
 	b.mu.Unlock()
 	return map[string]any{
-		"engine": eng.name(),
-		"arch":   m.Meta.Arch.Name + " " + string(m.Meta.Arch.Variant),
-		"scheme": string(m.Meta.Scheme),
-		"bytes":  len(data),
+		"engine":       eng.name(),
+		"arch":         m.Meta.Arch.Name + " " + string(m.Meta.Arch.Variant),
+		"scheme":       string(m.Meta.Scheme),
+		"bytes":        len(data),
+		"precompileMs": dev.ms,
 	}, nil
 }
 
-// run classifies x and returns its top-5.
-func (b *bench) run(x *model.Tensor) (any, error) {
+// run classifies x and returns its top-5, and with profile the time of
+// every stage: [{name, ms, macs}].
+func (b *bench) run(x *model.Tensor, profile bool) (any, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.eng == nil {
 		return nil, errors.New("run: call load first")
 	}
-	res, err := b.eng.run(x)
+	res, err := b.eng.run(x, profile)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
@@ -163,7 +214,17 @@ func (b *bench) run(x *model.Tensor) (any, error) {
 	for _, p := range res.Top[0] {
 		top = append(top, map[string]any{"index": p.Index, "label": p.Label, "prob": float64(p.Prob)})
 	}
-	return map[string]any{"top5": top, "engine": res.Engine}, nil
+	out := map[string]any{"top5": top, "engine": res.Engine}
+	if profile {
+		stages := []any{}
+		for _, s := range res.Stages {
+			if s.MACs > 0 || s.Ms > 0 {
+				stages = append(stages, map[string]any{"name": s.Name, "ms": s.Ms, "macs": float64(s.MACs)})
+			}
+		}
+		out["stages"] = stages
+	}
+	return out, nil
 }
 
 // tensorFrom copies a [1,3,224,224] Float32Array into a tensor.
@@ -183,47 +244,6 @@ func tensorFrom(x js.Value) (*model.Tensor, error) {
 		t.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return t, nil
-}
-
-// fetchBytes GETs url with the page's fetch.
-func fetchBytes(url string) ([]byte, error) {
-	resp, err := await(js.Global().Call("fetch", url))
-	if err != nil {
-		return nil, err
-	}
-	if !resp.Get("ok").Bool() {
-		return nil, fmt.Errorf("HTTP %d", resp.Get("status").Int())
-	}
-	buf, err := await(resp.Call("arrayBuffer"))
-	if err != nil {
-		return nil, err
-	}
-	u8 := js.Global().Get("Uint8Array").New(buf)
-	data := make([]byte, u8.Get("length").Int())
-	js.CopyBytesToGo(data, u8)
-	return data, nil
-}
-
-// await blocks the calling goroutine (never a JS callback) until p settles.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(_ js.Value, a []js.Value) any {
-		ch <- result{v: a[0]}
-		return nil
-	})
-	catch := js.FuncOf(func(_ js.Value, a []js.Value) any {
-		ch <- result{err: errors.New(js.Global().Get("String").Invoke(a[0]).String())}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	p.Call("then", then, catch)
-	r := <-ch
-	return r.v, r.err
 }
 
 // promise runs f on its own goroutine (the engines block on WebGPU
