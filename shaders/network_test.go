@@ -60,38 +60,45 @@ func TestNetworksMatchCPU(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := golden.Input([]int{2, 3, 64, 64}, 1)
-			ce, err := cpu.New(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t0 := time.Now()
-			want, err := ce.Run(x, cpu.Options{TopK: 5})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cpuTime := time.Since(t0)
-			e, err := NewEngine(d, m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			t0 = time.Now()
-			if err := e.Prepare(context.Background(), 2, 64, 64); err != nil {
-				t.Fatal(err)
-			}
-			build := time.Since(t0)
-			checkMemory(t, e, 2, 64, 64)
-			t0 = time.Now()
-			got, err := e.Run(context.Background(), x, Options{TopK: 5})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s: cpu %v, gpu plan build %v, warm run %v", nc.name, cpuTime.Round(time.Millisecond),
-				build.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+			got, want, _ := runBoth(t, d, m, golden.Input([]int{2, 3, 64, 64}, 1), nc.name)
 			checkLogits(t, nc.name, got, want, 1e-3)
 		})
 	}
+}
+
+// runBoth classifies x with the CPU reference and with a new engine for m
+// on d (prepared first, its memory checked, closed when the test ends),
+// logging the times.
+func runBoth(t *testing.T, d *Device, m *weights.Model, x *model.Tensor, name string) (got, want *model.Result, e *Engine) {
+	t.Helper()
+	ce, err := cpu.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	if want, err = ce.Run(x, cpu.Options{TopK: 5}); err != nil {
+		t.Fatal(err)
+	}
+	cpuTime := time.Since(t0)
+	if e, err = NewEngine(d, m); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	b, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
+	t0 = time.Now()
+	if err := e.Prepare(context.Background(), b, h, w); err != nil {
+		t.Fatal(err)
+	}
+	build := time.Since(t0)
+	checkMemory(t, e, b, h, w)
+	t0 = time.Now()
+	if got, err = e.Run(context.Background(), x, Options{TopK: 5}); err != nil {
+		t.Fatal(err)
+	}
+	run := time.Since(t0)
+	t.Logf("%s, %d images: cpu %v, gpu plan build %v, warm run %v (%v an image)", name, b, cpuTime.Round(time.Millisecond),
+		build.Round(time.Millisecond), run.Round(time.Millisecond), (run / time.Duration(b)).Round(time.Millisecond))
+	return got, want, e
 }
 
 // checkLogits compares two results' logits (max |Δ| ≤ tol × max |want|

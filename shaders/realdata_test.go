@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/residual-webgpu/residual/model"
-	"github.com/residual-webgpu/residual/model/cpu"
 	"github.com/residual-webgpu/residual/model/preprocess"
 	"github.com/residual-webgpu/residual/model/weights"
 )
@@ -35,35 +34,7 @@ func TestRealResNet50MatchesCPU(t *testing.T) {
 	m := realWeights(t)
 	d := device(t)
 	x, crops, names := photoBatch(t, m.Meta.Preprocess)
-	ce, err := cpu.New(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	want, err := ce.Run(x, cpu.Options{TopK: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cpuTime := time.Since(t0)
-	e, err := NewEngine(d, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	t0 = time.Now()
-	if err := e.Prepare(context.Background(), x.Shape[0], 224, 224); err != nil {
-		t.Fatal(err)
-	}
-	build := time.Since(t0)
-	checkMemory(t, e, x.Shape[0], 224, 224)
-	t0 = time.Now()
-	got, err := e.Run(context.Background(), x, Options{TopK: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := time.Since(t0)
-	t.Logf("%d photos: cpu %v, gpu plan build %v, warm run %v (%v per photo)", len(names), cpuTime.Round(time.Millisecond),
-		build.Round(time.Millisecond), run.Round(time.Millisecond), (run / time.Duration(len(names))).Round(time.Millisecond))
+	got, want, e := runBoth(t, d, m, x, "real resnet50")
 	for i, n := range names {
 		t.Logf("%s: %s", n, labels(got.Top[i]))
 	}
@@ -75,7 +46,7 @@ func TestRealResNet50MatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 = time.Now()
+	t0 := time.Now()
 	fromBytes, err := e.RunImage(context.Background(), rgba, len(crops), h, w, Options{TopK: 5})
 	if err != nil {
 		t.Fatal(err)
