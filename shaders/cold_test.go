@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,8 @@ func TestTileSweep(t *testing.T) {
 	for _, s := range strings.Split(list, ",") {
 		var tl convTile
 		tl.WG = 4
-		fmt.Sscanf(s, "%dx%d", &tl.TM, &tl.TN)
+		tl.LanesN = strings.HasSuffix(s, "n")
+		fmt.Sscanf(strings.TrimSuffix(s, "n"), "%dx%d", &tl.TM, &tl.TN)
 		tileOverride = tl
 		t0 := time.Now()
 		p, err := newPlan(d, m, 1, 224, 224)
@@ -107,7 +109,20 @@ func TestTileSweep(t *testing.T) {
 			}
 			runs = append(runs, time.Since(t1))
 		}
+		res, err := p.run(context.Background(), input{x: x}, Options{Profile: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stages []string
+		for _, st := range res.Stages {
+			if st.Ms > 1 {
+				stages = append(stages, fmt.Sprintf("%s %.0f", st.Name, st.Ms))
+			}
+		}
 		p.close()
-		t.Logf("tile %s: build %v, runs %v", s, build.Round(time.Millisecond), runs)
+		sorted := append([]time.Duration(nil), runs...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+		t.Logf("tile %s: build %v, warm median %v of %v; profiled ms: %s", s, build.Round(time.Millisecond),
+			sorted[len(sorted)/2].Round(time.Millisecond), runs, strings.Join(stages, ", "))
 	}
 }

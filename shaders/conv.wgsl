@@ -3,10 +3,12 @@
 //
 // GEMM view: M = B*HO*WO output pixels, N = COUT, K = KH*KW*CG per group.
 // Each invocation owns TM consecutive output pixels and TN consecutive
-// output channels of one group (a TMxTN register tile). All invocations of
-// a workgroup share the same channels, so their weight loads are uniform
-// (one load broadcast to every lane on CPU drivers), while each loads its
-// own pixels' activations, four channels at a time.
+// output channels of one group (a TMxTN register tile). The invocations of
+// a workgroup share the same channels (their weight loads are uniform, one
+// load broadcast to every lane on CPU drivers) and each loads its own
+// pixels' activations, four channels at a time; or, with LanesN (LANES),
+// they share the pixels and each takes its own channel tile, so that a
+// small layer wastes fewer pixels.
 //
 // Weights: [G][KH][KW][CG4][NGP] words, each word four int8 values of
 // consecutive input channels (zero beyond CG and NG). Epilogue: per group
@@ -43,6 +45,7 @@ struct Params {
     k4: u32,     // KH*KW*CG4
     boff4: u32,  // first bias vec4 (after the scales)
     flags: u32,  // 1: ReLU, 2: add the residual
+    tiles: u32,  // channel tiles over all groups, G*NTILES
 }
 
 const TN: u32 = {{TN}};
@@ -83,9 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let BOFF4 = pr.boff4;
     let RELU = (pr.flags & 1u) != 0u;
     let HASRES = (pr.flags & 2u) != 0u;
-    let g = wid.y / NTILES;
-    let n0 = (wid.y % NTILES) * TN;
-    let m0 = (wid.x * {{WG}}u + lid) * TM;
+{{LANES}}
 {{PIXELS}}
 {{ACC}}
     var wk = g * K4 * NGP4 + n0 / 4u;

@@ -143,7 +143,7 @@ func TestConvTiles(t *testing.T) {
 		t.Skip("set RESIDUAL_TILES=1 to measure tile choices")
 	}
 	d := device(t)
-	tiles := []convTile{{64, 4, 4, false}, {64, 4, 8, false}, {64, 8, 8, false}, {32, 4, 8, false}, {16, 4, 8, false}, {8, 4, 8, false}, {64, 4, 16, false}, {16, 4, 16, false}, {16, 2, 16, false}, {8, 2, 16, false}, {16, 8, 8, false}}
+	tiles := []convTile{{64, 4, 4, false, false}, {64, 4, 8, false, false}, {64, 8, 8, false, false}, {32, 4, 8, false, false}, {16, 4, 8, false, false}, {8, 4, 8, false, false}, {64, 4, 16, false, false}, {16, 4, 16, false, false}, {16, 2, 16, false, false}, {8, 2, 16, false, false}, {16, 8, 8, false, false}}
 	if list := os.Getenv("RESIDUAL_TILES"); list != "1" {
 		// "WG.TM.TN,..." measures those tiles instead.
 		tiles = nil

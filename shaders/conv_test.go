@@ -51,7 +51,7 @@ func TestConvMatchesReference(t *testing.T) {
 		compare(t, name, got, want, 1e-5)
 		// Every tile shape must give the same answer, not only the chosen
 		// one: each adapter class's, odd ones, and the largest.
-		for _, tl := range []convTile{{8, 1, 4, false}, {16, 3, 16, false}, {64, 8, 8, false}, chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classSwiftShader),
+		for _, tl := range []convTile{{8, 1, 4, false, false}, {16, 3, 16, false, false}, {4, 3, 8, true, true}, {2, 5, 4, false, true}, {64, 8, 8, false, false}, chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classSwiftShader),
 			chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classGPU), chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classLavapipe)} {
 			got, err := d.conv2D(context.Background(), x, w, b, tc.c, res, tc.relu, &tl)
 			if err != nil {
