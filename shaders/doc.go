@@ -10,9 +10,14 @@
 // an optional residual add and an optional ReLU. Results match the CPU
 // reference (model/cpu) to float32 rounding.
 //
-// Use: Open a Device, NewEngine for a model, then Run a preprocessed
-// tensor or RunImage the RGBA bytes of crops (preprocessed on the GPU,
-// bit-identical to model/preprocess). Engine.Memory reports what a plan
+// Use: Open a Device, NewEngine for a model (or OpenEngine, which opens
+// the device and owns it), then Run a preprocessed tensor or RunImage the
+// RGBA bytes of crops (preprocessed on the GPU, bit-identical to
+// model/preprocess). Where compiling is slow (SwiftShader: ~2 s a conv
+// pipeline), Device.Precompile compiles a network's pipelines from the
+// weight file's header alone (weights.DecodeHeader) while the rest
+// downloads; engines on that device then start with them ready; on
+// SwiftShader a ResNet needs one conv pipeline. Engine.Memory reports what a plan
 // holds on the GPU. Options.Profile times every stage: with GPU
 // timestamps in the browser (one submission), by submitting stage by
 // stage natively (gogpu/wgpu v0.34.5 has no compute-pass timestamps).
