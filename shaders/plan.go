@@ -568,6 +568,9 @@ func (p *plan) allocate(bl *builder) error {
 
 // close releases the plan's bind groups and buffers (pipelines belong to the device).
 func (p *plan) close() {
+	// Work of a failed run (say, one whose readback was canceled) may
+	// still be queued: freeing its buffers under it crashes the driver.
+	_ = p.d.dev.WaitIdle()
 	for _, s := range p.slots {
 		for _, st := range s.steps {
 			if st.bg != nil {
