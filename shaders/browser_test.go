@@ -26,7 +26,7 @@ const browserTests = "^(TestOpenReportsDevice|TestConvMatchesReference|TestMaxPo
 	"TestLinearMatchesReference|TestEngineMatchesCPU|TestKernelVariantsCompile|TestRenderChecksPlaceholders|TestChooseTileFillsLanes|" +
 	"TestBrowserDeviceFound|TestShaderErrorIsAnError|TestOversizedBufferIsAnError|TestDoRecoversPanics|TestDeviceLossThenReopen|" +
 	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU|TestBrowserTimestamps|TestPageForbidsEval|" +
-	"TestFailedRunDropsNewPlan|TestPrecompileMakesEveryPipeline)$"
+	"TestFailedRunDropsNewPlan|TestPrecompileMakesEveryPipeline|TestSwiftShaderShuffles)$"
 
 // browserPage loads the wasm test binary with Go's wasm_exec.js, records
 // its output lines and exit code for the test to read back.
@@ -174,7 +174,7 @@ func TestBrowser(t *testing.T) {
 	if run != browserTests {
 		return
 	}
-	for _, name := range []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestBrowserDeviceFound", "TestDeviceLossThenReopen", "TestBrowserTimestamps", "TestPageForbidsEval"} {
+	for _, name := range []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestBrowserDeviceFound", "TestDeviceLossThenReopen", "TestBrowserTimestamps", "TestPageForbidsEval", "TestSwiftShaderShuffles", "TestNetworksMatchCPU"} {
 		if !strings.Contains(out, "--- PASS: "+name) {
 			t.Fatalf("%s did not pass in the browser", name)
 		}

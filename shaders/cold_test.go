@@ -91,8 +91,9 @@ func TestTileSweep(t *testing.T) {
 	for _, s := range strings.Split(list, ",") {
 		var tl convTile
 		tl.WG = 4
-		tl.LanesN = strings.HasSuffix(s, "n")
-		fmt.Sscanf(strings.TrimSuffix(s, "n"), "%dx%d", &tl.TM, &tl.TN)
+		tl.Shuffle = strings.HasSuffix(s, "s")
+		tl.LanesN = tl.Shuffle || strings.HasSuffix(s, "n")
+		fmt.Sscanf(strings.TrimRight(s, "ns"), "%dx%d", &tl.TM, &tl.TN)
 		tileOverride = tl
 		t0 := time.Now()
 		p, err := newPlan(d, m, 1, 224, 224)

@@ -25,6 +25,7 @@
 // and per-channel statements (PIXELS, TAP, ...): naga has no `override`,
 // and unrolled scalars keep the tile in registers on every backend.
 
+{{ENABLE}}
 struct Params {
     m: u32,      // output pixels, B*HO*WO
     hwo: u32,    // HO*WO
@@ -65,7 +66,7 @@ fn q4(w: u32) -> vec4<f32> {
 }
 
 @compute @workgroup_size({{WG}})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32{{SID}}) {
     let M = pr.m;
     let HWO = pr.hwo;
     let WO = pr.wo;

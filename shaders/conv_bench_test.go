@@ -143,7 +143,7 @@ func TestConvTiles(t *testing.T) {
 		t.Skip("set RESIDUAL_TILES=1 to measure tile choices")
 	}
 	d := device(t)
-	tiles := []convTile{{64, 4, 4, false, false}, {64, 4, 8, false, false}, {64, 8, 8, false, false}, {32, 4, 8, false, false}, {16, 4, 8, false, false}, {8, 4, 8, false, false}, {64, 4, 16, false, false}, {16, 4, 16, false, false}, {16, 2, 16, false, false}, {8, 2, 16, false, false}, {16, 8, 8, false, false}}
+	tiles := []convTile{{WG: 64, TM: 4, TN: 4}, {WG: 64, TM: 4, TN: 8}, {WG: 64, TM: 8, TN: 8}, {WG: 32, TM: 4, TN: 8}, {WG: 16, TM: 4, TN: 8}, {WG: 8, TM: 4, TN: 8}, {WG: 64, TM: 4, TN: 16}, {WG: 16, TM: 4, TN: 16}, {WG: 16, TM: 2, TN: 16}, {WG: 8, TM: 2, TN: 16}, {WG: 16, TM: 8, TN: 8}}
 	if list := os.Getenv("RESIDUAL_TILES"); list != "1" {
 		// "WG.TM.TN,..." measures those tiles instead.
 		tiles = nil

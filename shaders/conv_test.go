@@ -26,6 +26,8 @@ var convCases = []struct {
 	{model.Conv{Name: "grouped", Cin: 16, Cout: 16, Kernel: 3, Stride: 1, Pad: 1, Groups: 2}, 2, 6, 5, false, true},
 	{model.Conv{Name: "groupedodd", Cin: 12, Cout: 6, Kernel: 3, Stride: 2, Pad: 1, Groups: 3}, 3, 7, 7, false, true},
 	{model.Conv{Name: "resnext", Cin: 32, Cout: 32, Kernel: 3, Stride: 1, Pad: 1, Groups: 8}, 1, 5, 5, false, true},
+	// Four channel tiles of 16 a group: shuffled tiles stay within a group.
+	{model.Conv{Name: "groupedwide", Cin: 32, Cout: 128, Kernel: 3, Stride: 1, Pad: 1, Groups: 2}, 1, 5, 6, true, true},
 	{model.Conv{Name: "wide", Cin: 64, Cout: 72, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 1, 4, 3, true, true},
 }
 
@@ -51,8 +53,16 @@ func TestConvMatchesReference(t *testing.T) {
 		compare(t, name, got, want, 1e-5)
 		// Every tile shape must give the same answer, not only the chosen
 		// one: each adapter class's, odd ones, and the largest.
-		for _, tl := range []convTile{{8, 1, 4, false, false}, {16, 3, 16, false, false}, {4, 3, 8, true, true}, {2, 5, 4, false, true}, {64, 8, 8, false, false}, chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classSwiftShader),
-			chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classGPU), chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classLavapipe)} {
+		tiles := []convTile{{WG: 8, TM: 1, TN: 4}, {WG: 16, TM: 3, TN: 16}, {WG: 4, TM: 3, TN: 8, Window: true, LanesN: true}, {WG: 2, TM: 5, TN: 4, LanesN: true}, {WG: 64, TM: 8, TN: 8}, chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classSwiftShader),
+			chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classGPU), chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classLavapipe)}
+		for _, tl := range []convTile{{WG: 4, TM: 8, TN: 8, Window: true, LanesN: true, Shuffle: true},
+			{WG: 4, TM: 4, TN: 4, LanesN: true, Shuffle: true}} {
+			// Subgroups of 4: the browser's SwiftShader.
+			if d.sub4 && tl.canShuffle(testGeom(tc.c, tc.b, tc.h, tc.w)) {
+				tiles = append(tiles, tl)
+			}
+		}
+		for _, tl := range tiles {
 			got, err := d.conv2D(context.Background(), x, w, b, tc.c, res, tc.relu, &tl)
 			if err != nil {
 				t.Fatalf("%s tile %+v: %v", name, tl, err)

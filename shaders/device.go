@@ -20,6 +20,7 @@ type Device struct {
 	queue    *wgpu.Queue
 	info     gputypes.AdapterInfo
 	class    adapterClass // picks kernel tiles
+	sub4     bool         // subgroup ops in subgroups of exactly 4 invocations (SwiftShader in Chrome)
 	limits   gputypes.Limits
 
 	mu        sync.Mutex
@@ -73,8 +74,10 @@ func Open(ctx context.Context) (d *Device, err error) {
 		inst.Release()
 		return nil, fmt.Errorf("open gpu: adapter %q: %w", info.Name, err)
 	}
+	undo := askExtraFeatures()
 	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "residual", RequiredLimits: requiredLimits(al),
 		RequiredFeatures: requiredFeatures(ad.Features())})
+	undo()
 	if err != nil {
 		ad.Release()
 		inst.Release()

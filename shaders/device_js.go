@@ -112,6 +112,9 @@ func (d *Device) watch() {
 		if strings.Contains(strings.ToLower(d.web.arch), "swiftshader") {
 			d.class = classSwiftShader
 		}
+		// Shuffled conv tiles need subgroups of exactly the workgroup's 4.
+		d.sub4 = dev.Get("features").Call("has", "subgroups").Bool() &&
+			ai.Get("subgroupMinSize").Truthy() && ai.Get("subgroupMinSize").Int() == 4 && ai.Get("subgroupMaxSize").Int() == 4
 	}
 	d.web.onLost = js.FuncOf(func(js.Value, []js.Value) any {
 		reason, msg := "unknown", ""
@@ -125,6 +128,41 @@ func (d *Device) watch() {
 	store := g.Get("Reflect").Get("set").Call("bind", js.Null(), d.web.info, "info")
 	fire := d.web.relay.Get("dispatchEvent").Call("bind", d.web.relay, g.Get("Event").New("lost"))
 	dev.Get("lost").Call("then", store).Call("then", fire)
+}
+
+// askExtraFeatures makes the next GPUAdapter.requestDevice ask for the
+// "subgroups" feature too, where the adapter has it: wgpu v0.34.5's
+// browser backend has no name for that feature. The wrapper is installed
+// on GPUAdapter.prototype only for the duration of Open's request; undo
+// puts the browser's method back.
+func askExtraFeatures() (undo func()) {
+	g := js.Global()
+	cls := g.Get("GPUAdapter")
+	if cls.Type() != js.TypeFunction {
+		return func() {}
+	}
+	proto := cls.Get("prototype")
+	orig := proto.Get("requestDevice")
+	wrap := js.FuncOf(func(this js.Value, args []js.Value) any {
+		desc := g.Get("Object").New()
+		if len(args) > 0 && args[0].Type() == js.TypeObject {
+			desc = g.Get("Object").Call("assign", desc, args[0])
+		}
+		if f := this.Get("features"); f.Type() == js.TypeObject && f.Call("has", "subgroups").Bool() {
+			req := g.Get("Array").New()
+			if rf := desc.Get("requiredFeatures"); rf.Type() == js.TypeObject {
+				req = g.Get("Array").Call("from", rf)
+			}
+			req.Call("push", "subgroups")
+			desc.Set("requiredFeatures", req)
+		}
+		return orig.Call("call", this, desc)
+	})
+	proto.Set("requestDevice", wrap)
+	return func() {
+		proto.Set("requestDevice", orig)
+		wrap.Release()
+	}
 }
 
 // unwatch disconnects the lost relay, before Close destroys the device.

@@ -72,3 +72,7 @@ func requiredFeatures(gputypes.Features) gputypes.Features { return 0 }
 func (d *Device) submitTimed(context.Context, []segment) ([]float64, bool, error) {
 	return nil, false, nil
 }
+
+// askExtraFeatures asks for nothing natively: the features the engine
+// uses there are in the device descriptor.
+func askExtraFeatures() (undo func()) { return func() {} }

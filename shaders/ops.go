@@ -39,7 +39,7 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 	if residual != nil && !sameShape(residual.Shape, outShape) {
 		return nil, fmt.Errorf("conv %s: residual shape %v, want %v", c.Name, residual.Shape, outShape)
 	}
-	t := chooseTile(g, d.class)
+	t := d.tile(g)
 	if tile != nil {
 		t = *tile
 	}

@@ -274,7 +274,7 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 		return act{}, step{}, fmt.Errorf("conv %s: shortcut %dx%dx%d does not match output %dx%dx%d",
 			c.Name, residual.c, residual.h, residual.w, c.Cout, g.HO, g.WO)
 	}
-	t := chooseTile(g, bl.p.d.class)
+	t := bl.p.d.tile(g)
 	var wr, er bufRef
 	if !bl.dry {
 		w, b := bl.m.Weight(c.Name)

@@ -29,7 +29,7 @@ func TestKernelVariantsCompile(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Other classes' tiles are checked by TestConvMatchesReference.
-				for _, tl := range []convTile{chooseTile(g, d.class), {8, 2, 4, false, false}} {
+				for _, tl := range []convTile{chooseTile(g, d.class), {WG: 8, TM: 2, TN: 4}} {
 					if _, err := d.convKernel(g, tl); err != nil {
 						t.Fatalf("%s res=%v relu=%v tile %+v: %v", c.Name, res, relu, tl, err)
 					}
@@ -122,5 +122,22 @@ func TestChooseTileFillsLanes(t *testing.T) {
 		if tl := chooseTile(g, c); tl.TN != 4 {
 			t.Errorf("%s: groups of 4 channels got TN %d", c, tl.TN)
 		}
+	}
+}
+
+// TestSwiftShaderShuffles checks, in Chromium, that SwiftShader's device
+// got the subgroups feature (asked for behind wgpu's back) and that its
+// conv tiles use it: losing either would silently cost ~10%.
+func TestSwiftShaderShuffles(t *testing.T) {
+	d := device(t)
+	if d.class != classSwiftShader {
+		t.Skipf("adapter %s is not SwiftShader", d.Name())
+	}
+	if !d.sub4 {
+		t.Fatal("SwiftShader device without subgroups of 4: the subgroups feature was not granted")
+	}
+	g := testGeom(model.Conv{Name: "c", Cin: 64, Cout: 64, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 1, 56, 56)
+	if tl := d.tile(g); !tl.Shuffle {
+		t.Fatalf("SwiftShader tile %+v is not shuffled", tl)
 	}
 }
