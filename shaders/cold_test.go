@@ -127,3 +127,37 @@ func TestTileSweep(t *testing.T) {
 			sorted[len(sorted)/2].Round(time.Millisecond), runs, strings.Join(stages, ", "))
 	}
 }
+
+// TestStemForms (RESIDUAL_STEM=1) times the stem as the engine runs it (a
+// 7×7/2 conv of 4 channels, 3 and a zero) against the same work laid out
+// space-to-depth (a 4×4/1 conv of 16 channels on 2×2 blocks). In
+// Chromium on SwiftShader, with upload and readback: 122–143 ms against
+// 97–127 ms, too little (~2% of ResNet-50) for a second input layout.
+func TestStemForms(t *testing.T) {
+	if os.Getenv("RESIDUAL_STEM") == "" {
+		t.Skip("set RESIDUAL_STEM=1")
+	}
+	d := device(t)
+	r := rand.New(rand.NewSource(1))
+	for _, f := range []struct {
+		c    model.Conv
+		size int
+	}{
+		{model.Conv{Name: "stem", Cin: 4, Cout: 64, Kernel: 7, Stride: 2, Pad: 3, Groups: 1}, 224},
+		{model.Conv{Name: "s2d", Cin: 16, Cout: 64, Kernel: 4, Stride: 1, Pad: 2, Groups: 1}, 112},
+		{model.Conv{Name: "stem", Cin: 4, Cout: 64, Kernel: 7, Stride: 2, Pad: 3, Groups: 1}, 224},
+		{model.Conv{Name: "s2d", Cin: 16, Cout: 64, Kernel: 4, Stride: 1, Pad: 2, Groups: 1}, 112},
+	} {
+		x := randTensor(r, 1, f.c.Cin, f.size, f.size)
+		w, b := randConvWeights(r, f.c)
+		var ts []time.Duration
+		for i := 0; i < 5; i++ {
+			t0 := time.Now()
+			if _, err := d.conv2D(context.Background(), x, w, b, f.c, nil, true, nil); err != nil {
+				t.Fatal(err)
+			}
+			ts = append(ts, time.Since(t0))
+		}
+		t.Logf("%s: %v", f.c.Name, ts)
+	}
+}
