@@ -114,6 +114,13 @@ func TestTileSweep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		for _, o := range []Options{{Inspect: true}, {Inspect: true, Profile: true}, {}} {
+			t1 := time.Now()
+			if _, err := p.run(context.Background(), input{x: x}, o); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%+v: %v", o, time.Since(t1))
+		}
 		var stages []string
 		for _, st := range res.Stages {
 			if st.Ms > 1 {
