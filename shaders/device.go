@@ -74,10 +74,8 @@ func Open(ctx context.Context) (d *Device, err error) {
 		inst.Release()
 		return nil, fmt.Errorf("open gpu: adapter %q: %w", info.Name, err)
 	}
-	undo := askExtraFeatures()
-	dev, err := ad.RequestDevice(&wgpu.DeviceDescriptor{Label: "residual", RequiredLimits: requiredLimits(al),
+	dev, err := requestDevice(ad, &wgpu.DeviceDescriptor{Label: "residual", RequiredLimits: requiredLimits(al),
 		RequiredFeatures: requiredFeatures(ad.Features())})
-	undo()
 	if err != nil {
 		ad.Release()
 		inst.Release()
@@ -92,6 +90,20 @@ func Open(ctx context.Context) (d *Device, err error) {
 	d.class = classOf(info)
 	d.watch() // in the browser: finds the GPUDevice and refines class
 	return d, nil
+}
+
+// requestMu serializes device requests: in the browser askExtraFeatures
+// swaps a method of GPUAdapter.prototype while one is made.
+var requestMu sync.Mutex
+
+// requestDevice requests ad's device, with the extra features the
+// browser backend cannot name (askExtraFeatures).
+func requestDevice(ad *wgpu.Adapter, desc *wgpu.DeviceDescriptor) (*wgpu.Device, error) {
+	requestMu.Lock()
+	defer requestMu.Unlock()
+	undo := askExtraFeatures()
+	defer undo()
+	return ad.RequestDevice(desc)
 }
 
 // minLimits are what the engine's kernels and buffers need at least: the
