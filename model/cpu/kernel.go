@@ -14,12 +14,19 @@ const (
 // ldc), where a is a packed A panel (kc groups of mr values, one per output
 // row) and b a packed B panel (kc groups of nr values, one per output
 // column). The sum over k is accumulated in float32, in k order, and added
-// to c once at the end.
+// to c once at the end. The loop takes each step's values through a
+// three-index slice of exactly mr (nr) values: one bounds check per operand
+// and step, which Go's wasm port (which otherwise checks every index)
+// runs twice as fast as indexing a and b directly (ResNet-50 under node:
+// 2.2 s against 4.2–5.2 s an image), and amd64 no slower.
 func kernel(a, b, c []float32, ldc int) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 float32
-	for i, j := 0, 0; i+3 < len(a) && j+1 < len(b); i, j = i+mr, j+nr {
-		a0, a1, a2, a3 := a[i], a[i+1], a[i+2], a[i+3]
-		b0, b1 := b[j], b[j+1]
+	n := min(len(a)/mr, len(b)/nr)
+	for i := 0; i < n; i++ {
+		aa := a[i*mr : i*mr+mr : i*mr+mr]
+		bb := b[i*nr : i*nr+nr : i*nr+nr]
+		a0, a1, a2, a3 := aa[0], aa[1], aa[2], aa[3]
+		b0, b1 := bb[0], bb[1]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c10 += a1 * b0
