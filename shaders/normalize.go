@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/preprocess"
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
@@ -14,9 +15,9 @@ import (
 const normWG = 64
 
 // normTable is the per-channel lookup of the network input from a byte,
-// [3][256] in network channel order: (v*InputScale/255 - Mean[c]) / Std[c]
-// one float32 step at a time, exactly as model/preprocess computes it (WGSL
-// division is not correctly rounded, so the GPU only looks values up).
+// [3][256] in network channel order: preprocess.Table, flattened for the
+// kernel (WGSL division is not correctly rounded, so the GPU only looks
+// values up, and matches preprocess.Prepare bit for bit).
 func normTable(p weights.Preprocess) ([]float32, error) {
 	if _, err := channelShifts(p); err != nil {
 		return nil, err
@@ -24,19 +25,11 @@ func normTable(p weights.Preprocess) ([]float32, error) {
 	if !(p.InputScale > 0) || math.IsInf(float64(p.InputScale), 0) {
 		return nil, fmt.Errorf("preprocess: input_scale %v must be positive and finite", p.InputScale)
 	}
-	t := make([]float32, 3*256)
-	for c := range 3 {
-		if p.Std[c] == 0 || math.IsNaN(float64(p.Std[c])) {
-			return nil, fmt.Errorf("preprocess: std[%d] is %v", c, p.Std[c])
-		}
-		for v := range 256 {
-			x := float32(float32(v) * p.InputScale)
-			x = float32(x / 255)
-			x = float32(x - p.Mean[c])
-			t[c*256+v] = float32(x / p.Std[c])
-		}
+	t, err := preprocess.Table(p)
+	if err != nil {
+		return nil, err
 	}
-	return t, nil
+	return append(append(t[0][:], t[1][:]...), t[2][:]...), nil
 }
 
 // channelShifts gives, per network channel, the bit shift of its byte in

@@ -9,6 +9,7 @@ package webio
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"syscall/js"
 )
@@ -115,7 +116,7 @@ func ReadBody(url string, resp js.Value, limit int64, each func(data []byte, tot
 			return nil, fmt.Errorf("%s: larger than the %d-byte limit", url, limit)
 		}
 		start := len(data)
-		data = append(data, make([]byte, n)...)
+		data = slices.Grow(data, n)[:start+n]
 		js.CopyBytesToGo(data[start:], chunk)
 		if each != nil {
 			each(data, total)

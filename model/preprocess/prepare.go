@@ -65,18 +65,19 @@ func CenterCrop(w, h, crop int) image.Rectangle {
 	return image.Rect(left-padL, top-padT, left-padL+crop, top-padT+crop)
 }
 
-// normalizer maps a channel's 8-bit value to the network input:
-// (v*InputScale/255 - Mean[c]) / Std[c] in float32, one step at a time in
-// the order torchvision's ToTensor and Normalize use (v/255 is a true
-// float32 division, as in ToTensor), so values are bit-identical to
-// torchvision's for InputScale 1, and exactly v - Mean for 255 (Caffe).
-type normalizer [3][256]float32
-
-func newNormalizer(p weights.Preprocess) (*normalizer, error) {
+// Table is the normalisation as a lookup: Table(p)[c][v] is network
+// channel c's input for the 8-bit value v, (v*InputScale/255 - Mean[c]) /
+// Std[c] in float32, one step at a time in the order torchvision's
+// ToTensor and Normalize use (v/255 is a true float32 division, as in
+// ToTensor), so values are bit-identical to torchvision's for InputScale
+// 1, and exactly v - Mean for 255 (Caffe). Prepare uses it, and so does
+// the GPU's normalisation kernel, which only looks values up (WGSL
+// division is not correctly rounded), to match Prepare bit for bit.
+func Table(p weights.Preprocess) (*[3][256]float32, error) {
 	if !(p.InputScale > 0) {
 		return nil, fmt.Errorf("preprocess: input_scale %v must be positive", p.InputScale)
 	}
-	var n normalizer
+	var n [3][256]float32
 	for c := range 3 {
 		if p.Std[c] == 0 || math.IsNaN(float64(p.Std[c])) {
 			return nil, fmt.Errorf("preprocess: std[%d] is %v", c, p.Std[c])
@@ -114,7 +115,7 @@ func Prepare(img image.Image, p weights.Preprocess, size int) (*model.Tensor, *i
 	default:
 		return nil, nil, fmt.Errorf("preprocess: unknown channel order %q", p.ChannelOrder)
 	}
-	norm, err := newNormalizer(p)
+	norm, err := Table(p)
 	if err != nil {
 		return nil, nil, err
 	}
