@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -107,7 +108,7 @@ func TestChoiceKeySeparates(t *testing.T) {
 func choicePage(t *testing.T, g gpuInfo) *Page {
 	t.Helper()
 	saved := newGPUEngine
-	newGPUEngine = func(*weights.Model) (Engine, error) { return nil, errors.New("stub") }
+	newGPUEngine = func(*weights.Model) (model.Engine, error) { return nil, errors.New("stub") }
 	t.Cleanup(func() { newGPUEngine = saved })
 	p := NewPage()
 	p.gpu, p.probed, p.backend = g, true, BackendGPU
@@ -209,9 +210,12 @@ func TestNoWebGPUHasNoChoice(t *testing.T) {
 // slowPreparer is an engine whose Prepare takes a while and is counted.
 type slowPreparer struct{ prepared atomic.Int32 }
 
-func (s *slowPreparer) Run(*model.Tensor, bool) (*model.Result, error) { return nil, nil }
-func (s *slowPreparer) Name() string                                   { return "slow" }
-func (s *slowPreparer) Prepare(b, size int) error {
+func (s *slowPreparer) Run(context.Context, *model.Tensor, model.RunOptions) (*model.Result, error) {
+	return nil, nil
+}
+func (s *slowPreparer) Name() string { return "slow" }
+func (s *slowPreparer) Close()       {}
+func (s *slowPreparer) Prepare(_ context.Context, b, h, w int) error {
 	s.prepared.Add(1)
 	time.Sleep(20 * time.Millisecond)
 	return nil
@@ -219,8 +223,8 @@ func (s *slowPreparer) Prepare(b, size int) error {
 
 func TestEngineSetReadyPreparesOncePerShape(t *testing.T) {
 	eng := &slowPreparer{}
-	s := &engineSet{engines: map[Backend]Engine{},
-		newGPU: func(*weights.Model) (Engine, error) { return eng, nil },
+	s := &engineSet{engines: map[Backend]model.Engine{},
+		newGPU: func(*weights.Model) (model.Engine, error) { return eng, nil },
 		newCPU: newCPUEngine}
 	m := tinyModel(t)
 	var wg sync.WaitGroup

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"sync"
 
+	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
@@ -13,11 +15,11 @@ import (
 type engineSet struct {
 	mu      sync.Mutex
 	model   *weights.Model
-	engines map[Backend]Engine
+	engines map[Backend]model.Engine
 	failed  map[Backend]error // a failed build is not retried for the same model
 	warm    map[warmKey]*warmUp
-	newGPU  func(*weights.Model) (Engine, error)
-	newCPU  func(*weights.Model) (Engine, error)
+	newGPU  func(*weights.Model) (model.Engine, error)
+	newCPU  func(*weights.Model) (model.Engine, error)
 }
 
 // warmKey is one engine at one batch shape.
@@ -39,12 +41,12 @@ var errNoGPUEngine = errors.New("this build has no GPU engine")
 
 // newEngineSet uses the package's engine constructors.
 func newEngineSet() *engineSet {
-	return &engineSet{engines: map[Backend]Engine{}, newGPU: newGPUEngine, newCPU: newCPUEngine}
+	return &engineSet{engines: map[Backend]model.Engine{}, newGPU: newGPUEngine, newCPU: newCPUEngine}
 }
 
 // get returns the engine of a backend for m, building it when needed
 // (for the GPU this blocks on WebGPU: call it from a goroutine).
-func (s *engineSet) get(b Backend, m *weights.Model) (Engine, error) {
+func (s *engineSet) get(b Backend, m *weights.Model) (model.Engine, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.model != m {
@@ -59,7 +61,7 @@ func (s *engineSet) get(b Backend, m *weights.Model) (Engine, error) {
 	if err := s.failed[b]; err != nil {
 		return nil, err
 	}
-	var e Engine
+	var e model.Engine
 	var err error
 	switch b {
 	case BackendGPU:
@@ -88,12 +90,12 @@ func (s *engineSet) get(b Backend, m *weights.Model) (Engine, error) {
 // comes while another prepares it waits for that one (the page's
 // background warm-up and a measuring run meet here). Engines with nothing
 // to prepare are returned at once. It blocks: call it from a goroutine.
-func (s *engineSet) ready(b Backend, m *weights.Model, n, size int) (Engine, error) {
+func (s *engineSet) ready(b Backend, m *weights.Model, n, size int) (model.Engine, error) {
 	e, err := s.get(b, m)
 	if err != nil {
 		return nil, err
 	}
-	pr, ok := e.(preparer)
+	pr, ok := e.(model.Preparer)
 	if !ok {
 		return e, nil
 	}
@@ -109,7 +111,7 @@ func (s *engineSet) ready(b Backend, m *weights.Model, n, size int) (Engine, err
 	}
 	s.mu.Unlock()
 	if !started {
-		w.err = pr.Prepare(n, size)
+		w.err = pr.Prepare(context.Background(), n, size, size)
 		close(w.done)
 	}
 	<-w.done
@@ -139,9 +141,7 @@ func (s *engineSet) isReady(b Backend, n, size int) bool {
 // close releases engines that hold resources (GPU buffers).
 func (s *engineSet) close() {
 	for b, e := range s.engines {
-		if c, ok := e.(interface{ Close() }); ok {
-			c.Close()
-		}
+		e.Close()
 		delete(s.engines, b)
 	}
 }

@@ -606,7 +606,7 @@ func (b Backend) engineName() string { return string(b) }
 
 // engineFor returns the engine of the job's backend, or the CPU engine
 // with a message when the GPU one cannot be built.
-func (p *Page) engineFor(job runJob, say func(string)) (Engine, string, error) {
+func (p *Page) engineFor(job runJob, say func(string)) (model.Engine, string, error) {
 	if job.backend == BackendGPU {
 		say("Preparing the GPU engine (compiling shaders, uploading weights)…")
 		e, err := p.engines.get(BackendGPU, job.model)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"time"
@@ -71,11 +72,12 @@ func prepareBatch(files []inputFile, p weights.Preprocess, size int) batch {
 	return b
 }
 
-// runEngine runs a batch and fills in anything the engine left out that
-// the page shows: top-k predictions labelled from the weights.
-func runEngine(e Engine, x *model.Tensor, labels []string) (*model.Result, float64, error) {
+// runEngine runs a batch for the page (top-k, heatmaps and stage times)
+// and checks that the answer covers it, labelling the top-k from the
+// weights when the engine left it out.
+func runEngine(e model.Engine, x *model.Tensor, labels []string) (*model.Result, float64, error) {
 	start := time.Now()
-	res, err := e.Run(x, true)
+	res, err := e.Run(context.Background(), x, model.RunOptions{TopK: topK, Inspect: true, Profile: true})
 	ms := msSince(start)
 	if err != nil {
 		return nil, ms, fmt.Errorf("%s engine: %w", e.Name(), err)
@@ -84,10 +86,7 @@ func runEngine(e Engine, x *model.Tensor, labels []string) (*model.Result, float
 		return nil, ms, fmt.Errorf("%s engine: no result", e.Name())
 	}
 	if len(res.Top) != x.Shape[0] && len(res.Logits) == x.Shape[0] {
-		res.Top = make([][]model.Prediction, len(res.Logits))
-		for i, l := range res.Logits {
-			res.Top[i] = model.TopK(l, labels, topK)
-		}
+		res.SetTop(labels, topK)
 	}
 	if len(res.Top) != x.Shape[0] {
 		return nil, ms, fmt.Errorf("%s engine: %d answers for %d images", e.Name(), len(res.Top), x.Shape[0])

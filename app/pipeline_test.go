@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,7 +117,7 @@ type fakeEngine struct {
 	closed *bool
 }
 
-func (f fakeEngine) Run(x *model.Tensor, inspect bool) (*model.Result, error) {
+func (f fakeEngine) Run(_ context.Context, x *model.Tensor, _ model.RunOptions) (*model.Result, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -146,8 +147,8 @@ func TestRunEngineFillsTopK(t *testing.T) {
 func TestEngineSet(t *testing.T) {
 	closed := false
 	built := 0
-	set := &engineSet{engines: map[Backend]Engine{},
-		newCPU: func(*weights.Model) (Engine, error) { built++; return fakeEngine{closed: &closed}, nil }}
+	set := &engineSet{engines: map[Backend]model.Engine{},
+		newCPU: func(*weights.Model) (model.Engine, error) { built++; return fakeEngine{closed: &closed}, nil }}
 	if _, err := set.get(BackendGPU, &weights.Model{}); !errors.Is(err, errNoGPUEngine) {
 		t.Errorf("no GPU engine: %v", err)
 	}
@@ -163,7 +164,7 @@ func TestEngineSet(t *testing.T) {
 	}
 	// A failed build is remembered, not retried for every run.
 	tries := 0
-	set.newGPU = func(*weights.Model) (Engine, error) { tries++; return nil, errors.New("no adapter") }
+	set.newGPU = func(*weights.Model) (model.Engine, error) { tries++; return nil, errors.New("no adapter") }
 	for range 3 {
 		if _, err := set.get(BackendGPU, m2); err == nil || err.Error() != "no adapter" {
 			t.Errorf("GPU build error %v", err)

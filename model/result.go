@@ -53,3 +53,44 @@ type Result struct {
 	Stages []StageResult  `json:"stages"` // the Net.Stages walk with timings
 	Engine string         `json:"engine"` // e.g. "cpu", "webgpu (vulkan: llvmpipe)"
 }
+
+// NewResult starts the Result of a run of p: every row of its stage
+// table, with no time or heatmap yet.
+func NewResult(p *Program) *Result {
+	res := &Result{Stages: make([]StageResult, len(p.Stages))}
+	for i, st := range p.Stages {
+		res.Stages[i].Stage = st
+		for _, b := range st.Blocks {
+			res.Stages[i].Blocks = append(res.Stages[i].Blocks, StageResult{Stage: b})
+		}
+	}
+	return res
+}
+
+// Row is the row r of the stage table.
+func (r *Result) Row(ref StageRef) *StageResult {
+	s := &r.Stages[ref.Stage]
+	if ref.Block >= 0 {
+		return &s.Blocks[ref.Block]
+	}
+	return s
+}
+
+// AddTime counts ms in the time of the row an op runs in (and of its
+// layer, for a block).
+func (r *Result) AddTime(stage, block int, ms float64) {
+	s := &r.Stages[stage]
+	s.Ms += ms
+	if block >= 0 {
+		s.Blocks[block].Ms += ms
+	}
+}
+
+// SetTop fills Top from Logits: the k most probable classes of every
+// image, labelled from labels.
+func (r *Result) SetTop(labels []string, k int) {
+	r.Top = make([][]Prediction, len(r.Logits))
+	for i, row := range r.Logits {
+		r.Top[i] = TopK(row, labels, k)
+	}
+}

@@ -68,7 +68,7 @@ func TestColdBreakdown(t *testing.T) {
 			}
 			el := time.Since(t1)
 			total += el
-			t.Logf("pass %d %-8s b%-2d %8.1f ms  new: %s", pass, p.stages[s.stage].Name, s.block, float64(el.Microseconds())/1e3, strings.Join(labels, "; "))
+			t.Logf("pass %d %-8s b%-2d %8.1f ms  new: %s", pass, p.prog.Stages[s.at.Stage].Name, s.at.Block, float64(el.Microseconds())/1e3, strings.Join(labels, "; "))
 		}
 		t.Logf("pass %d total %v", pass, total)
 	}
@@ -105,16 +105,16 @@ func TestTileSweep(t *testing.T) {
 		var runs []time.Duration
 		for i := 0; i < 6; i++ {
 			t1 := time.Now()
-			if _, err := p.run(context.Background(), input{x: x}, Options{}); err != nil {
+			if _, err := p.run(context.Background(), input{x: x}, model.RunOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			runs = append(runs, time.Since(t1))
 		}
-		res, err := p.run(context.Background(), input{x: x}, Options{Profile: true})
+		res, err := p.run(context.Background(), input{x: x}, model.RunOptions{Profile: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, o := range []Options{{Inspect: true}, {Inspect: true, Profile: true}, {}} {
+		for _, o := range []model.RunOptions{{Inspect: true}, {Inspect: true, Profile: true}, {}} {
 			t1 := time.Now()
 			if _, err := p.run(context.Background(), input{x: x}, o); err != nil {
 				t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"syscall/js"
 	"testing"
+
+	"github.com/residual-webgpu/residual/model"
 )
 
 // wantNamePrefix is how a browser device names itself.
@@ -33,7 +35,7 @@ func TestBrowserTimestamps(t *testing.T) {
 	}
 	defer e.Close()
 	x := randTensor(rand.New(rand.NewSource(32)), 1, 3, 32, 32)
-	if _, err := e.Run(context.Background(), x, Options{}); err != nil {
+	if _, err := e.Run(context.Background(), x, model.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	p := e.plans[[3]int{1, 32, 32}]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,28 +13,15 @@ import (
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
-// DefaultTopK is how many predictions per image Run returns when
-// Options.TopK is not positive.
-const DefaultTopK = 5
-
-// Options says what Run reports besides the logits.
-type Options struct {
-	TopK    int  // predictions per image, best first (DefaultTopK when ≤ 0)
-	Inspect bool // fill every stage's Heatmap (first image of the batch)
-	// Profile fills every StageResult.Ms with that stage's GPU time. In
-	// the browser, when the adapter has the timestamp-query feature
-	// (Chrome's SwiftShader does), the pass stays one submission and
-	// timestamps written around each stage's compute pass time it.
-	// Elsewhere (gogpu/wgpu v0.34.5 has no compute-pass timestamps
-	// natively) each stage is submitted alone and waited for: its time
-	// then includes a submit and a 16-byte readback. Without Profile the
-	// stage times are left zero.
-	Profile bool
-}
-
-// Engine runs one model on the GPU. It compiles a plan per input size on
-// first use (pipelines, weights uploaded once per plan, activation arena,
-// bind groups) and reuses it; runs are serialized.
+// Engine runs one model on the GPU; it implements model.Engine. It
+// compiles a plan per input size on first use (pipelines, weights uploaded
+// once per plan, activation arena, bind groups) and reuses it; runs are
+// serialized. With RunOptions.Profile, in the browser where the adapter
+// has the timestamp-query feature (Chrome's SwiftShader does), the pass
+// stays one submission and timestamps around each stage's compute pass
+// time it; elsewhere (gogpu/wgpu v0.34.5 has no compute-pass timestamps
+// natively) each stage is submitted alone and waited for, so its time
+// includes a submit and a 16-byte readback.
 type Engine struct {
 	d     *Device
 	m     *weights.Model
@@ -42,6 +30,8 @@ type Engine struct {
 	fresh [][3]int // plans built by the call in progress
 	owns  bool     // Close closes d too (OpenEngine)
 }
+
+var _ model.Engine = (*Engine)(nil)
 
 // NewEngine prepares an engine for m on d. Weights are uploaded when the
 // first plan is built (Prepare or Run).
@@ -75,7 +65,7 @@ func OpenEngine(ctx context.Context, d *Device, m *weights.Model) (*Engine, erro
 }
 
 // Name is what Result.Engine says for this engine.
-func (e *Engine) Name() string { return "webgpu (" + e.d.Name() + ")" }
+func (e *Engine) Name() string { return "webgpu (" + strings.TrimPrefix(e.d.Name(), "webgpu: ") + ")" }
 
 // Prepare builds the plan for batches of b images of h×w pixels ahead of
 // the first Run: it compiles every pipeline, uploads the weights and runs
@@ -85,6 +75,10 @@ func (e *Engine) Name() string { return "webgpu (" + e.d.Name() + ")" }
 // slower than the second), and a run there takes seconds, so there the
 // blank run is skipped.
 func (e *Engine) Prepare(ctx context.Context, b, h, w int) error {
+	b, err := e.planBatch(b, h, w)
+	if err != nil {
+		return fmt.Errorf("gpu engine: prepare: %w", err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.locked("gpu engine: prepare", func() error {
@@ -96,7 +90,7 @@ func (e *Engine) Prepare(ctx context.Context, b, h, w int) error {
 			return nil
 		}
 		// A blank image runs every kernel, the preprocessing one included.
-		if _, err := p.run(ctx, input{rgba: make([]byte, 4*b*h*w)}, Options{}); err != nil {
+		if _, err := p.run(ctx, input{rgba: make([]byte, 4*b*h*w)}, model.RunOptions{}); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 		return nil
@@ -179,13 +173,14 @@ func (e *Engine) Close() {
 
 // Run classifies a batch: x is the preprocessed input [B,3,H,W]. It
 // returns the logits, the top predictions labelled from the model's
-// metadata, and every stage of Net.Stages (conv1 includes the stem's ReLU,
-// which runs in its epilogue, so with Inspect its heatmap shows the output
-// after ReLU; bn1+relu and flatten take no time). A model stored as f32 is
-// quantized to int8 (per output channel) when its plan is built. Run blocks
+// metadata, and every row of the Program's stage table (conv1 includes
+// the stem's ReLU, which runs in its epilogue, so with Inspect its heatmap
+// shows the output after ReLU; bn1+relu and flatten take no time). The
+// weights run as the file stores them: int8, or f32. A batch larger than
+// the device's limits allow (maxBatch) runs in sub-batches. Run blocks
 // until the GPU is done: in the browser, call it from a goroutine of its
 // own, never from a JS callback.
-func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt Options) (*model.Result, error) {
+func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
 	if err := checkNCHW(x); err != nil || x.Shape[1] != 3 {
 		return nil, fmt.Errorf("gpu engine: input must be a non-empty [B,3,H,W] tensor")
 	}
@@ -194,7 +189,15 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt Options) (*model.
 			return nil, fmt.Errorf("gpu engine: input has non-finite values")
 		}
 	}
-	return e.run(ctx, x.Shape[0], x.Shape[2], x.Shape[3], input{x: x}, opt)
+	per := len(x.Data) / x.Shape[0]
+	return e.run(ctx, x.Shape[0], x.Shape[2], x.Shape[3], func(lo, hi, n int) input {
+		part := x.Images(lo, hi)
+		if hi-lo < n { // the last sub-batch, padded to the plan's batch with blank images
+			part = &model.Tensor{Shape: []int{n, 3, x.Shape[2], x.Shape[3]},
+				Data: append(append(make([]float32, 0, n*per), part.Data...), make([]float32, (n-hi+lo)*per)...)}
+		}
+		return input{x: part}
+	}, opt)
 }
 
 // RunImage classifies b images given as bytes, preprocessing them on the
@@ -205,11 +208,18 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt Options) (*model.
 // table computed with model/preprocess's float32 steps, so the network
 // sees bit for bit what preprocess.Prepare's tensor holds, while the
 // upload is a quarter of a float input's. The result is Run's.
-func (e *Engine) RunImage(ctx context.Context, rgba []byte, b, h, w int, opt Options) (*model.Result, error) {
+func (e *Engine) RunImage(ctx context.Context, rgba []byte, b, h, w int, opt model.RunOptions) (*model.Result, error) {
 	if err := checkRGBA(rgba, b, h, w); err != nil {
 		return nil, err
 	}
-	return e.run(ctx, b, h, w, input{rgba: rgba}, opt)
+	per := 4 * h * w
+	return e.run(ctx, b, h, w, func(lo, hi, n int) input {
+		part := rgba[lo*per : hi*per]
+		if hi-lo < n {
+			part = append(append(make([]byte, 0, n*per), part...), make([]byte, (n-hi+lo)*per)...)
+		}
+		return input{rgba: part}
+	}, opt)
 }
 
 // input is what a run starts from: a float tensor or RGBA bytes.
@@ -218,7 +228,49 @@ type input struct {
 	rgba []byte
 }
 
-func (e *Engine) run(ctx context.Context, b, h, w int, in input, opt Options) (*model.Result, error) {
+// run classifies b images of h×w, taking images lo to hi of the batch
+// as an input of n images from slice.
+func (e *Engine) run(ctx context.Context, b, h, w int, slice func(lo, hi, n int) input, opt model.RunOptions) (*model.Result, error) {
+	n, err := e.planBatch(b, h, w)
+	if err != nil {
+		return nil, fmt.Errorf("gpu engine: %w", err)
+	}
+	if b == n {
+		return e.runPlan(ctx, b, h, w, slice(0, b, b), opt)
+	}
+	full, err := e.m.Net.Program(b, h, w)
+	if err != nil {
+		return nil, fmt.Errorf("gpu engine: %w", err)
+	}
+	res, err := model.RunInBatches(ctx, b, n, full, func(ctx context.Context, lo, hi int) (*model.Result, error) {
+		r, err := e.runPlan(ctx, n, h, w, slice(lo, hi, n), opt)
+		if err != nil {
+			return nil, err
+		}
+		r.Logits, r.Top = r.Logits[:hi-lo], r.Top[:hi-lo]
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gpu engine: %w", err)
+	}
+	return res, nil
+}
+
+// planBatch is the batch of the plan that runs b images of h×w: b, or
+// when that exceeds maxBatch, the size of equal sub-batches that share one
+// plan (51 images that fit 33 at once run as 26 and 25 padded to 26, not
+// as 33 and 18).
+func (e *Engine) planBatch(b, h, w int) (int, error) {
+	n, err := e.maxBatch(h, w)
+	if err != nil || b <= n {
+		return b, err
+	}
+	parts := (b + n - 1) / n
+	return (b + parts - 1) / parts, nil
+}
+
+// runPlan runs one batch through the plan of its shape.
+func (e *Engine) runPlan(ctx context.Context, b, h, w int, in input, opt model.RunOptions) (*model.Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var res *model.Result
@@ -234,20 +286,15 @@ func (e *Engine) run(ctx context.Context, b, h, w int, in input, opt Options) (*
 		return nil, err
 	}
 	res.Engine = e.Name()
-	k := opt.TopK
-	if k <= 0 {
-		k = DefaultTopK
-	}
-	for _, row := range res.Logits {
-		res.Top = append(res.Top, model.TopK(row, e.m.Meta.Labels, k))
-	}
+	res.SetTop(e.m.Meta.Labels, opt.K())
 	return res, nil
 }
 
 // run executes the plan on an input.
-func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, error) {
+func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model.Result, error) {
 	d := p.d
-	in := p.slots[0]
+	prog, acts := p.prog, p.lay.acts
+	in := acts[prog.Input]
 	if src.rgba != nil {
 		if p.normErr != nil {
 			return nil, fmt.Errorf("preprocess on the gpu: %w", p.normErr)
@@ -255,50 +302,58 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 		if err := d.write(p.pix, 0, src.rgba); err != nil {
 			return nil, err
 		}
-	} else if err := d.write(p.act(in.out), 0, f32Bytes(toNHWCPad(src.x, in.pad))); err != nil {
+	} else if err := d.write(p.act(in.slot), 0, f32Bytes(toNHWCPad(src.x, in.pad))); err != nil {
 		return nil, err
 	}
-	res := &model.Result{Stages: make([]model.StageResult, len(p.stages))}
-	for i, st := range p.stages {
-		res.Stages[i].Stage = st
-		for _, b := range st.Blocks {
-			res.Stages[i].Blocks = append(res.Stages[i].Blocks, model.StageResult{Stage: b})
+	res := model.NewResult(prog)
+	// segs[0] prepares the input; segs[i+1] runs slot i. Each stage row's
+	// tensor is copied for inspection right after the segment that
+	// writes its storage, before the arena reuses it.
+	segs := make([]segment, len(p.slots)+1)
+	if src.rgba != nil {
+		segs[0].ds = append(segs[0].ds, dispatch{k: p.norm.k, bg: p.norm.bg, x: p.norm.x, y: p.norm.y, z: 1})
+	}
+	segOf := map[int]int{in.slot: 0} // storage tensor → the segment that writes it
+	for i, s := range p.slots {
+		for _, st := range s.steps {
+			segs[i+1].ds = append(segs[i+1].ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
+		}
+	}
+	for i, o := range prog.Ops {
+		if w := acts[o.Out].slot; w == o.Out {
+			segOf[w] = p.slotOf(i) + 1
 		}
 	}
 	var inspect *wgpu.Buffer
-	regions := make([]int, len(p.slots)) // float offset of each slot's copy in inspect
+	regions := map[int]int{} // storage tensor → float offset of its copy in inspect
 	if opt.Inspect {
 		total := 0
-		for i, s := range p.slots {
-			if i > 0 && len(s.steps) == 0 && s.out == p.slots[i-1].out {
-				regions[i] = regions[i-1] // same data as the previous stage
+		taps := prog.Taps()
+		for t := range prog.Tensors {
+			a := acts[t]
+			if _, done := regions[a.slot]; done || len(taps[t]) == 0 {
 				continue
 			}
-			regions[i] = total
-			total += (s.c + s.pad) * s.h * s.w
+			regions[a.slot] = total
+			n := a.floats(1)
+			total += n
+			sg := &segs[segOf[a.slot]]
+			sg.copies = append(sg.copies, copyOp{src: p.act(a.slot), dst: nil, dstOff: uint64(4 * regions[a.slot]), size: uint64(4 * n)})
 		}
 		var err error
 		if inspect, err = d.newBuffer("inspect", uint64(4*total), wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
 			return nil, err
 		}
 		defer inspect.Release()
-	}
-	segs := make([]segment, len(p.slots))
-	if src.rgba != nil {
-		segs[0].ds = append(segs[0].ds, dispatch{k: p.norm.k, bg: p.norm.bg, x: p.norm.x, y: p.norm.y, z: 1})
-	}
-	for i, s := range p.slots {
-		for _, st := range s.steps {
-			segs[i].ds = append(segs[i].ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
-		}
-		if opt.Inspect && (i == 0 || regions[i] != regions[i-1]) {
-			segs[i].copies = append(segs[i].copies, copyOp{src: p.act(s.out), dst: inspect,
-				dstOff: uint64(4 * regions[i]), size: uint64(4 * (s.c + s.pad) * s.h * s.w)})
+		for i := range segs {
+			for j := range segs[i].copies {
+				segs[i].copies[j].dst = inspect
+			}
 		}
 	}
 	logitBytes := uint64(4 * p.b * p.classes)
 	last := &segs[len(segs)-1]
-	last.copies = append(last.copies, copyOp{src: p.act(p.logits), dst: p.staging, size: logitBytes})
+	last.copies = append(last.copies, copyOp{src: p.act(acts[prog.Output].slot), dst: p.staging, size: logitBytes})
 
 	timed := false
 	if opt.Profile {
@@ -310,32 +365,39 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 		}
 		if ok {
 			timed = true
-			for i, t := range ms {
-				if len(segs[i].ds) > 0 {
-					p.record(res, p.slots[i], t)
-				}
+			p.inputTime(res, segs[0], ms[0])
+			for i, t := range ms[1:] {
+				res.AddTime(p.slots[i].at.Stage, p.slots[i].at.Block, t)
 			}
 		}
 	}
 	if opt.Profile && !timed {
 		for i := range segs {
-			s := p.slots[i]
 			if len(segs[i].ds) == 0 {
 				if err := d.submitSegments(segs[i : i+1]); err != nil {
 					return nil, err
 				}
 				continue
 			}
+			out := in.slot
+			if i > 0 {
+				out = p.slots[i-1].out
+			}
 			t0 := time.Now()
 			sg := segs[i]
-			sg.copies = append(append([]copyOp(nil), sg.copies...), copyOp{src: p.act(s.out), dst: p.probe, size: 16})
+			sg.copies = append(append([]copyOp(nil), sg.copies...), copyOp{src: p.act(out), dst: p.probe, size: 16})
 			if err := d.submitSegments([]segment{sg}); err != nil {
 				return nil, err
 			}
 			if _, err := readback(ctx, p.probe, 4); err != nil {
 				return nil, err
 			}
-			p.record(res, s, float64(time.Since(t0).Nanoseconds())/1e6)
+			t := float64(time.Since(t0).Nanoseconds()) / 1e6
+			if i == 0 {
+				p.inputTime(res, sg, t)
+			} else {
+				res.AddTime(p.slots[i-1].at.Stage, p.slots[i-1].at.Block, t)
+			}
 		}
 	} else if !timed {
 		if err := d.submitSegments(segs); err != nil {
@@ -354,25 +416,37 @@ func (p *plan) run(ctx context.Context, src input, opt Options) (*model.Result, 
 		if err != nil {
 			return nil, err
 		}
-		for i, s := range p.slots {
-			hm := heatmapNHWC(data[regions[i]:regions[i]+(s.c+s.pad)*s.h*s.w], s.c, s.pad, s.h, s.w)
-			st := &res.Stages[s.stage]
-			if s.block >= 0 {
-				st.Blocks[s.block].Heatmap = hm
+		for t, refs := range prog.Taps() {
+			a := acts[t]
+			for _, r := range refs {
+				off := regions[a.slot]
+				res.Row(r).Heatmap = heatmapNHWC(data[off:off+a.floats(1)], a.c, a.pad, a.h, a.w)
 			}
-			st.Heatmap = hm // a layer shows its last block's output
 		}
 	}
 	return res, nil
 }
 
-// record adds a slot's measured time to its stage (and block).
-func (p *plan) record(res *model.Result, s slot, ms float64) {
-	st := &res.Stages[s.stage]
-	st.Ms += ms
-	if s.block >= 0 {
-		st.Blocks[s.block].Ms += ms
+// inputTime counts the input segment's time (the preprocessing kernel of
+// RunImage) in the input's row.
+func (p *plan) inputTime(res *model.Result, sg segment, ms float64) {
+	if len(sg.ds) == 0 {
+		return
 	}
+	for _, r := range p.prog.Taps()[p.prog.Input] {
+		res.AddTime(r.Stage, r.Block, ms)
+	}
+}
+
+// slotOf is the slot that runs op i, or -1 when it has no dispatch of its own.
+func (p *plan) slotOf(i int) int {
+	at := model.StageRef{Stage: p.prog.Ops[i].Stage, Block: p.prog.Ops[i].Block}
+	for si, s := range p.slots {
+		if s.at == at {
+			return si
+		}
+	}
+	return -1
 }
 
 // heatmapNHWC summarises one image's channels-last activation (pad

@@ -23,7 +23,7 @@ func benchmarkArch(b *testing.B, name string, profile bool) {
 	}
 	defer e.Close()
 	x := randTensor(rand.New(rand.NewSource(1)), 1, 3, 224, 224)
-	res, err := e.Run(context.Background(), x, Options{Profile: profile})
+	res, err := e.Run(context.Background(), x, model.RunOptions{Profile: profile})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func benchmarkArch(b *testing.B, name string, profile bool) {
 	_, macs := model.Totals(stages)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := e.Run(context.Background(), x, Options{Profile: profile}); err != nil {
+		if _, err := e.Run(context.Background(), x, model.RunOptions{Profile: profile}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -75,11 +75,11 @@ func TestEngineMatchesCPU(t *testing.T) {
 		for _, in := range [][3]int{{1, 32, 32}, {3, 37, 41}, {2, 1, 1}} {
 			name := fmt.Sprintf("%s/%dx%dx%d", a.Name, in[0], in[1], in[2])
 			x := randTensor(rand.New(rand.NewSource(int64(in[1]))), in[0], 3, in[1], in[2])
-			want, err := ce.Run(x, cpu.Options{TopK: 3, Inspect: true})
+			want, err := ce.Run(context.Background(), x, model.RunOptions{TopK: 3, Inspect: true})
 			if err != nil {
 				t.Fatalf("%s: cpu: %v", name, err)
 			}
-			for _, opt := range []Options{{TopK: 3}, {TopK: 3, Inspect: true, Profile: true}} {
+			for _, opt := range []model.RunOptions{{TopK: 3}, {TopK: 3, Inspect: true, Profile: true}} {
 				got, err := ge.Run(context.Background(), x, opt)
 				if err != nil {
 					t.Fatalf("%s: gpu: %v", name, err)
@@ -92,7 +92,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 }
 
 // checkResult compares a GPU result with the CPU engine's.
-func checkResult(t *testing.T, name string, got, want *model.Result, opt Options) {
+func checkResult(t *testing.T, name string, got, want *model.Result, opt model.RunOptions) {
 	t.Helper()
 	if len(got.Logits) != len(want.Logits) {
 		t.Fatalf("%s: %d logit rows, want %d", name, len(got.Logits), len(want.Logits))
@@ -141,11 +141,11 @@ func TestEnginePrepareReusesPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := randTensor(rand.New(rand.NewSource(8)), 2, 3, 24, 20)
-	first, err := e.Run(context.Background(), x, Options{TopK: 2})
+	first, err := e.Run(context.Background(), x, model.RunOptions{TopK: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := e.Run(context.Background(), x, Options{TopK: 2})
+	second, err := e.Run(context.Background(), x, model.RunOptions{TopK: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestEngineRejectsBadInput(t *testing.T) {
 		"NaN":         nan,
 		"empty batch": {Shape: []int{0, 3, 16, 16}},
 	} {
-		if _, err := e.Run(context.Background(), x, Options{}); err == nil {
+		if _, err := e.Run(context.Background(), x, model.RunOptions{}); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -216,7 +216,7 @@ func TestPrecompileMakesEveryPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hollow.Run(ctx, randTensor(rand.New(rand.NewSource(1)), 2, 3, 40, 36), Options{}); err == nil ||
+	if _, err := hollow.Run(ctx, randTensor(rand.New(rand.NewSource(1)), 2, 3, 40, 36), model.RunOptions{}); err == nil ||
 		!strings.Contains(err.Error(), "missing weight") {
 		t.Fatalf("a model without weights ran: %v", err)
 	}
@@ -227,7 +227,7 @@ func TestPrecompileMakesEveryPipeline(t *testing.T) {
 	}
 	defer e.Close()
 	x := randTensor(rand.New(rand.NewSource(2)), 2, 3, 40, 36)
-	got, err := e.Run(ctx, x, Options{})
+	got, err := e.Run(ctx, x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestPrecompileMakesEveryPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ref.Close()
-	want, err := ref.Run(ctx, x, Options{})
+	want, err := ref.Run(ctx, x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

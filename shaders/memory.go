@@ -7,7 +7,7 @@ import (
 
 // Memory is what a plan (one model at one input size) holds on the GPU,
 // in bytes, while it exists; every run reuses it. Runs with
-// Options.Inspect also make a temporary buffer of Inspect bytes.
+// RunOptions.Inspect also make a temporary buffer of Inspect bytes.
 type Memory struct {
 	Weights     uint64 // packed int8 weights, per-channel scales and biases, conv shapes
 	Activations uint64 // the activation arena: buffers reused by liveness
@@ -64,15 +64,16 @@ func (p *plan) measure() {
 	for _, b := range p.scratch() {
 		m.Scratch += b.Size()
 	}
-	for i, s := range p.slots {
-		n := uint64(4 * (s.c + s.pad) * s.h * s.w)
-		m.LargestActivation = max(m.LargestActivation, uint64(p.b)*n)
-		if i == 0 || s.out != p.slots[i-1].out || len(s.steps) > 0 {
-			m.Inspect += n
+	// Every tensor lives in its storage; a stage row's is copied once
+	// when inspecting, one image's worth.
+	taps := p.prog.Taps()
+	copied := map[int]bool{}
+	for t, a := range p.lay.acts {
+		m.LargestActivation = max(m.LargestActivation, uint64(4*a.floats(p.b)))
+		if len(taps[t]) > 0 && !copied[a.slot] {
+			copied[a.slot] = true
+			m.Inspect += uint64(4 * a.floats(1))
 		}
-	}
-	for _, a := range p.tensors {
-		m.LargestActivation = max(m.LargestActivation, uint64(4*a))
 	}
 	p.mem = m
 }

@@ -76,7 +76,7 @@ func runBoth(t *testing.T, d *Device, m *weights.Model, x *model.Tensor, name st
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	if want, err = ce.Run(x, cpu.Options{TopK: 5}); err != nil {
+	if want, err = ce.Run(context.Background(), x, model.RunOptions{TopK: 5}); err != nil {
 		t.Fatal(err)
 	}
 	cpuTime := time.Since(t0)
@@ -92,7 +92,7 @@ func runBoth(t *testing.T, d *Device, m *weights.Model, x *model.Tensor, name st
 	build := time.Since(t0)
 	checkMemory(t, e, b, h, w)
 	t0 = time.Now()
-	if got, err = e.Run(context.Background(), x, Options{TopK: 5}); err != nil {
+	if got, err = e.Run(context.Background(), x, model.RunOptions{TopK: 5}); err != nil {
 		t.Fatal(err)
 	}
 	run := time.Since(t0)

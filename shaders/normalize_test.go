@@ -94,7 +94,7 @@ func TestRunImageMatchesRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, opt := range []Options{{}, {Profile: true, Inspect: true}} {
+	for _, opt := range []model.RunOptions{{}, {Profile: true, Inspect: true}} {
 		want, err := e.Run(ctx, x, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -114,7 +114,7 @@ func TestRunImageMatchesRun(t *testing.T) {
 			t.Errorf("profiled RunImage did not time the input stage (the preprocessing)")
 		}
 	}
-	if _, err := e.RunImage(ctx, rgba[:len(rgba)-4], 3, h, w, Options{}); err == nil {
+	if _, err := e.RunImage(ctx, rgba[:len(rgba)-4], 3, h, w, model.RunOptions{}); err == nil {
 		t.Fatal("short pixel data accepted")
 	}
 }

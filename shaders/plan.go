@@ -2,29 +2,27 @@ package shaders
 
 import (
 	"fmt"
-	"math"
-	"sort"
 
 	"github.com/gogpu/wgpu"
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
-// plan is a model's forward pass compiled for one input size: every
+// plan is a model's Program compiled for one input size: every
 // pipeline, weight and activation buffer and bind group made up front, so
 // a run only uploads the input, records the dispatches and reads back.
 type plan struct {
 	d       *Device
 	b, h, w int
 	classes int
-	stages  []model.Stage
+	prog    *model.Program
 
-	weights []*wgpu.Buffer // packed int8 weights, in chunks within the binding limit
+	weights []*wgpu.Buffer // packed weights, in chunks within the binding limit
 	ep      *wgpu.Buffer   // scales and biases
 	params  *wgpu.Buffer   // conv shapes
 	acts    []*wgpu.Buffer // the activation arena (NHWC tensors, reused by liveness)
-	bufOf   []int          // each tensor's arena buffer, by tensor id
-	logits  int            // tensor id of the logits
+	bufOf   []int          // each storage tensor's arena buffer, by tensor id
+	lay     layout         // where each program tensor lives
 	staging *wgpu.Buffer   // logits readback
 	probe   *wgpu.Buffer   // 16-byte readback used to wait for a profiled stage
 
@@ -34,9 +32,8 @@ type plan struct {
 	norm    step  // the preprocessing dispatch (RunImage), writing the input tensor
 	normErr error // why the model's preprocessing cannot run on the GPU
 
-	slots   []slot // in forward order, one per stage or block that runs
-	tensors []int  // floats of every tensor a run makes (conv outputs inside blocks too)
-	mem     Memory
+	slots []slot // the ops' dispatches grouped by stage row, in program order
+	mem   Memory
 }
 
 // scratch lists the plan's buffers that are neither weights nor arena.
@@ -50,14 +47,12 @@ func (p *plan) scratch() []*wgpu.Buffer {
 	return out
 }
 
-// slot is the work of one stage (or one block of a layer) and where its
-// output lives, for timing and inspection.
+// slot is the dispatches of consecutive ops that count in the same row
+// of the stage table (a block's convs, a pool), for timing.
 type slot struct {
-	stage, block int // index in stages; block index within a layer stage, or -1
-	steps        []step
-	out          int // tensor id of the output
-	c, h, w      int // output per image (channels, height, width)
-	pad          int // zero channels after each pixel's c
+	at    model.StageRef
+	steps []step
+	out   int // storage tensor of the last op's output (a profiled run waits for it)
 }
 
 // step is one dispatch, resolved to a bind group when the plan is built.
@@ -86,7 +81,7 @@ const (
 
 func actRef(slot int) bufRef { return bufRef{kind: refAct, i: slot} }
 
-// builder accumulates a plan: packed weights, arena sizes and liveness.
+// builder accumulates a plan's packed weights, epilogues and conv shapes.
 type builder struct {
 	p        *plan
 	m        *weights.Model
@@ -97,115 +92,6 @@ type builder struct {
 	ep       []float32
 	params   []byte // conv shapes (uniforms)
 	ualign   int    // bytes: uniform binding offset alignment
-	life     []life // every tensor, by id
-	now      int    // steps planned so far
-}
-
-// acquire starts a tensor of n floats, the output of the next step, and
-// returns its id. Arena buffers are assigned once the whole network is
-// laid out (assign).
-func (bl *builder) acquire(n int) int {
-	bl.p.tensors = append(bl.p.tensors, n)
-	bl.now++
-	bl.life = append(bl.life, life{bytes: 4*n + slack, def: bl.now, end: -1})
-	return len(bl.life) - 1
-}
-
-// release ends tensor id's life at the current step: the step that last
-// reads it has been planned (and has its output, so they do not share).
-func (bl *builder) release(id int) { bl.life[id].end = bl.now }
-
-// life is a tensor's size and the steps from its writer to its last reader.
-type life struct {
-	bytes    int
-	def, end int // end -1: read after the last step (the logits)
-}
-
-func (l life) overlaps(o life) bool {
-	end, oend := l.end, o.end
-	if end < 0 {
-		end = math.MaxInt
-	}
-	if oend < 0 {
-		oend = math.MaxInt
-	}
-	return l.def <= oend && o.def <= end
-}
-
-// assign places every tensor in an arena buffer that no tensor alive at
-// the same time uses (WebGPU forbids binding one buffer as both input and
-// output of a dispatch, so tensors get whole buffers, not offsets). It
-// tries a few greedy orders (largest first, or in time order) and choices
-// (the tightest buffer that fits, or the largest) and keeps the smallest
-// arena; it returns the buffer sizes and each tensor's buffer.
-func assign(lives []life) (sizes, of []int) {
-	best := -1
-	for _, byTime := range []bool{false, true} {
-		for _, tight := range []bool{true, false} {
-			s, o := assignGreedy(lives, byTime, tight)
-			total := 0
-			for _, x := range s {
-				total += x
-			}
-			if best < 0 || total < best {
-				best, sizes, of = total, s, o
-			}
-		}
-	}
-	return sizes, of
-}
-
-// assignGreedy is one greedy assignment: tensors by decreasing size (or
-// by start), each into a free buffer, preferring among those that fit the
-// tightest (or the largest), else the one that grows least, else a new one.
-func assignGreedy(lives []life, byTime, tight bool) (sizes, of []int) {
-	order := make([]int, len(lives))
-	for i := range order {
-		order[i] = i
-	}
-	if !byTime {
-		sort.SliceStable(order, func(a, b int) bool { return lives[order[a]].bytes > lives[order[b]].bytes })
-	}
-	of = make([]int, len(lives))
-	var users [][]int // tensors in each buffer
-	for _, t := range order {
-		l := lives[t]
-		best := -1
-		for s := range sizes {
-			free := true
-			for _, u := range users[s] {
-				if lives[u].overlaps(l) {
-					free = false
-					break
-				}
-			}
-			if !free {
-				continue
-			}
-			if best < 0 {
-				best = s
-				continue
-			}
-			b, size := sizes[best], sizes[s]
-			switch {
-			case size >= l.bytes && b < l.bytes: // the first that fits
-				best = s
-			case size >= l.bytes && b >= l.bytes && (size < b) == tight:
-				best = s
-			case size < l.bytes && b < l.bytes && size > b: // neither fits: grow the larger
-				best = s
-			}
-		}
-		if best < 0 {
-			sizes = append(sizes, 0)
-			users = append(users, nil)
-			best = len(sizes) - 1
-		}
-		sizes[best] = max(sizes[best], l.bytes)
-		users[best] = append(users[best], t)
-		of[t] = best
-	}
-	return sizes, of
 }
 
 // addWeights places one layer's words in a chunk at a bindable offset.
@@ -247,31 +133,21 @@ func (bl *builder) addParams(b []byte) bufRef {
 	return bufRef{kind: refParams, offset: uint64(off), size: uint64(len(b))}
 }
 
-// act is an activation in the arena: a tensor id and, per image, its
-// NHWC shape c×h×w, each pixel's c values followed by pad zeros.
-type act struct{ slot, c, h, w, pad int }
-
-// stride is the floats per pixel of a.
-func (a act) stride() int { return a.c + a.pad }
-
-// inputPad is the network input's zero channels: stored as 3 channels and
-// a zero, the stem reads whole vec4s, so it runs the same conv pipeline as
-// the rest of the network (one compile fewer) and loads a pixel at once.
-const inputPad = 1
-
-// conv plans one convolution of in, optionally adding residual, and
-// returns its output.
-func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, step, error) {
+// conv plans one convolution of in into out, optionally adding residual.
+func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool, out act) (step, error) {
 	if in.c != c.Cin {
-		return act{}, step{}, fmt.Errorf("conv %s takes %d channels but gets %d", c.Name, c.Cin, in.c)
+		return step{}, fmt.Errorf("conv %s takes %d channels but gets %d", c.Name, c.Cin, in.c)
 	}
 	g, err := newConvGeom(c, bl.p.b, in.h, in.w, residual != nil, relu)
 	if err != nil {
-		return act{}, step{}, err
+		return step{}, err
 	}
 	g.XS = in.stride()
+	if g.Cout != out.c || g.HO != out.h || g.WO != out.w {
+		return step{}, fmt.Errorf("conv %s gives %dx%dx%d, the program says %dx%dx%d", c.Name, g.Cout, g.HO, g.WO, out.c, out.h, out.w)
+	}
 	if residual != nil && (residual.c != c.Cout || residual.h != g.HO || residual.w != g.WO) {
-		return act{}, step{}, fmt.Errorf("conv %s: shortcut %dx%dx%d does not match output %dx%dx%d",
+		return step{}, fmt.Errorf("conv %s: shortcut %dx%dx%d does not match output %dx%dx%d",
 			c.Name, residual.c, residual.h, residual.w, c.Cout, g.HO, g.WO)
 	}
 	t := bl.p.d.tile(g)
@@ -280,18 +156,17 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 		w, b := bl.m.Weight(c.Name)
 		cw, err := packConv(g, t, w, b)
 		if err != nil {
-			return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+			return step{}, fmt.Errorf("conv %s: %w", c.Name, err)
 		}
 		if wr, err = bl.addWeights(cw.words); err != nil {
-			return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+			return step{}, fmt.Errorf("conv %s: %w", c.Name, err)
 		}
 		er = bl.addEp(cw.scale, cw.bias)
 	}
 	k, err := bl.p.d.convKernel(g, t)
 	if err != nil {
-		return act{}, step{}, fmt.Errorf("conv %s: %w", c.Name, err)
+		return step{}, fmt.Errorf("conv %s: %w", c.Name, err)
 	}
-	out := act{slot: bl.acquire(g.M() * g.Cout), c: g.Cout, h: g.HO, w: g.WO}
 	refs := []bufRef{actRef(in.slot), wr, er, actRef(out.slot), actRef(in.slot)}
 	if residual != nil {
 		refs[4] = actRef(residual.slot)
@@ -299,9 +174,54 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool) (act, st
 	refs = append(refs, bl.addParams(convParams(g, t)))
 	x, y := convGrid(g, t)
 	if lim := bl.p.d.limits.MaxComputeWorkgroupsPerDimension; lim > 0 && (x > lim || y > lim) {
-		return act{}, step{}, fmt.Errorf("conv %s: %dx%d workgroups exceed the device's %d per dimension", c.Name, x, y, lim)
+		return step{}, fmt.Errorf("conv %s: %dx%d workgroups exceed the device's %d per dimension", c.Name, x, y, lim)
 	}
-	return out, step{k: k, bufs: refs, x: x, y: y, layer: c.Name}, nil
+	return step{k: k, bufs: refs, x: x, y: y, layer: c.Name}, nil
+}
+
+// fc plans the classifier of in into out.
+func (bl *builder) fc(l model.Linear, in, out act) (step, error) {
+	f := fcGeom{B: bl.p.b, In: in.c, Out: l.Out}
+	if l.In != in.c || out.c != l.Out {
+		return step{}, fmt.Errorf("%s takes %d features but gets %d", l.Name, l.In, in.c)
+	}
+	var wr, er bufRef
+	if !bl.dry {
+		fw, fb := bl.m.Weight(l.Name)
+		words, ep, err := packFC(f, fw, fb)
+		if err != nil {
+			return step{}, fmt.Errorf("%s: %w", l.Name, err)
+		}
+		if wr, err = bl.addWeights(words); err != nil {
+			return step{}, fmt.Errorf("%s: %w", l.Name, err)
+		}
+		er = bl.addEp(ep)
+	}
+	src, err := genFC(f)
+	if err != nil {
+		return step{}, err
+	}
+	k, err := bl.p.d.kernel(l.Name, src, []bool{false, false, false, true})
+	if err != nil {
+		return step{}, err
+	}
+	x, y := fcGrid(f)
+	return step{k: k, bufs: []bufRef{actRef(in.slot), wr, er, actRef(out.slot)}, x: x, y: y, layer: l.Name}, nil
+}
+
+// pool plans a max pool (or a global average pool) of in into out.
+func (bl *builder) pool(avg bool, in, out act) (step, error) {
+	d := bl.p.d
+	pg := poolGeom{B: bl.p.b, H: in.h, W: in.w, C: in.c}
+	kernel, name := d.maxPoolKernel, "maxpool"
+	if avg {
+		kernel, name = d.avgPoolKernel, "avgpool"
+	}
+	k, x, y, err := kernel(pg)
+	if err != nil {
+		return step{}, err
+	}
+	return step{k: k, bufs: []bufRef{actRef(in.slot), actRef(out.slot)}, x: x, y: y, layer: name}, nil
 }
 
 // newPlan builds the plan of model m for batches of b images of h×w.
@@ -309,15 +229,16 @@ func newPlan(d *Device, m *weights.Model, b, h, w int) (*plan, error) {
 	return buildPlan(d, m, b, h, w, false)
 }
 
-// buildPlan is newPlan; when dry, it only compiles the plan's pipelines
-// (m needs no tensors) and returns a plan without buffers, not to be run.
+// buildPlan compiles m's Program for batches of b images of h×w: one
+// pipeline choice per op, the arena from the program's liveness. When
+// dry, it only compiles the plan's pipelines (m needs no tensors) and
+// returns a plan without buffers, not to be run.
 func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error) {
-	net := m.Net
-	stages, err := net.Stages(b, h, w)
+	prog, err := m.Net.Program(b, h, w)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{d: d, b: b, h: h, w: w, classes: net.FC.Out, stages: stages}
+	p := &plan{d: d, b: b, h: h, w: w, classes: m.Net.FC.Out, prog: prog, lay: newLayout(prog)}
 	maxBind := min(d.limits.MaxStorageBufferBindingSize, d.limits.MaxBufferSize)
 	align := max(256, int(d.limits.MinStorageBufferOffsetAlignment)) / 4
 	bl := &builder{p: p, m: m, dry: dry, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align,
@@ -328,27 +249,8 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 			p.close()
 		}
 	}()
-	stageAt := func(name string) (int, error) {
-		for i, s := range stages {
-			if s.Name == name {
-				return i, nil
-			}
-		}
-		return 0, fmt.Errorf("no stage %s", name)
-	}
-	addSlot := func(name string, block int, a act, steps ...step) error {
-		i, err := stageAt(name)
-		if err != nil {
-			return err
-		}
-		p.slots = append(p.slots, slot{stage: i, block: block, steps: steps, out: a.slot, c: a.c, pad: a.pad, h: a.h, w: a.w})
-		return nil
-	}
 
-	in := act{slot: bl.acquire(b * h * w * (3 + inputPad)), c: 3, pad: inputPad, h: h, w: w}
-	if err := addSlot("input", -1, in); err != nil {
-		return nil, err
-	}
+	acts := p.lay.acts
 	// RunImage fills the input from bytes; a model whose preprocessing
 	// the kernel cannot do still runs from float tensors.
 	if p.lutData, p.normErr = normTable(m.Meta.Preprocess); p.normErr == nil {
@@ -356,117 +258,46 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		if err != nil {
 			return nil, err
 		}
-		p.norm = step{k: k, bufs: []bufRef{actRef(in.slot)}, x: x, y: y, layer: "normalize"}
+		p.norm = step{k: k, bufs: []bufRef{actRef(acts[prog.Input].slot)}, x: x, y: y, layer: "normalize"}
 	}
-	y, st, err := bl.conv(net.Stem, in, nil, true)
-	if err != nil {
-		return nil, err
-	}
-	// The stem's ReLU runs in its epilogue: bn1+relu is free.
-	if err := addSlot(net.Stem.Name, -1, y, st); err != nil {
-		return nil, err
-	}
-	// Only the stem reads the input; each run uploads it before any dispatch.
-	bl.release(in.slot)
-	if err := addSlot(net.Stem.BN+"+relu", -1, y); err != nil {
-		return nil, err
-	}
-	pg := poolGeom{B: b, H: y.h, W: y.w, C: y.c}
-	mk, gx, gy, err := d.maxPoolKernel(pg)
-	if err != nil {
-		return nil, err
-	}
-	ho, wo := pg.outSize()
-	pooled := act{slot: bl.acquire(b * ho * wo * y.c), c: y.c, h: ho, w: wo}
-	if err := addSlot("maxpool", -1, pooled, step{k: mk, bufs: []bufRef{actRef(y.slot), actRef(pooled.slot)}, x: gx, y: gy, layer: "maxpool"}); err != nil {
-		return nil, err
-	}
-	bl.release(y.slot)
-	y = pooled
-
-	for _, l := range net.Layers {
-		for bi, blk := range l.Blocks {
-			var steps []step
-			shortcut := y
-			if blk.Downsample != nil {
-				s, st, err := bl.conv(*blk.Downsample, y, nil, false)
-				if err != nil {
-					return nil, err
-				}
-				steps = append(steps, st)
-				shortcut = s
+	for i, op := range prog.Ops {
+		in, out := acts[op.In], acts[op.Out]
+		var st step
+		var err error
+		switch op.Kind {
+		case model.OpConv:
+			var res *act
+			if op.Residual >= 0 {
+				res = &acts[op.Residual]
 			}
-			// Each input is released once the conv reading it has its
-			// output (a conv must not write where it reads): the block's
-			// input goes after its first conv unless it is the shortcut.
-			cur := y
-			for i, c := range blk.Convs {
-				var res *act
-				if i == len(blk.Convs)-1 {
-					res = &shortcut
-				}
-				next, st, err := bl.conv(c, cur, res, true)
-				if err != nil {
-					return nil, err
-				}
-				steps = append(steps, st)
-				if cur.slot != shortcut.slot {
-					bl.release(cur.slot)
-				}
-				cur = next
+			st, err = bl.conv(op.Conv, in, res, p.lay.relu(prog, i), out)
+		case model.OpReLU:
+			if !p.lay.fused[i] {
+				err = fmt.Errorf("a ReLU runs on the GPU only in the epilogue of the conv before it, whose output it alone reads")
 			}
-			bl.release(shortcut.slot)
-			y = cur
-			if err := addSlot(l.Name, bi, y, steps...); err != nil {
-				return nil, err
-			}
+		case model.OpMaxPool, model.OpAvgPool:
+			st, err = bl.pool(op.Kind == model.OpAvgPool, in, out)
+		case model.OpFlatten:
+			// A view: the next op reads the pooled features as they are.
+		case model.OpFC:
+			st, err = bl.fc(op.FC, in, out)
+		default:
+			err = fmt.Errorf("op kind %q is not supported on the GPU", op.Kind)
 		}
-	}
-
-	pg = poolGeom{B: b, H: y.h, W: y.w, C: y.c}
-	ak, gx, gy, err := d.avgPoolKernel(pg)
-	if err != nil {
-		return nil, err
-	}
-	feat := act{slot: bl.acquire(b * y.c), c: y.c, h: 1, w: 1}
-	if err := addSlot("avgpool", -1, feat, step{k: ak, bufs: []bufRef{actRef(y.slot), actRef(feat.slot)}, x: gx, y: gy, layer: "avgpool"}); err != nil {
-		return nil, err
-	}
-	bl.release(y.slot)
-	if err := addSlot("flatten", -1, feat); err != nil {
-		return nil, err
-	}
-	f := fcGeom{B: b, In: feat.c, Out: net.FC.Out}
-	if net.FC.In != feat.c {
-		return nil, fmt.Errorf("%s takes %d features but gets %d", net.FC.Name, net.FC.In, feat.c)
-	}
-	var wr, er bufRef
-	if !bl.dry {
-		fw, fb := m.Weight(net.FC.Name)
-		words, ep, err := packFC(f, fw, fb)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+			return nil, fmt.Errorf("%s: %w", op.Name, err)
 		}
-		if wr, err = bl.addWeights(words); err != nil {
-			return nil, fmt.Errorf("%s: %w", net.FC.Name, err)
+		if st.k == nil {
+			continue // no dispatch of its own
 		}
-		er = bl.addEp(ep)
+		at := model.StageRef{Stage: op.Stage, Block: op.Block}
+		if n := len(p.slots); n == 0 || p.slots[n-1].at != at {
+			p.slots = append(p.slots, slot{at: at})
+		}
+		sl := &p.slots[len(p.slots)-1]
+		sl.steps = append(sl.steps, st)
+		sl.out = out.slot
 	}
-	src, err := genFC(f)
-	if err != nil {
-		return nil, err
-	}
-	fk, err := d.kernel(net.FC.Name, src, []bool{false, false, false, true})
-	if err != nil {
-		return nil, err
-	}
-	logits := act{slot: bl.acquire(b * f.Out), c: f.Out, h: 1, w: 1}
-	fx, fy := fcGrid(f)
-	if err := addSlot(net.FC.Name, -1, logits, step{k: fk, bufs: []bufRef{actRef(feat.slot), wr, er, actRef(logits.slot)},
-		x: fx, y: fy, layer: net.FC.Name}); err != nil {
-		return nil, err
-	}
-	p.logits = logits.slot
 	if dry {
 		return p, nil // nothing to free: no buffer was made
 	}
@@ -508,8 +339,12 @@ func (p *plan) allocate(bl *builder) error {
 	if err := d.write(p.params, 0, bl.params); err != nil {
 		return err
 	}
-	sizes, of := assign(bl.life)
-	p.bufOf = of
+	ids, lives := p.lay.lives(p.prog, p.b)
+	sizes, of := assign(lives)
+	p.bufOf = make([]int, len(p.prog.Tensors))
+	for i, id := range ids {
+		p.bufOf[id] = of[i]
+	}
 	for i, size := range sizes {
 		if uint64(size) > d.limits.MaxStorageBufferBindingSize {
 			return fmt.Errorf("an activation of %d bytes exceeds the device's storage binding size %d: use a smaller batch",

@@ -47,7 +47,7 @@ func TestRealResNet50MatchesCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	fromBytes, err := e.RunImage(context.Background(), rgba, len(crops), h, w, Options{TopK: 5})
+	fromBytes, err := e.RunImage(context.Background(), rgba, len(crops), h, w, model.RunOptions{TopK: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,12 +95,12 @@ func TestDeviceLossThenReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := e.Run(ctx, x, Options{})
+	before, err := e.Run(ctx, x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.loseForTest()
-	_, err = e.Run(ctx, x, Options{})
+	_, err = e.Run(ctx, x, model.RunOptions{})
 	if !errors.Is(err, ErrDeviceLost) {
 		t.Fatalf("run on a lost device: got %v, want ErrDeviceLost", err)
 	}
@@ -127,7 +127,7 @@ func TestDeviceLossThenReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e2.Close()
-	after, err := e2.Run(ctx, x, Options{})
+	after, err := e2.Run(ctx, x, model.RunOptions{})
 	if err != nil {
 		t.Fatalf("run after reopening: %v", err)
 	}
@@ -152,13 +152,13 @@ func TestFailedRunDropsNewPlan(t *testing.T) {
 	x := randTensor(rand.New(rand.NewSource(42)), 1, 3, 12, 12)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := e.Run(ctx, x, Options{}); !errors.Is(err, context.Canceled) {
+	if _, err := e.Run(ctx, x, model.RunOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("run with a canceled context: got %v", err)
 	}
 	if len(e.plans) != 0 {
 		t.Fatalf("%d plans kept after the failed first run", len(e.plans))
 	}
-	if _, err := e.Run(context.Background(), x, Options{}); err != nil {
+	if _, err := e.Run(context.Background(), x, model.RunOptions{}); err != nil {
 		t.Fatalf("run after the failure: %v", err)
 	}
 	if len(e.plans) != 1 {

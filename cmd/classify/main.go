@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,8 +16,10 @@ import (
 	"strings"
 
 	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/cpu"
 	"github.com/residual-webgpu/residual/model/preprocess"
 	"github.com/residual-webgpu/residual/model/weights"
+	"github.com/residual-webgpu/residual/shaders"
 )
 
 // DefaultModel is the file `make weights` builds.
@@ -27,12 +30,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "classify:", err)
 		os.Exit(1)
 	}
-}
-
-// engine is what classify needs of the CPU reference and the GPU engine.
-type engine interface {
-	run(x *model.Tensor) (*model.Result, error)
-	close()
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -80,30 +77,41 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var e engine
+	ctx := context.Background()
+	var e model.Engine
 	if *useGPU {
-		e, err = newGPU(m, *topk)
+		// Vulkan only: shaders.Open refuses wgpu's software fallback.
+		e, err = shaders.OpenEngine(ctx, nil, m)
 	} else {
-		e, err = newCPU(m, *topk)
+		e, err = cpu.New(m)
 	}
 	if err != nil {
 		return err
 	}
-	defer e.close()
-	res, err := e.run(x)
+	defer e.Close()
+	// Pipelines compile on their first dispatch: prepare first, so that
+	// the stage times are the network's, not the compiler's.
+	if p, ok := e.(model.Preparer); ok {
+		if err := p.Prepare(ctx, x.Shape[0], x.Shape[2], x.Shape[3]); err != nil {
+			return err
+		}
+	}
+	res, err := e.Run(ctx, x, model.RunOptions{TopK: *topk, Profile: true})
 	if err != nil {
 		return err
 	}
+	scheme := string(m.Meta.Scheme)
 	if *asJSON {
-		return printJSON(stdout, fs.Args(), res)
+		return printJSON(stdout, fs.Args(), scheme, res)
 	}
-	printText(stdout, fs.Args(), res)
+	printText(stdout, fs.Args(), scheme, res)
 	return nil
 }
 
 // jsonDoc is the -json output: one document per run.
 type jsonDoc struct {
 	Engine string      `json:"engine"`
+	Scheme string      `json:"scheme"` // the weights as they ran: "int8" or "f32"
 	Images []jsonImage `json:"images"`
 	Stages []jsonStage `json:"stages"`
 }
@@ -121,8 +129,8 @@ type jsonStage struct {
 	Ms     float64 `json:"ms"`
 }
 
-func printJSON(w io.Writer, files []string, res *model.Result) error {
-	doc := jsonDoc{Engine: res.Engine}
+func printJSON(w io.Writer, files []string, scheme string, res *model.Result) error {
+	doc := jsonDoc{Engine: res.Engine, Scheme: scheme}
 	for i, f := range files {
 		doc.Images = append(doc.Images, jsonImage{File: f, Top5: res.Top[i]})
 	}
@@ -134,14 +142,14 @@ func printJSON(w io.Writer, files []string, res *model.Result) error {
 	return enc.Encode(doc)
 }
 
-func printText(w io.Writer, files []string, res *model.Result) {
+func printText(w io.Writer, files []string, scheme string, res *model.Result) {
 	for i, f := range files {
 		fmt.Fprintf(w, "%s\n", f)
 		for _, p := range res.Top[i] {
 			fmt.Fprintf(w, "  %6.2f%%  %s (%d)\n", 100*p.Prob, p.Label, p.Index)
 		}
 	}
-	fmt.Fprintf(w, "\nengine: %s\n", res.Engine)
+	fmt.Fprintf(w, "\nengine: %s, %s weights\n", res.Engine, scheme)
 	fmt.Fprintf(w, "%-14s %-22s %12s %16s %10s\n", "stage", "output shape", "params", "MACs", "ms")
 	var total float64
 	row := func(indent, name string, s model.StageResult) {

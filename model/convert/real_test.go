@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
@@ -85,7 +86,7 @@ func TestRealNPMResNet50(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := eng.Run(x, cpu.Options{TopK: 1})
+		res, err := eng.Run(context.Background(), x, model.RunOptions{TopK: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,11 +196,11 @@ func TestRealInt8AgainstF32(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rf, err := ef.Run(x, cpu.Options{TopK: 5})
+	rf, err := ef.Run(context.Background(), x, model.RunOptions{TopK: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rq, err := eq.Run(x, cpu.Options{TopK: 5})
+	rq, err := eq.Run(context.Background(), x, model.RunOptions{TopK: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"context"
 	"math"
 	"path/filepath"
 	"slices"
@@ -46,7 +47,7 @@ func TestConvertPTHMatchesTorchvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := eng.Run(f.Input(), cpu.Options{})
+			res, err := eng.Run(context.Background(), f.Input(), model.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -28,7 +29,7 @@ func benchmarkArch(b *testing.B, name string) {
 	cpu0, cpuOK := processCPU()
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := e.Run(x, Options{})
+		res, err := e.Run(context.Background(), x, model.RunOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,15 +3,16 @@
 // against and the engine the browser falls back to without WebGPU (built
 // for GOOS=js GOARCH=wasm it runs on one thread).
 //
-// The forward pass (Run) reads top to bottom like torchvision's
-// ResNet.forward, driven by the model.Net layout of the weights. Every
-// convolution is a GEMM over im2col panels (conv.go, gemm.go) whose
-// micro-kernel (kernel.go) accumulates in float32. Int8 weights stay int8
-// in memory: each cache block is dequantized as it is packed.
+// The engine interprets the network's model.Program (run.go): one loop
+// over its ops, each a call to the kernel of its kind. Every convolution
+// is a GEMM over im2col panels (conv.go, gemm.go) whose micro-kernel
+// (kernel.go) accumulates in float32. Int8 weights stay int8 in memory:
+// each cache block is dequantized as it is packed.
 package cpu
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -20,75 +21,80 @@ import (
 // EngineName is what Result.Engine says for this engine.
 const EngineName = "cpu"
 
-// Engine runs one model on the CPU. It only reads the model, which must
-// not change while the Engine is in use; Run may be called concurrently.
+// MaxActivationBytes bounds the activations a run holds at once: a larger
+// batch runs in sub-batches that fit (model.RunInBatches). ResNet-50 at
+// 224×224 holds about 12 MB an image, so about 40 images go at once.
+const MaxActivationBytes = 512 << 20
+
+// Engine runs one model on the CPU; it implements model.Engine. It only
+// reads the model, which must not change while the Engine is in use; Run
+// may be called concurrently.
 type Engine struct {
-	m   *weights.Model
-	net model.Net
+	m          *weights.Model
+	net        model.Net
+	yield      func()
+	yieldEvery time.Duration
 }
 
-// New checks that m holds every tensor its network needs, with the right
-// shapes and storage, and that the layout chains up (each conv consumes its
-// predecessor's channels, each identity shortcut matches its block), so
-// that Run only fails on a bad input.
+var _ model.Engine = (*Engine)(nil)
+
+// New checks that m holds every tensor its network's ops need, with the
+// right shapes and storage, and that the layout chains up (each conv
+// consumes its predecessor's channels, each shortcut matches its block),
+// so that Run only fails on a bad input.
 func New(m *weights.Model) (*Engine, error) {
 	if m == nil {
 		return nil, fmt.Errorf("cpu engine: nil model")
 	}
-	n := m.Net
-	if len(n.Layers) == 0 {
-		return nil, fmt.Errorf("cpu engine: model has no layers (Net not laid out?)")
+	// The layout is checked once, at a size every ResNet keeps (its
+	// output stride is 32); the ops and weights do not depend on it.
+	p, err := m.Net.Program(1, 224, 224)
+	if err != nil {
+		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
-	check := func(c model.Conv, cin int) error {
-		if c.Cin != cin {
-			return fmt.Errorf("cpu engine: conv %s takes %d channels but gets %d", c.Name, c.Cin, cin)
-		}
-		w, b := m.Weight(c.Name)
-		if err := checkConvParams(w, b, c); err != nil {
-			return fmt.Errorf("cpu engine: %w", err)
-		}
-		return nil
-	}
-	if err := check(n.Stem, 3); err != nil {
-		return nil, err
-	}
-	ch := n.Stem.Cout
-	for _, l := range n.Layers {
-		if len(l.Blocks) == 0 {
-			return nil, fmt.Errorf("cpu engine: %s has no blocks", l.Name)
-		}
-		for _, blk := range l.Blocks {
-			if len(blk.Convs) == 0 {
-				return nil, fmt.Errorf("cpu engine: block %s has no convs", blk.Name)
-			}
-			bin := ch
-			for _, c := range blk.Convs {
-				if err := check(c, ch); err != nil {
-					return nil, err
-				}
-				ch = c.Cout
-			}
-			if d := blk.Downsample; d != nil {
-				if err := check(*d, bin); err != nil {
-					return nil, err
-				}
-				if d.Cout != ch {
-					return nil, fmt.Errorf("cpu engine: block %s: shortcut gives %d channels, branch %d", blk.Name, d.Cout, ch)
-				}
-			} else if bin != ch {
-				return nil, fmt.Errorf("cpu engine: block %s: identity shortcut of %d channels onto %d", blk.Name, bin, ch)
-			}
+	for _, op := range p.Ops {
+		if err := checkOp(m, op); err != nil {
+			return nil, fmt.Errorf("cpu engine: %w", err)
 		}
 	}
-	if n.FC.In != ch || n.FC.Out < 1 || n.FC.Out > 1<<24 {
-		return nil, fmt.Errorf("cpu engine: %s is %d→%d after %d channels", n.FC.Name, n.FC.In, n.FC.Out, ch)
+	return &Engine{m: m, net: m.Net}, nil
+}
+
+// checkOp checks that an op is of a kind the engine runs, with the
+// weights it needs.
+func checkOp(m *weights.Model, op model.Op) error {
+	switch op.Kind {
+	case model.OpConv:
+		w, b := m.Weight(op.Name)
+		return checkConvParams(w, b, op.Conv)
+	case model.OpFC:
+		if op.FC.Out < 1 || op.FC.Out > 1<<24 {
+			return fmt.Errorf("%s has %d outputs", op.Name, op.FC.Out)
+		}
+		w, b := m.Weight(op.Name)
+		if err := checkWeight(w, []int{op.FC.Out, op.FC.In}); err != nil {
+			return fmt.Errorf("%s weight: %w", op.Name, err)
+		}
+		if err := checkBias(b, op.FC.Out); err != nil {
+			return fmt.Errorf("%s bias: %w", op.Name, err)
+		}
+	case model.OpReLU, model.OpMaxPool, model.OpAvgPool, model.OpFlatten:
+	default:
+		return fmt.Errorf("op %s: kind %q is not supported", op.Name, op.Kind)
 	}
-	w, b := m.Weight(n.FC.Name)
-	if err := checkWeight(w, []int{n.FC.Out, n.FC.In}); err != nil {
-		return nil, fmt.Errorf("cpu engine: %s weight: %w", n.FC.Name, err)
-	}
-	if err := checkBias(b, n.FC.Out); err != nil {
-		return nil, fmt.Errorf("cpu engine: %s bias: %w", n.FC.Name, err)
-	}
-	return &Engine{m: m, net: n}, nil
+	return nil
+}
+
+// Name is EngineName.
+func (e *Engine) Name() string { return EngineName }
+
+// Close does nothing: the engine holds no resources beyond memory.
+func (e *Engine) Close() {}
+
+// SetYield makes Run call f between ops once at least every has passed
+// since the last call (or the run's start), so that a host with a single
+// thread (the browser) can repaint and take input during a run of
+// seconds. Call it before the engine is shared.
+func (e *Engine) SetYield(every time.Duration, f func()) {
+	e.yield, e.yieldEvery = f, every
 }

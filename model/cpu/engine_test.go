@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -32,7 +33,7 @@ func TestRunMatchesNaiveForward(t *testing.T) {
 						t.Fatal(err)
 					}
 					x := randTensor(rand.New(rand.NewPCG(uint64(ai), 99)), 2, 3, size[0], size[1])
-					res, err := e.Run(x, Options{TopK: 3})
+					res, err := e.Run(context.Background(), x, model.RunOptions{TopK: 3})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -83,11 +84,11 @@ func TestRunInt8EqualsDequantizedAndBatchEqualsSingles(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := randTensor(rand.New(rand.NewPCG(5, 5)), 3, 3, 33, 35)
-	rq, err := eq.Run(x, Options{})
+	rq, err := eq.Run(context.Background(), x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rf, err := ef.Run(x, Options{})
+	rf, err := ef.Run(context.Background(), x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestRunInt8EqualsDequantizedAndBatchEqualsSingles(t *testing.T) {
 			}
 		}
 		one := &model.Tensor{Shape: []int{1, 3, 33, 35}, Data: x.Data[i*n : (i+1)*n]}
-		r1, err := eq.Run(one, Options{})
+		r1, err := eq.Run(context.Background(), one, model.RunOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +125,7 @@ func TestRunStagesAndPredictions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, inspect := range []bool{false, true} {
-		res, err := e.Run(x, Options{TopK: 4, Inspect: inspect})
+		res, err := e.Run(context.Background(), x, model.RunOptions{TopK: 4, Inspect: inspect, Profile: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,11 +192,11 @@ func TestRunStagesAndPredictions(t *testing.T) {
 			}
 		}
 	}
-	res, err := e.Run(x, Options{})
+	res, err := e.Run(context.Background(), x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Top[0]) != DefaultTopK {
+	if len(res.Top[0]) != model.DefaultTopK {
 		t.Errorf("default top-k gave %d predictions", len(res.Top[0]))
 	}
 }
@@ -259,7 +260,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		"zero batch":    {Shape: []int{0, 3, 32, 32}},
 		"negative size": {Shape: []int{1, 3, -4, 32}},
 	} {
-		if _, err := e.Run(x, Options{}); err == nil {
+		if _, err := e.Run(context.Background(), x, model.RunOptions{}); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -275,10 +276,10 @@ func TestRunTrace(t *testing.T) {
 	x := randTensor(rand.New(rand.NewPCG(4, 4)), 2, 3, 29, 31)
 	var names []string
 	got := map[string]*model.Tensor{}
-	res, err := e.Run(x, Options{Trace: func(s string, y *model.Tensor) {
+	res, err := e.Trace(context.Background(), x, model.RunOptions{}, func(s string, y *model.Tensor) {
 		names = append(names, s)
 		got[s] = y
-	}})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestRunResNeXt50MatchesNaive(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := randTensor(rand.New(rand.NewPCG(6, 6)), 1, 3, 32, 40)
-	res, err := e.Run(x, Options{})
+	res, err := e.Run(context.Background(), x, model.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

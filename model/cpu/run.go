@@ -1,207 +1,147 @@
 package cpu
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/residual-webgpu/residual/model"
 )
 
-// DefaultTopK is how many predictions per image Run returns when
-// Options.TopK is not positive.
-const DefaultTopK = 5
-
-// Options says what Run reports besides the logits.
-type Options struct {
-	TopK    int  // predictions per image, best first (DefaultTopK when ≤ 0)
-	Inspect bool // fill every stage's Heatmap (first image of the batch)
-	// Trace, when set, is called with each stage's output as it is
-	// computed (blocks before their layer), for comparing another engine
-	// stage by stage. Run never modifies a tensor after passing it; Trace
-	// must not modify it either, and may keep it.
-	Trace func(stage string, y *model.Tensor)
-}
-
 // Run classifies a batch: x is the preprocessed input [B,3,H,W] (any
 // size the network keeps at least 1×1). It returns the float32 logits
 // (accumulated in float32, in order), the top predictions labelled from
-// the model's metadata, and every stage of Net.Stages with the time it
-// took: conv1 is the folded conv+BN, bn1+relu the ReLU alone, a layer's
-// time is the sum of its blocks', flatten takes no time.
-func (e *Engine) Run(x *model.Tensor, opt Options) (*model.Result, error) {
+// the model's metadata, and every row of the Program's stage table:
+// conv1 is the folded conv+BN, bn1+relu the ReLU alone, a layer's time is
+// the sum of its blocks', flatten takes no time. A batch whose
+// activations exceed MaxActivationBytes runs in sub-batches.
+func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
+	full, err := e.program(x)
+	if err != nil {
+		return nil, err
+	}
+	per := full.PeakBytes() / int64(full.Batch)
+	if n := int(MaxActivationBytes / max(per, 1)); n < full.Batch {
+		return model.RunInBatches(ctx, full.Batch, n, full, func(ctx context.Context, lo, hi int) (*model.Result, error) {
+			part := x.Images(lo, hi)
+			p, err := e.program(part)
+			if err != nil {
+				return nil, err
+			}
+			return e.run(ctx, p, part, opt, nil)
+		})
+	}
+	return e.run(ctx, full, x, opt, nil)
+}
+
+// Trace is Run in one batch that also calls f with each stage's output as
+// it is computed (blocks before their layer), for comparing another
+// engine stage by stage. Run never modifies a tensor after passing it; f
+// must not modify it either, and may keep it.
+func (e *Engine) Trace(ctx context.Context, x *model.Tensor, opt model.RunOptions, f func(stage string, y *model.Tensor)) (*model.Result, error) {
+	p, err := e.program(x)
+	if err != nil {
+		return nil, err
+	}
+	return e.run(ctx, p, x, opt, f)
+}
+
+// program checks the input and lays out the network for it.
+func (e *Engine) program(x *model.Tensor) (*model.Program, error) {
 	if err := checkActivation(x, 3); err != nil {
 		return nil, fmt.Errorf("cpu engine: input: %w", err)
 	}
-	stages, err := e.net.Stages(x.Shape[0], x.Shape[2], x.Shape[3])
+	p, err := e.net.Program(x.Shape[0], x.Shape[2], x.Shape[3])
 	if err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
-	res := &model.Result{Engine: EngineName, Stages: make([]model.StageResult, len(stages))}
-	for i, st := range stages {
-		res.Stages[i].Stage = st
-		for _, b := range st.Blocks {
-			res.Stages[i].Blocks = append(res.Stages[i].Blocks, model.StageResult{Stage: b})
+	return p, nil
+}
+
+// run interprets p on x: each op in order, its output kept until its last
+// use; each stage row is timed, traced and inspected as its tensor
+// appears.
+func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt model.RunOptions, trace func(string, *model.Tensor)) (*model.Result, error) {
+	res := model.NewResult(p)
+	res.Engine = EngineName
+	taps := p.Taps()
+	vals := make([]*model.Tensor, len(p.Tensors))
+	show := func(t int) {
+		for _, r := range taps[t] {
+			row := res.Row(r)
+			if opt.Inspect {
+				row.Heatmap = heatmap(vals[t])
+			}
+			if trace != nil {
+				trace(row.Name, vals[t])
+			}
 		}
 	}
-	// w walks res.Stages in step with the forward pass below, checking that
-	// each stage is the one being computed.
-	w := stageWalker{stages: res.Stages, inspect: opt.Inspect, trace: opt.Trace}
-	conv := func(c model.Conv, in, residual *model.Tensor, relu bool) (*model.Tensor, error) {
-		wt, b := e.m.Weight(c.Name)
-		return Conv2D(in, wt, b, c, residual, relu)
-	}
-
-	start := time.Now()
-	if err := w.done("input", model.KindInput, x, start); err != nil {
-		return nil, err
-	}
-
-	start = time.Now()
-	y, err := conv(e.net.Stem, x, nil, false)
-	if err != nil {
-		return nil, fmt.Errorf("cpu engine: %w", err)
-	}
-	if err := w.done(e.net.Stem.Name, model.KindConv, y, start); err != nil {
-		return nil, err
-	}
-
-	start = time.Now()
-	y = reluCopy(y) // not in place: conv1's output may be traced
-	if err := w.done(e.net.Stem.BN+"+relu", model.KindBNReLU, y, start); err != nil {
-		return nil, err
-	}
-
-	start = time.Now()
-	if y, err = MaxPool(y); err != nil {
-		return nil, fmt.Errorf("cpu engine: %w", err)
-	}
-	if err := w.done("maxpool", model.KindMaxPool, y, start); err != nil {
-		return nil, err
-	}
-
-	for _, l := range e.net.Layers {
-		layer, err := w.next(l.Name, model.KindLayer)
-		if err != nil {
+	vals[p.Input] = x
+	show(p.Input)
+	lastYield := time.Now()
+	for i, op := range p.Ops {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for bi, blk := range l.Blocks {
-			start = time.Now()
-			shortcut := y
-			if blk.Downsample != nil {
-				if shortcut, err = conv(*blk.Downsample, y, nil, false); err != nil {
-					return nil, fmt.Errorf("cpu engine: %w", err)
-				}
-			}
-			// Main branch: ReLU after each conv; the last adds the
-			// shortcut first.
-			for i, c := range blk.Convs {
-				last := i == len(blk.Convs)-1
-				var add *model.Tensor
-				if last {
-					add = shortcut
-				}
-				if y, err = conv(c, y, add, true); err != nil {
-					return nil, fmt.Errorf("cpu engine: %w", err)
-				}
-			}
-			if bi >= len(layer.Blocks) || layer.Blocks[bi].Name != blk.Name {
-				return nil, fmt.Errorf("cpu engine: stage walk out of step at block %s", blk.Name)
-			}
-			b := &layer.Blocks[bi]
-			b.Ms = ms(start)
-			if !sameShape(b.Shape, y.Shape) {
-				return nil, fmt.Errorf("cpu engine: %s gave shape %v, stages say %v", blk.Name, y.Shape, b.Shape)
-			}
-			layer.Ms += b.Ms
-			if opt.Inspect {
-				b.Heatmap = heatmap(y)
-			}
-			if opt.Trace != nil {
-				opt.Trace(blk.Name, y)
+		start := time.Now()
+		y, err := e.exec(op, vals, p.Tensors[op.Out].Shape)
+		if err != nil {
+			return nil, fmt.Errorf("cpu engine: %s: %w", op.Name, err)
+		}
+		if opt.Profile {
+			res.AddTime(op.Stage, op.Block, ms(start))
+		}
+		if !sameShape(y.Shape, p.Tensors[op.Out].Shape) {
+			return nil, fmt.Errorf("cpu engine: %s gave shape %v, the program says %v", op.Name, y.Shape, p.Tensors[op.Out].Shape)
+		}
+		vals[op.Out] = y
+		show(op.Out)
+		// Dead tensors go to the collector, so that memory follows the
+		// program's liveness (the bound Run splits batches by).
+		for _, t := range []int{op.In, op.Residual} {
+			if t >= 0 && p.Tensors[t].LastUse == i {
+				vals[t] = nil
 			}
 		}
-		if opt.Inspect {
-			layer.Heatmap = heatmap(y)
-		}
-		if opt.Trace != nil {
-			opt.Trace(l.Name, y)
+		if e.yield != nil && time.Since(lastYield) >= e.yieldEvery {
+			e.yield()
+			lastYield = time.Now()
 		}
 	}
-
-	start = time.Now()
-	if y, err = AvgPool(y); err != nil {
-		return nil, fmt.Errorf("cpu engine: %w", err)
-	}
-	if err := w.done("avgpool", model.KindAvgPool, y, start); err != nil {
-		return nil, err
-	}
-
-	start = time.Now()
-	y = &model.Tensor{Shape: []int{y.Shape[0], y.Shape[1]}, Data: y.Data}
-	if err := w.done("flatten", model.KindFlatten, y, start); err != nil {
-		return nil, err
-	}
-
-	start = time.Now()
-	fw, fb := e.m.Weight(e.net.FC.Name)
-	if y, err = Linear(y, fw, fb); err != nil {
-		return nil, fmt.Errorf("cpu engine: %w", err)
-	}
-	if err := w.done(e.net.FC.Name, model.KindFC, y, start); err != nil {
-		return nil, err
-	}
-	if w.i != len(res.Stages) {
-		return nil, fmt.Errorf("cpu engine: %d stages left unwalked", len(res.Stages)-w.i)
-	}
-
-	k := opt.TopK
-	if k <= 0 {
-		k = DefaultTopK
-	}
+	y := vals[p.Output]
 	classes := y.Shape[1]
 	for i := 0; i < y.Shape[0]; i++ {
-		row := y.Data[i*classes : (i+1)*classes]
-		res.Logits = append(res.Logits, row)
-		res.Top = append(res.Top, model.TopK(row, e.m.Meta.Labels, k))
+		res.Logits = append(res.Logits, y.Data[i*classes:(i+1)*classes])
 	}
+	res.SetTop(e.m.Meta.Labels, opt.K())
 	return res, nil
 }
 
-// stageWalker hands out the stages of a Result in forward order.
-type stageWalker struct {
-	stages  []model.StageResult
-	i       int
-	inspect bool
-	trace   func(string, *model.Tensor)
-}
-
-// next returns the next stage, which must be the named one.
-func (w *stageWalker) next(name string, kind model.StageKind) (*model.StageResult, error) {
-	if w.i >= len(w.stages) || w.stages[w.i].Name != name || w.stages[w.i].Kind != kind {
-		return nil, fmt.Errorf("cpu engine: stage walk out of step at %s", name)
+// exec runs one op on the tensors computed so far.
+func (e *Engine) exec(op model.Op, vals []*model.Tensor, shape []int) (*model.Tensor, error) {
+	in := vals[op.In]
+	switch op.Kind {
+	case model.OpConv:
+		w, b := e.m.Weight(op.Name)
+		var res *model.Tensor
+		if op.Residual >= 0 {
+			res = vals[op.Residual]
+		}
+		return Conv2D(in, w, b, op.Conv, res, op.ReLU)
+	case model.OpReLU:
+		return reluCopy(in), nil // not in place: its input may be traced
+	case model.OpMaxPool:
+		return MaxPool(in)
+	case model.OpAvgPool:
+		return AvgPool(in)
+	case model.OpFlatten:
+		return &model.Tensor{Shape: shape, Data: in.Data}, nil
+	case model.OpFC:
+		w, b := e.m.Weight(op.Name)
+		return Linear(in, w, b)
 	}
-	w.i++
-	return &w.stages[w.i-1], nil
-}
-
-// done records the next stage, which must be the named one, as finished
-// with output y, its time counted from start.
-func (w *stageWalker) done(name string, kind model.StageKind, y *model.Tensor, start time.Time) error {
-	s, err := w.next(name, kind)
-	if err != nil {
-		return err
-	}
-	s.Ms = ms(start)
-	if !sameShape(s.Shape, y.Shape) {
-		return fmt.Errorf("cpu engine: %s gave shape %v, stages say %v", name, y.Shape, s.Shape)
-	}
-	if w.inspect {
-		s.Heatmap = heatmap(y)
-	}
-	if w.trace != nil {
-		w.trace(name, y)
-	}
-	return nil
+	return nil, fmt.Errorf("op kind %q is not supported", op.Kind)
 }
 
 // heatmap summarises the first image of an activation: NCHW as its

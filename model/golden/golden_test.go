@@ -1,6 +1,7 @@
 package golden
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func TestCPUEngineMatchesTorchvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := eng.Run(f.Input(), cpu.Options{})
+			res, err := eng.Run(context.Background(), f.Input(), model.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

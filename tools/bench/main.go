@@ -11,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,8 +24,10 @@ import (
 	"time"
 
 	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/cpu"
 	"github.com/residual-webgpu/residual/model/golden"
 	"github.com/residual-webgpu/residual/model/weights"
+	"github.com/residual-webgpu/residual/shaders"
 )
 
 // timing is one engine's figures for one (arch, batch).
@@ -46,13 +49,6 @@ type layerGF struct {
 	Name   string  `json:"name"`
 	Ms     float64 `json:"ms"`
 	GFLOPs float64 `json:"gflop_per_s"`
-}
-
-// runner is one engine under test: run classifies x once.
-type runner interface {
-	name() string
-	run(x *model.Tensor) (*model.Result, error)
-	close()
 }
 
 func main() {
@@ -78,10 +74,12 @@ func main() {
 			x := golden.Input([]int{b, 3, *size, *size}, 1)
 			var ts []timing
 			if *cpuEng {
-				ts = append(ts, measure(newCPU(m), name, x, *runs))
+				c, err := cpu.New(m)
+				check(err)
+				ts = append(ts, measure(c, name, x, *runs))
 			}
 			if *gpu {
-				g, err := newGPU(m)
+				g, err := shaders.OpenEngine(context.Background(), nil, m)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "bench: gpu:", err)
 				} else {
@@ -101,24 +99,21 @@ func main() {
 	}
 }
 
-// profiler is a runner that can also run once with per-stage timings
-// (which slows the run down, so it is not the timed one).
-type profiler interface {
-	profile(x *model.Tensor) (*model.Result, error)
-}
-
-func measure(r runner, arch string, x *model.Tensor, runs int) timing {
-	defer r.close()
-	t := timing{Engine: r.name(), Arch: arch, Batch: x.Shape[0]}
+// measure times whole inferences of an engine (the first one cold), then
+// runs once more with per-stage timings (which can slow a run down, so it
+// is not a timed one).
+func measure(e model.Engine, arch string, x *model.Tensor, runs int) timing {
+	defer e.Close()
+	ctx := context.Background()
+	t := timing{Engine: "residual-" + e.Name(), Arch: arch, Batch: x.Shape[0]}
 	start := time.Now()
-	res, err := r.run(x)
+	res, err := e.Run(ctx, x, model.RunOptions{})
 	check(err)
 	t.ColdMs = ms(time.Since(start))
 	var warm []float64
-	var last *model.Result
 	for range runs {
 		start := time.Now()
-		last, err = r.run(x)
+		_, err = e.Run(ctx, x, model.RunOptions{})
 		check(err)
 		warm = append(warm, ms(time.Since(start)))
 	}
@@ -126,10 +121,8 @@ func measure(r runner, arch string, x *model.Tensor, runs int) timing {
 	t.WarmMs, t.MinMs, t.MaxMs = warm[len(warm)/2], warm[0], warm[len(warm)-1]
 	_, macs := model.Totals(stagesOf(res))
 	t.GFLOPs = 2 * float64(macs) / t.WarmMs / 1e6
-	if p, ok := r.(profiler); ok {
-		last, err = p.profile(x)
-		check(err)
-	}
+	last, err := e.Run(ctx, x, model.RunOptions{Profile: true})
+	check(err)
 	for _, s := range last.Stages {
 		for _, b := range append([]model.StageResult{s}, s.Blocks...) {
 			if b.MACs > 0 && b.Ms > 0 && (b.Kind == model.KindConv || b.Kind == model.KindBlock) {

@@ -34,33 +34,11 @@ import (
 	"github.com/residual-webgpu/residual/shaders"
 )
 
-// engine is what both of Residual's engines offer the bench.
-type engine interface {
-	// run classifies x; with profile every stage's time is measured (GPU
-	// timestamps where the adapter has them).
-	run(x *model.Tensor, profile bool) (*model.Result, error)
-	name() string
-}
-
-type gpuEngine struct{ e *shaders.Engine }
-
-func (g gpuEngine) run(x *model.Tensor, profile bool) (*model.Result, error) {
-	return g.e.Run(context.Background(), x, shaders.Options{TopK: 5, Profile: profile})
-}
-func (g gpuEngine) name() string { return g.e.Name() }
-
-type cpuEngine struct{ e *cpu.Engine }
-
-func (c cpuEngine) run(x *model.Tensor, _ bool) (*model.Result, error) {
-	return c.e.Run(x, cpu.Options{TopK: 5}) // always times its stages
-}
-func (c cpuEngine) name() string { return cpu.EngineName }
-
 // bench holds the loaded model and engine; runs are serialized.
 type bench struct {
 	mu  sync.Mutex
 	m   *weights.Model
-	eng engine
+	eng model.Engine
 }
 
 func main() {
@@ -169,25 +147,20 @@ func (b *bench) load(opts js.Value) (any, error) {
 		}
 		return nil, fmt.Errorf("load %s: %w", url, err)
 	}
-	var eng engine
+	var eng model.Engine
 	if gpu {
-		e, err := shaders.OpenEngine(context.Background(), dev.d, m)
-		if err != nil {
-			return nil, fmt.Errorf("load: %w", err)
-		}
-		eng = gpuEngine{e}
+		eng, err = shaders.OpenEngine(context.Background(), dev.d, m)
 	} else {
-		e, err := cpu.New(m)
-		if err != nil {
-			return nil, fmt.Errorf("load: %w", err)
-		}
-		eng = cpuEngine{e}
+		eng, err = cpu.New(m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	b.mu.Lock()
 	b.m, b.eng = m, eng
 	b.mu.Unlock()
 	return map[string]any{
-		"engine":       eng.name(),
+		"engine":       eng.Name(),
 		"arch":         m.Meta.Arch.Name + " " + string(m.Meta.Arch.Variant),
 		"scheme":       string(m.Meta.Scheme),
 		"bytes":        len(data),
@@ -203,7 +176,7 @@ func (b *bench) run(x *model.Tensor, profile bool) (any, error) {
 	if b.eng == nil {
 		return nil, errors.New("run: call load first")
 	}
-	res, err := b.eng.run(x, profile)
+	res, err := b.eng.Run(context.Background(), x, model.RunOptions{TopK: 5, Profile: profile})
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}

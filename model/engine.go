@@ -1,0 +1,56 @@
+package model
+
+import "context"
+
+// Engine runs a network on some hardware. The CPU reference (model/cpu)
+// and the WebGPU engine (shaders) implement it; the app, cmd/classify and
+// the benchmarks use only this contract, so they never know which engine
+// answered.
+type Engine interface {
+	// Run classifies a batch: x is the preprocessed input [B,3,H,W]
+	// (normalised as the weights' metadata says). The Result has the
+	// logits, the top-k of every image and every stage of the Program's
+	// table. A batch too large for the engine's memory is run in
+	// sub-batches and answered as one Result, in order.
+	Run(ctx context.Context, x *Tensor, opt RunOptions) (*Result, error)
+	// Name says which engine and device this is, for people: "cpu",
+	// "webgpu (google swiftshader)".
+	Name() string
+	// Close releases what the engine holds (GPU buffers, a device).
+	// Closing twice is harmless.
+	Close()
+}
+
+// Preparer is an Engine that can get ready for a batch shape ahead of its
+// first run: the GPU engine compiles its pipelines and uploads the
+// weights, so that the first Run's time is a warm run's.
+type Preparer interface {
+	Prepare(ctx context.Context, b, h, w int) error
+}
+
+// DefaultTopK is how many predictions per image Run returns when
+// RunOptions.TopK is not positive.
+const DefaultTopK = 5
+
+// RunOptions says what Run reports besides the logits. Every engine gives
+// each option the same meaning.
+type RunOptions struct {
+	// TopK is the number of predictions per image, best first
+	// (DefaultTopK when ≤ 0).
+	TopK int
+	// Inspect fills every stage's Heatmap from the first image's output.
+	Inspect bool
+	// Profile fills every stage's Ms with the time that stage took, as
+	// precisely as the engine can measure it (GPU timestamps where the
+	// adapter has them, else each stage submitted and waited for alone:
+	// this can make a run slower). Without Profile, Ms are zero.
+	Profile bool
+}
+
+// K is the options' top-k, DefaultTopK when not set.
+func (o RunOptions) K() int {
+	if o.TopK <= 0 {
+		return DefaultTopK
+	}
+	return o.TopK
+}
