@@ -97,4 +97,3 @@ func assignGreedy(lives []life, byTime, tight bool) (sizes, of []int) {
 	}
 	return sizes, of
 }
-
