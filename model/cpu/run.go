@@ -14,14 +14,14 @@ import (
 // the model's metadata, and every row of the Program's stage table:
 // conv1 is the folded conv+BN, bn1+relu the ReLU alone, a layer's time is
 // the sum of its blocks', flatten takes no time. A batch whose
-// activations exceed MaxActivationBytes runs in sub-batches.
+// activations exceed maxActivationBytes runs in sub-batches.
 func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
 	full, err := e.program(x)
 	if err != nil {
 		return nil, err
 	}
 	per := full.PeakBytes() / int64(full.Batch)
-	if n := int(MaxActivationBytes / max(per, 1)); n < full.Batch {
+	if n := int(maxActivationBytes / max(per, 1)); n < full.Batch {
 		return model.RunInBatches(ctx, full.Batch, n, full, func(ctx context.Context, lo, hi int) (*model.Result, error) {
 			part := x.Images(lo, hi)
 			p, err := e.program(part)
