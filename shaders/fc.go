@@ -2,13 +2,16 @@ package shaders
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
-// fcGeom is a linear layer over a batch: x [B][In] → y [B][Out].
-type fcGeom struct{ B, In, Out int }
+// fcGeom is a linear layer over a batch: x [B][In] → y [B][Out], with
+// int8 weights or, with F32 (an f32 weight file), float32 ones.
+type fcGeom struct {
+	B, In, Out int
+	F32        bool
+}
 
 const (
 	fcWG = 64
@@ -48,35 +51,26 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 	return words, ep, nil
 }
 
+// fcSrc is what fc.wgsl is rendered with.
+type fcSrc struct {
+	K4, XK, N, NP4, B, TB, BOFF4, WG int
+	Vec                              bool // x read as vec4
+	F32                              bool
+	Rows                             []int // an invocation's batch rows
+	Cols                             []col // its four outputs
+}
+
 // genFC writes the fc kernel.
 func genFC(f fcGeom) (string, error) {
 	if f.B < 1 || f.In < 1 || f.Out < 1 {
 		return "", fmt.Errorf("fc: bad shape %+v", f)
 	}
-	xt, xk := "f32", f.In
+	xk := f.In
 	if f.vec() {
-		xt, xk = "vec4<f32>", f.In/4
+		xk = f.In / 4
 	}
-	var rows, acc, mac, epi strings.Builder
-	for r := 0; r < fcTB; r++ {
-		fmt.Fprintf(&rows, "    let xr%d = min(b0 + %du, B - 1u) * XK;\n", r, r)
-		fmt.Fprintf(&acc, "    var a%d = vec4<f32>(0.0);\n", r)
-		if f.vec() {
-			fmt.Fprintf(&mac, "        let x%d = x[xr%d + k];\n", r, r)
-		} else {
-			fmt.Fprintf(&mac, "        let e%d = xr%d + 4u * k;\n", r, r)
-			fmt.Fprintf(&mac, "        let x%d = vec4<f32>(x[e%d], x[e%d + 1u], x[e%d + 2u], x[e%d + 3u]);\n", r, r, r, r, r)
-		}
-		fmt.Fprintf(&mac, "        a%d += vec4<f32>(dot(x%d, w0), dot(x%d, w1), dot(x%d, w2), dot(x%d, w3));\n", r, r, r, r, r)
-		fmt.Fprintf(&epi, "    if (b0 + %du < B) {\n        let z%d = a%d * sc + bi;\n", r, r, r)
-		for c := 0; c < 4; c++ {
-			fmt.Fprintf(&epi, "        if (o4 * 4u + %du < N) {\n            y[(b0 + %du) * N + o4 * 4u + %du] = z%d.%c;\n        }\n", c, r, c, r, "xyzw"[c])
-		}
-		fmt.Fprintf(&epi, "    }\n")
-	}
-	return render("fc.wgsl", map[string]string{"K4": u(f.k4()), "XK": u(xk), "N": u(f.Out), "NP4": u(f.np() / 4),
-		"B": u(f.B), "TB": u(fcTB), "BOFF4": u(f.np() / 4),
-		"XT": xt, "WG": fmt.Sprint(fcWG), "ROWS": rows.String(), "ACC": acc.String(), "MAC": mac.String(), "EPILOGUE": epi.String()})
+	return render("fc.wgsl", fcSrc{K4: f.k4(), XK: xk, N: f.Out, NP4: f.np() / 4, B: f.B, TB: fcTB, BOFF4: f.np() / 4,
+		WG: fcWG, Vec: f.vec(), F32: f.F32, Rows: seq(fcTB), Cols: cols4(0)})
 }
 
 // fcGrid is the dispatch size of the fc kernel.

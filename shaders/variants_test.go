@@ -3,6 +3,7 @@ package shaders
 import (
 	"strings"
 	"testing"
+	"text/template"
 
 	"github.com/gogpu/gputypes"
 	"github.com/residual-webgpu/residual/model"
@@ -74,21 +75,45 @@ func TestCheckLimits(t *testing.T) {
 }
 
 func TestRenderChecksPlaceholders(t *testing.T) {
-	vars := map[string]string{"B": "1u", "H": "1u", "W": "1u", "CU": "1u", "HO": "1u", "WO": "1u", "NX": "1u", "WG": "64", "T": "f32"}
-	if _, err := render("pool.wgsl", vars); err != nil {
+	full := poolSrc{B: 1, H: 1, W: 1, CU: 1, HO: 1, WO: 1, NX: 1, WG: 64}
+	if _, err := render("pool.wgsl", full); err != nil {
 		t.Fatalf("complete values rejected: %v", err)
 	}
-	delete(vars, "HO")
-	if _, err := render("pool.wgsl", vars); err == nil || !strings.Contains(err.Error(), "HO") {
+	// A value the template names but the data lacks.
+	missing := struct {
+		B, H, W, CU, WO, NX, WG int
+		Vec                     bool
+	}{1, 1, 1, 1, 1, 1, 64, false}
+	if _, err := render("pool.wgsl", missing); err == nil || !strings.Contains(err.Error(), "HO") {
 		t.Fatalf("missing HO: got %v", err)
 	}
-	vars["HO"], vars["EXTRA"] = "1u", "x"
-	if _, err := render("pool.wgsl", vars); err == nil || !strings.Contains(err.Error(), "EXTRA") {
-		t.Fatalf("unused EXTRA: got %v", err)
+	// A value the template does not use.
+	extra := struct {
+		poolSrc
+		Extra int
+	}{full, 1}
+	if _, err := render("pool.wgsl", extra); err == nil || !strings.Contains(err.Error(), "Extra") {
+		t.Fatalf("unused Extra: got %v", err)
+	}
+	// Fields of the structs a template ranges over count too.
+	if got := unusedFields(mustTemplate(t, "conv.wgsl"), struct{ Pixels []struct{ I, Spare int } }{}); len(got) != 1 || got[0] != "Pixels.Spare" {
+		t.Fatalf("unused nested field: got %v", got)
 	}
 	if _, err := render("nope.wgsl", nil); err == nil {
 		t.Fatal("missing file accepted")
 	}
+	if _, err := render(commonWGSL, nil); err == nil {
+		t.Fatal("the snippets file rendered as a kernel")
+	}
+}
+
+func mustTemplate(t *testing.T, file string) *template.Template {
+	t.Helper()
+	ts, err := templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts[file]
 }
 
 // TestChooseTileFillsLanes checks that small images do not leave most of
