@@ -223,13 +223,18 @@ func (g convGeom) k4() int { return g.K * g.K * g.CG4 }
 
 // convWeights is one conv's packed weights and epilogue constants.
 type convWeights struct {
-	words []uint32  // [G][KH][KW][CG4][NGP]
-	scale []float32 // [G][NGP]
+	// words is the weight buffer's 32-bit words: [G][KH][KW][CG4][NGP]
+	// entries, each one word of four int8 values or, with F32, four words
+	// (a vec4<f32>) holding the float bits of the same four values.
+	words []uint32
+	scale []float32 // [G][NGP]; 1 for f32 weights
 	bias  []float32 // [G][NGP]
 }
 
-// packConv lays a conv's int8 weights out for the kernel. Float weights are
-// quantized here (symmetric, per output channel) so the GPU always holds int8.
+// packConv lays a conv's weights out for the kernel: int8 values with
+// their per-output-channel scales as the file holds them, or with g.F32
+// the file's float32 values. The weights are never requantized here: the
+// tensor's storage must match g.F32.
 func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error) {
 	want := []int{g.Cout, g.CG, g.K, g.K}
 	if w == nil || b == nil {
@@ -242,33 +247,41 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if len(bias) != g.Cout {
 		return convWeights{}, fmt.Errorf("bias %s has %d values, want %d", b.Name, len(bias), g.Cout)
 	}
-	q, scale, err := int8Of(w, g.Cout)
-	if err != nil {
+	if err := checkWeightStorage(w, g.F32, g.Cout); err != nil {
 		return convWeights{}, err
 	}
 	ngp := g.ngp(t)
 	k4 := g.k4()
-	cw := convWeights{words: make([]uint32, g.Groups*k4*ngp), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
-	per := g.CG * g.K * g.K
+	per := 1 // words per entry
+	if g.F32 {
+		per = 4
+	}
+	cw := convWeights{words: make([]uint32, g.Groups*k4*ngp*per), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
+	size := g.CG * g.K * g.K
 	for gi := 0; gi < g.Groups; gi++ {
 		for j := 0; j < g.NG; j++ {
 			n := gi*g.NG + j
-			cw.scale[gi*ngp+j] = scale[n]
+			cw.scale[gi*ngp+j] = 1
+			if !g.F32 {
+				cw.scale[gi*ngp+j] = w.Scale[n]
+			}
 			cw.bias[gi*ngp+j] = bias[n]
 			for ky := 0; ky < g.K; ky++ {
 				for kx := 0; kx < g.K; kx++ {
 					for c4 := 0; c4 < g.CG4; c4++ {
-						var word uint32
+						e := (gi*k4+(ky*g.K+kx)*g.CG4+c4)*ngp + j // the entry
 						for t := 0; t < 4; t++ {
 							ci := c4*4 + t
 							if ci >= g.CG {
 								break
 							}
-							v := q[n*per+(ci*g.K+ky)*g.K+kx]
-							word |= uint32(uint8(v)) << (8 * t)
+							i := n*size + (ci*g.K+ky)*g.K + kx
+							if g.F32 {
+								cw.words[4*e+t] = math.Float32bits(w.F32[i])
+							} else {
+								cw.words[e] |= uint32(uint8(w.I8[i])) << (8 * t)
+							}
 						}
-						k := (ky*g.K+kx)*g.CG4 + c4
-						cw.words[(gi*k4+k)*ngp+j] = word
 					}
 				}
 			}
@@ -277,40 +290,21 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	return cw, nil
 }
 
-// int8Of returns a weight's int8 values and per-output-channel scales,
-// quantizing float weights symmetrically.
-func int8Of(w *weights.Tensor, out int) ([]int8, []float32, error) {
-	if w.I8 != nil {
-		if len(w.Scale) != out || len(w.I8) != w.Len() {
-			return nil, nil, fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
-		}
-		return w.I8, w.Scale, nil
+// checkWeightStorage checks that a weight tensor holds what the kernel
+// reads: with f32, float32 values; otherwise int8 values with one scale
+// per output channel (out).
+func checkWeightStorage(w *weights.Tensor, f32 bool, out int) error {
+	switch {
+	case f32 && w.I8 != nil:
+		return fmt.Errorf("weight %s holds int8 values, but the kernel was built for f32 weights", w.Name)
+	case f32 && len(w.F32) != w.Len():
+		return fmt.Errorf("weight %s: %d floats for shape %v", w.Name, len(w.F32), w.Shape)
+	case !f32 && w.I8 == nil:
+		return fmt.Errorf("weight %s holds float32 values, but the kernel was built for int8 weights (set F32 for an f32 weight file)", w.Name)
+	case !f32 && (len(w.Scale) != out || len(w.I8) != w.Len()):
+		return fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
 	}
-	if len(w.F32) != w.Len() || out < 1 {
-		return nil, nil, fmt.Errorf("weight %s: %d floats for shape %v", w.Name, len(w.F32), w.Shape)
-	}
-	per := len(w.F32) / out
-	q := make([]int8, len(w.F32))
-	scale := make([]float32, out)
-	for n := 0; n < out; n++ {
-		row := w.F32[n*per : (n+1)*per]
-		var m float64
-		for _, v := range row {
-			m = math.Max(m, math.Abs(float64(v)))
-		}
-		if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
-			if m != 0 {
-				return nil, nil, fmt.Errorf("weight %s: channel %d is not finite", w.Name, n)
-			}
-			continue
-		}
-		s := m / 127
-		scale[n] = float32(s)
-		for i, v := range row {
-			q[n*per+i] = int8(math.Round(float64(v) / s))
-		}
-	}
-	return q, scale, nil
+	return nil
 }
 
 func sameShape(a, b []int) bool {

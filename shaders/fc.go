@@ -2,6 +2,7 @@ package shaders
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/residual-webgpu/residual/model/weights"
 )
@@ -22,8 +23,10 @@ func (f fcGeom) k4() int   { return (f.In + 3) / 4 }
 func (f fcGeom) np() int   { return (f.Out + 3) / 4 * 4 }
 func (f fcGeom) vec() bool { return f.In%4 == 0 }
 
-// packFC lays a linear layer's int8 weights out as [K4][NP] words, with NP
-// scales then NP biases for the epilogue.
+// packFC lays a linear layer's weights out as [K4][NP] entries (one word
+// of four int8 values of consecutive k, or with F32 four words: their
+// float bits), with NP scales (1 for F32) then NP biases for the
+// epilogue. The tensor's storage must match f.F32.
 func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err error) {
 	if w == nil || b == nil {
 		return nil, nil, fmt.Errorf("missing weight or bias")
@@ -35,17 +38,26 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 	if len(bias) != f.Out {
 		return nil, nil, fmt.Errorf("bias %s has %d values, want %d", b.Name, len(bias), f.Out)
 	}
-	q, scale, err := int8Of(w, f.Out)
-	if err != nil {
+	if err := checkWeightStorage(w, f.F32, f.Out); err != nil {
 		return nil, nil, err
 	}
 	np, k4 := f.np(), f.k4()
-	words = make([]uint32, k4*np)
 	ep = make([]float32, 2*np)
+	if f.F32 {
+		words = make([]uint32, 4*k4*np)
+		for o := 0; o < f.Out; o++ {
+			ep[o], ep[np+o] = 1, bias[o]
+			for k := 0; k < f.In; k++ {
+				words[4*((k/4)*np+o)+k%4] = math.Float32bits(w.F32[o*f.In+k])
+			}
+		}
+		return words, ep, nil
+	}
+	words = make([]uint32, k4*np)
 	for o := 0; o < f.Out; o++ {
-		ep[o], ep[np+o] = scale[o], bias[o]
+		ep[o], ep[np+o] = w.Scale[o], bias[o]
 		for k := 0; k < f.In; k++ {
-			words[(k/4)*np+o] |= uint32(uint8(q[o*f.In+k])) << (8 * (k % 4))
+			words[(k/4)*np+o] |= uint32(uint8(w.I8[o*f.In+k])) << (8 * (k % 4))
 		}
 	}
 	return words, ep, nil

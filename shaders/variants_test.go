@@ -13,7 +13,8 @@ import (
 // engine can emit (vec4 and scalar input and output, residual, ReLU, every
 // the device's chosen tile and a small odd one, 1×1, 3×3 and 7×7 kernels;
 // both pooling entry points on vec4 and scalar channels; fc on vec4 and
-// scalar features) into a pipeline on the native device.
+// scalar features; conv and fc on int8 and f32 weights) into a pipeline on
+// the device.
 func TestKernelVariantsCompile(t *testing.T) {
 	d := device(t)
 	n := 0
@@ -25,16 +26,19 @@ func TestKernelVariantsCompile(t *testing.T) {
 	} {
 		for _, res := range []bool{false, true} {
 			for _, relu := range []bool{false, true} {
-				g, err := newConvGeom(c, 2, 9, 9, res, relu)
-				if err != nil {
-					t.Fatal(err)
-				}
-				// Other classes' tiles are checked by TestConvMatchesReference.
-				for _, tl := range []convTile{chooseTile(g, d.class), {WG: 8, TM: 2, TN: 4}} {
-					if _, err := d.convKernel(g, tl); err != nil {
-						t.Fatalf("%s res=%v relu=%v tile %+v: %v", c.Name, res, relu, tl, err)
+				for _, f32 := range []bool{false, true} {
+					g, err := newConvGeom(c, 2, 9, 9, res, relu)
+					if err != nil {
+						t.Fatal(err)
 					}
-					n++
+					g.F32 = f32
+					// Other classes' tiles are checked by TestConvMatchesReference.
+					for _, tl := range []convTile{chooseTile(g, d.class), {WG: 8, TM: 2, TN: 4}} {
+						if _, err := d.convKernel(g, tl); err != nil {
+							t.Fatalf("%s res=%v relu=%v f32=%v tile %+v: %v", c.Name, res, relu, f32, tl, err)
+						}
+						n++
+					}
 				}
 			}
 		}
@@ -47,18 +51,21 @@ func TestKernelVariantsCompile(t *testing.T) {
 		if _, _, _, err := d.avgPoolKernel(p); err != nil {
 			t.Fatalf("avgpool C=%d: %v", ch, err)
 		}
-		f := fcGeom{B: 5, In: ch * 4, Out: 10}
-		if ch%4 != 0 {
-			f.In = ch
+		for _, f32 := range []bool{false, true} {
+			f := fcGeom{B: 5, In: ch * 4, Out: 10, F32: f32}
+			if ch%4 != 0 {
+				f.In = ch
+			}
+			src, err := genFC(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.kernel("fc", src, []bool{false, false, false, true}); err != nil {
+				t.Fatalf("fc %+v: %v", f, err)
+			}
+			n++
 		}
-		src, err := genFC(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.kernel("fc", src, []bool{false, false, false, true}); err != nil {
-			t.Fatalf("fc %+v: %v", f, err)
-		}
-		n += 3
+		n += 2
 	}
 	t.Logf("%d pipelines compiled", n)
 }
