@@ -26,7 +26,8 @@ const browserTests = "^(TestOpenReportsDevice|TestConvMatchesReference|TestMaxPo
 	"TestLinearMatchesReference|TestEngineMatchesCPU|TestKernelVariantsCompile|TestRenderChecksPlaceholders|TestChooseTileFillsLanes|" +
 	"TestBrowserDeviceFound|TestShaderErrorIsAnError|TestOversizedBufferIsAnError|TestDoRecoversPanics|TestDeviceLossThenReopen|" +
 	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU|TestBrowserTimestamps|TestPageForbidsEval|" +
-	"TestFailedRunDropsNewPlan|TestPrecompileMakesEveryPipeline|TestSwiftShaderShuffles)$"
+	"TestFailedRunDropsNewPlan|TestPrecompileMakesEveryPipeline|TestSwiftShaderShuffles|TestConvF32MatchesReference|TestLinearF32MatchesReference|" +
+	"TestPackChecksWeightStorage)$"
 
 // browserPage loads the wasm test binary with Go's wasm_exec.js, records
 // its output lines and exit code for the test to read back.

@@ -3,7 +3,6 @@ package shaders
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -22,6 +21,9 @@ type convGeom struct {
 	XS          int // floats per input pixel: Cin, or more when the input is stored padded
 	Residual    bool
 	ReLU        bool
+	// F32 runs the conv on float32 weights (an f32 weight file) instead
+	// of int8 ones: the weight tensor must hold what the flag says.
+	F32 bool
 }
 
 func newConvGeom(c model.Conv, b, h, w int, residual, relu bool) (convGeom, error) {
@@ -221,13 +223,18 @@ func (g convGeom) k4() int { return g.K * g.K * g.CG4 }
 
 // convWeights is one conv's packed weights and epilogue constants.
 type convWeights struct {
-	words []uint32  // [G][KH][KW][CG4][NGP]
-	scale []float32 // [G][NGP]
+	// words is the weight buffer's 32-bit words: [G][KH][KW][CG4][NGP]
+	// entries, each one word of four int8 values or, with F32, four words
+	// (a vec4<f32>) holding the float bits of the same four values.
+	words []uint32
+	scale []float32 // [G][NGP]; 1 for f32 weights
 	bias  []float32 // [G][NGP]
 }
 
-// packConv lays a conv's int8 weights out for the kernel. Float weights are
-// quantized here (symmetric, per output channel) so the GPU always holds int8.
+// packConv lays a conv's weights out for the kernel: int8 values with
+// their per-output-channel scales as the file holds them, or with g.F32
+// the file's float32 values. The weights are never requantized here: the
+// tensor's storage must match g.F32.
 func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error) {
 	want := []int{g.Cout, g.CG, g.K, g.K}
 	if w == nil || b == nil {
@@ -240,33 +247,41 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if len(bias) != g.Cout {
 		return convWeights{}, fmt.Errorf("bias %s has %d values, want %d", b.Name, len(bias), g.Cout)
 	}
-	q, scale, err := int8Of(w, g.Cout)
-	if err != nil {
+	if err := checkWeightStorage(w, g.F32, g.Cout); err != nil {
 		return convWeights{}, err
 	}
 	ngp := g.ngp(t)
 	k4 := g.k4()
-	cw := convWeights{words: make([]uint32, g.Groups*k4*ngp), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
-	per := g.CG * g.K * g.K
+	per := 1 // words per entry
+	if g.F32 {
+		per = 4
+	}
+	cw := convWeights{words: make([]uint32, g.Groups*k4*ngp*per), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
+	size := g.CG * g.K * g.K
 	for gi := 0; gi < g.Groups; gi++ {
 		for j := 0; j < g.NG; j++ {
 			n := gi*g.NG + j
-			cw.scale[gi*ngp+j] = scale[n]
+			cw.scale[gi*ngp+j] = 1
+			if !g.F32 {
+				cw.scale[gi*ngp+j] = w.Scale[n]
+			}
 			cw.bias[gi*ngp+j] = bias[n]
 			for ky := 0; ky < g.K; ky++ {
 				for kx := 0; kx < g.K; kx++ {
 					for c4 := 0; c4 < g.CG4; c4++ {
-						var word uint32
+						e := (gi*k4+(ky*g.K+kx)*g.CG4+c4)*ngp + j // the entry
 						for t := 0; t < 4; t++ {
 							ci := c4*4 + t
 							if ci >= g.CG {
 								break
 							}
-							v := q[n*per+(ci*g.K+ky)*g.K+kx]
-							word |= uint32(uint8(v)) << (8 * t)
+							i := n*size + (ci*g.K+ky)*g.K + kx
+							if g.F32 {
+								cw.words[4*e+t] = math.Float32bits(w.F32[i])
+							} else {
+								cw.words[e] |= uint32(uint8(w.I8[i])) << (8 * t)
+							}
 						}
-						k := (ky*g.K+kx)*g.CG4 + c4
-						cw.words[(gi*k4+k)*ngp+j] = word
 					}
 				}
 			}
@@ -275,40 +290,21 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	return cw, nil
 }
 
-// int8Of returns a weight's int8 values and per-output-channel scales,
-// quantizing float weights symmetrically.
-func int8Of(w *weights.Tensor, out int) ([]int8, []float32, error) {
-	if w.I8 != nil {
-		if len(w.Scale) != out || len(w.I8) != w.Len() {
-			return nil, nil, fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
-		}
-		return w.I8, w.Scale, nil
+// checkWeightStorage checks that a weight tensor holds what the kernel
+// reads: with f32, float32 values; otherwise int8 values with one scale
+// per output channel (out).
+func checkWeightStorage(w *weights.Tensor, f32 bool, out int) error {
+	switch {
+	case f32 && w.I8 != nil:
+		return fmt.Errorf("weight %s holds int8 values, but the kernel was built for f32 weights", w.Name)
+	case f32 && len(w.F32) != w.Len():
+		return fmt.Errorf("weight %s: %d floats for shape %v", w.Name, len(w.F32), w.Shape)
+	case !f32 && w.I8 == nil:
+		return fmt.Errorf("weight %s holds float32 values, but the kernel was built for int8 weights (set F32 for an f32 weight file)", w.Name)
+	case !f32 && (len(w.Scale) != out || len(w.I8) != w.Len()):
+		return fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
 	}
-	if len(w.F32) != w.Len() || out < 1 {
-		return nil, nil, fmt.Errorf("weight %s: %d floats for shape %v", w.Name, len(w.F32), w.Shape)
-	}
-	per := len(w.F32) / out
-	q := make([]int8, len(w.F32))
-	scale := make([]float32, out)
-	for n := 0; n < out; n++ {
-		row := w.F32[n*per : (n+1)*per]
-		var m float64
-		for _, v := range row {
-			m = math.Max(m, math.Abs(float64(v)))
-		}
-		if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
-			if m != 0 {
-				return nil, nil, fmt.Errorf("weight %s: channel %d is not finite", w.Name, n)
-			}
-			continue
-		}
-		s := m / 127
-		scale[n] = float32(s)
-		for i, v := range row {
-			q[n*per+i] = int8(math.Round(float64(v) / s))
-		}
-	}
-	return q, scale, nil
+	return nil
 }
 
 func sameShape(a, b []int) bool {
@@ -323,132 +319,66 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
+// convSrc is what conv.wgsl is rendered with: the tile's constants,
+// the kernel variant's switches and the index lists its unrolled
+// statements range over.
+type convSrc struct {
+	WG, TM, TN int
+	VecIn      bool // x read as vec4 (else four scalar loads)
+	VecOut     bool // y and the residual as vec4
+	Dense      bool // no tap needs a bounds check
+	LanesN     bool
+	Shuffle    bool
+	F32        bool // float weights, no scale
+	Loads      int  // pixels an invocation loads: TM, or TM/WG with Shuffle
+	Loaded     []int
+	Pixels     []convPixel // the tile's TM pixels
+	Vecs       []convVec   // the tile's TN channels, four at a time
+}
+
+// convPixel is pixel I of the tile; with Shuffle, invocation Lane loaded
+// it as its y<From>.
+type convPixel struct{ I, From, Lane int }
+
+// convVec is the tile's channels J..J+3, one vec4 V of weight words or
+// of the epilogue.
+type convVec struct {
+	V, J int
+	Cols []col
+}
+
+// col is channel J of a tile, component C of its vec4.
+type col struct {
+	J int
+	C string
+}
+
+// cols4 is the four channels from j on.
+func cols4(j int) []col {
+	return []col{{j, "x"}, {j + 1, "y"}, {j + 2, "z"}, {j + 3, "w"}}
+}
+
 // genConv writes the WGSL of one conv kernel.
 func genConv(g convGeom, t convTile) (string, error) {
 	if t.TN%4 != 0 || t.TM < 1 || t.WG < 1 {
 		return "", fmt.Errorf("conv kernel: bad tile %+v", t)
 	}
-	vin, vout := g.vecIn(), g.vecOut()
-	xt, yt := "f32", "f32"
-	if vin {
-		xt = "vec4<f32>"
-	}
-	if vout {
-		yt = "vec4<f32>"
-	}
 	if t.Shuffle && !t.canShuffle(g) {
 		return "", fmt.Errorf("conv kernel: tile %+v cannot shuffle pixels on %d groups of %d channels", t, g.Groups, g.NG)
 	}
-	// Each invocation loads the pixels own(k), k < loads: all TM, or
-	// with Shuffle its TM/WG share of them.
-	loads := t.TM
-	own := func(k int) string { return fmt.Sprintf("m0 + %du", k) }
+	s := convSrc{WG: t.WG, TM: t.TM, TN: t.TN, VecIn: g.vecIn(), VecOut: g.vecOut(), Dense: t.dense(g),
+		LanesN: t.LanesN, Shuffle: t.Shuffle, F32: g.F32, Loads: t.TM}
 	if t.Shuffle {
-		loads = t.TM / t.WG
-		own = func(k int) string { return fmt.Sprintf("m0 + %du * sid + %du", loads, k) }
+		s.Loads = t.TM / t.WG
 	}
-	var pix, acc, tap, mac, epi strings.Builder
+	s.Loaded = seq(s.Loads)
 	for i := 0; i < t.TM; i++ {
-		for j := 0; j < t.TN; j++ {
-			fmt.Fprintf(&acc, "    var a%d_%d = 0.0;\n", i, j)
-		}
+		s.Pixels = append(s.Pixels, convPixel{I: i, From: i % s.Loads, Lane: i / s.Loads})
 	}
-	for i := 0; i < loads; i++ {
-		fmt.Fprintf(&pix, "    let p%d = min(%s, M - 1u);\n", i, own(i))
-		fmt.Fprintf(&pix, "    let r%d = p%d %% HWO;\n", i, i)
-		fmt.Fprintf(&pix, "    let iy%d = i32(r%d / WO) * S - PAD;\n", i, i)
-		fmt.Fprintf(&pix, "    let ix%d = i32(r%d %% WO) * S - PAD;\n", i, i)
-		fmt.Fprintf(&pix, "    let xb%d = (p%d / HWO) * H;\n", i, i)
-		if t.dense(g) {
-			// No padding: every tap is inside the image.
-			fmt.Fprintf(&tap, "            let o%d = ((xb%d + u32(iy%d)) * W + u32(ix%d)) * XC + g * XG;\n", i, i, i, i)
-			continue
-		}
-		fmt.Fprintf(&tap, "            let yy%d = iy%d + i32(ky);\n", i, i)
-		fmt.Fprintf(&tap, "            let xx%d = ix%d + i32(kx);\n", i, i)
-		fmt.Fprintf(&tap, "            let v%d = u32(yy%d) < H && u32(xx%d) < W;\n", i, i, i)
-		fmt.Fprintf(&tap, "            let o%d = select(0u, ((xb%d + u32(yy%d)) * W + u32(xx%d)) * XC + g * XG, v%d);\n", i, i, i, i, i)
+	for v := 0; v < t.TN/4; v++ {
+		s.Vecs = append(s.Vecs, convVec{V: v, J: 4 * v, Cols: cols4(4 * v)})
 	}
-	for jv := 0; jv < t.TN/4; jv++ {
-		fmt.Fprintf(&mac, "                let wv%d = wq[wk + %du];\n", jv, jv)
-		for c := 0; c < 4; c++ {
-			fmt.Fprintf(&mac, "                let w%d = q4(wv%d.%c);\n", 4*jv+c, jv, "xyzw"[c])
-		}
-	}
-	for i := 0; i < loads; i++ {
-		load := fmt.Sprintf("x[o%d + c]", i)
-		if !vin {
-			fmt.Fprintf(&mac, "                let e%d = o%d + 4u * c;\n", i, i)
-			load = fmt.Sprintf("vec4<f32>(x[e%d], x[e%d + 1u], x[e%d + 2u], x[e%d + 3u])", i, i, i, i)
-		}
-		if !t.dense(g) {
-			load = fmt.Sprintf("select(vec4<f32>(0.0), %s, v%d)", load, i)
-		}
-		name := "x"
-		if t.Shuffle {
-			name = "y"
-		}
-		fmt.Fprintf(&mac, "                let %s%d = %s;\n", name, i, load)
-	}
-	for i := 0; i < t.TM; i++ {
-		if t.Shuffle {
-			// Pixel i was loaded by invocation i/loads as its y(i%loads).
-			fmt.Fprintf(&mac, "                let x%d = subgroupShuffle(y%d, %du);\n", i, i%loads, i/loads)
-		}
-		for j := 0; j < t.TN; j++ {
-			fmt.Fprintf(&mac, "                a%d_%d += dot(x%d, w%d);\n", i, j, i, j)
-		}
-	}
-	for jv := 0; jv < t.TN/4; jv++ {
-		fmt.Fprintf(&epi, "    let sc%d = ep[sk + %du];\n    let bi%d = ep[bk + %du];\n", jv, jv, jv, jv)
-	}
-	for i := 0; i < t.TM; i++ {
-		fmt.Fprintf(&epi, "    if (live && m0 + %du < M) {\n", i)
-		fmt.Fprintf(&epi, "        let yo%d = (m0 + %du) * COUT + g * NG + n0;\n", i, i)
-		for jv := 0; jv < t.TN/4; jv++ {
-			fmt.Fprintf(&epi, "        var z%d_%d = vec4<f32>(a%d_%d, a%d_%d, a%d_%d, a%d_%d) * sc%d + bi%d;\n",
-				i, jv, i, 4*jv, i, 4*jv+1, i, 4*jv+2, i, 4*jv+3, jv, jv)
-			if vout {
-				fmt.Fprintf(&epi, "        if (n0 + %du < NG) {\n", 4*jv)
-				idx := fmt.Sprintf("yo%d / 4u + %du", i, jv)
-				fmt.Fprintf(&epi, "            if (HASRES) {\n                z%d_%d += res[%s];\n            }\n", i, jv, idx)
-				fmt.Fprintf(&epi, "            if (RELU) {\n                z%d_%d = max(z%d_%d, vec4<f32>(0.0));\n            }\n", i, jv, i, jv)
-				fmt.Fprintf(&epi, "            y[%s] = z%d_%d;\n        }\n", idx, i, jv)
-				continue
-			}
-			for c := 0; c < 4; c++ {
-				j := 4*jv + c
-				fmt.Fprintf(&epi, "        if (n0 + %du < NG) {\n", j)
-				idx := fmt.Sprintf("yo%d + %du", i, j)
-				fmt.Fprintf(&epi, "            var v = z%d_%d.%c;\n", i, jv, "xyzw"[c])
-				fmt.Fprintf(&epi, "            if (HASRES) {\n                v += res[%s];\n            }\n", idx)
-				fmt.Fprintf(&epi, "            if (RELU) {\n                v = max(v, 0.0);\n            }\n")
-				fmt.Fprintf(&epi, "            y[%s] = v;\n        }\n", idx)
-			}
-		}
-		fmt.Fprintf(&epi, "    }\n")
-	}
-	lanes := `    let g = wid.y / NTILES;
-    let n0 = (wid.y % NTILES) * TN;
-    let m0 = (wid.x * {{WG}}u + lid) * TM;
-    let live = true;`
-	if t.LanesN {
-		// Lanes past the last channel tile redo it and store nothing.
-		lanes = `    let live = wid.y * {{WG}}u + lid < pr.tiles;
-    let tile = min(wid.y * {{WG}}u + lid, pr.tiles - 1u);
-    let g = tile / NTILES;
-    let n0 = (tile % NTILES) * TN;
-    let m0 = wid.x * TM;`
-	}
-	lanes = strings.ReplaceAll(lanes, "{{WG}}", fmt.Sprint(t.WG))
-	enable, sid := "", ""
-	if t.Shuffle {
-		enable, sid = "enable subgroups;\n", ", @builtin(subgroup_invocation_id) sid: u32"
-	}
-	return render("conv.wgsl", map[string]string{"ENABLE": enable, "SID": sid,
-		"TN": u(t.TN), "TM": u(t.TM), "WG": fmt.Sprint(t.WG), "XT": xt, "YT": yt, "LANES": lanes,
-		"PIXELS": pix.String(), "ACC": acc.String(), "TAP": tap.String(), "MAC": mac.String(), "EPILOGUE": epi.String(),
-	})
+	return render("conv.wgsl", s)
 }
 
 // paramsBytes is the size of conv.wgsl's Params, padded to 16 bytes.
@@ -489,6 +419,9 @@ func convKind(g convGeom, t convTile) string {
 	k := "conv window"
 	if t.dense(g) {
 		k = "conv dense"
+	}
+	if g.F32 {
+		k += " f32"
 	}
 	if !g.vecIn() {
 		k += " scalar-in"

@@ -51,18 +51,7 @@ func TestConvMatchesReference(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		compare(t, name, got, want, 1e-5)
-		// Every tile shape must give the same answer, not only the chosen
-		// one: each adapter class's, odd ones, and the largest.
-		tiles := []convTile{{WG: 8, TM: 1, TN: 4}, {WG: 16, TM: 3, TN: 16}, {WG: 4, TM: 3, TN: 8, Window: true, LanesN: true}, {WG: 2, TM: 5, TN: 4, LanesN: true}, {WG: 64, TM: 8, TN: 8}, chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classSwiftShader),
-			chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classGPU), chooseTile(testGeom(tc.c, tc.b, tc.h, tc.w), classLavapipe)}
-		for _, tl := range []convTile{{WG: 4, TM: 8, TN: 8, Window: true, LanesN: true, Shuffle: true},
-			{WG: 4, TM: 4, TN: 4, LanesN: true, Shuffle: true}} {
-			// Subgroups of 4: the browser's SwiftShader.
-			if d.sub4 && tl.canShuffle(testGeom(tc.c, tc.b, tc.h, tc.w)) {
-				tiles = append(tiles, tl)
-			}
-		}
-		for _, tl := range tiles {
+		for _, tl := range testTiles(d, testGeom(tc.c, tc.b, tc.h, tc.w)) {
 			got, err := d.conv2D(context.Background(), x, w, b, tc.c, res, tc.relu, &tl)
 			if err != nil {
 				t.Fatalf("%s tile %+v: %v", name, tl, err)
@@ -70,6 +59,23 @@ func TestConvMatchesReference(t *testing.T) {
 			compare(t, fmt.Sprintf("%s tile %+v", name, tl), got, want, 1e-5)
 		}
 	}
+}
+
+// testTiles are the tiles every conv test runs besides the chosen one:
+// every tile shape must give the same answer, so each adapter class's,
+// odd ones, the largest, and where the device has subgroups of 4 (the
+// browser's SwiftShader) shuffled ones.
+func testTiles(d *Device, g convGeom) []convTile {
+	tiles := []convTile{{WG: 8, TM: 1, TN: 4}, {WG: 16, TM: 3, TN: 16}, {WG: 4, TM: 3, TN: 8, Window: true, LanesN: true},
+		{WG: 2, TM: 5, TN: 4, LanesN: true}, {WG: 64, TM: 8, TN: 8},
+		chooseTile(g, classSwiftShader), chooseTile(g, classGPU), chooseTile(g, classLavapipe)}
+	for _, tl := range []convTile{{WG: 4, TM: 8, TN: 8, Window: true, LanesN: true, Shuffle: true},
+		{WG: 4, TM: 4, TN: 4, LanesN: true, Shuffle: true}} {
+		if d.sub4 && tl.canShuffle(g) {
+			tiles = append(tiles, tl)
+		}
+	}
+	return tiles
 }
 
 // testGeom is the geometry of a test conv (valid by construction).

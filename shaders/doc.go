@@ -5,10 +5,13 @@
 // and in the browser on WebGPU (GOOS=js GOARCH=wasm).
 //
 // Activations live on the GPU channels-last (NHWC) in float32; conv and fc
-// weights stay int8, packed four to a u32, with a float32 scale per output
-// channel applied in the epilogue together with the folded BatchNorm bias,
-// an optional residual add and an optional ReLU. Results match the CPU
-// reference (model/cpu) to float32 rounding.
+// weights run as the weight file holds them: int8, packed four to a u32,
+// with a float32 scale per output channel applied in the epilogue, or (an
+// f32 file) float32, never requantized on the GPU. The epilogue also adds
+// the folded BatchNorm bias, an optional residual and an optional ReLU.
+// Results match the CPU reference (model/cpu) to float32 rounding. The
+// kernels are text/template WGSL files rendered with each conv's tile and
+// variant (wgsl.go).
 //
 // Use: Open a Device, NewEngine for a model (or OpenEngine, which opens
 // the device and owns it), then Run a preprocessed tensor or RunImage the

@@ -2,13 +2,17 @@ package shaders
 
 import (
 	"fmt"
-	"strings"
+	"math"
 
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
-// fcGeom is a linear layer over a batch: x [B][In] → y [B][Out].
-type fcGeom struct{ B, In, Out int }
+// fcGeom is a linear layer over a batch: x [B][In] → y [B][Out], with
+// int8 weights or, with F32 (an f32 weight file), float32 ones.
+type fcGeom struct {
+	B, In, Out int
+	F32        bool
+}
 
 const (
 	fcWG = 64
@@ -19,8 +23,10 @@ func (f fcGeom) k4() int   { return (f.In + 3) / 4 }
 func (f fcGeom) np() int   { return (f.Out + 3) / 4 * 4 }
 func (f fcGeom) vec() bool { return f.In%4 == 0 }
 
-// packFC lays a linear layer's int8 weights out as [K4][NP] words, with NP
-// scales then NP biases for the epilogue.
+// packFC lays a linear layer's weights out as [K4][NP] entries (one word
+// of four int8 values of consecutive k, or with F32 four words: their
+// float bits), with NP scales (1 for F32) then NP biases for the
+// epilogue. The tensor's storage must match f.F32.
 func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err error) {
 	if w == nil || b == nil {
 		return nil, nil, fmt.Errorf("missing weight or bias")
@@ -32,20 +38,38 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 	if len(bias) != f.Out {
 		return nil, nil, fmt.Errorf("bias %s has %d values, want %d", b.Name, len(bias), f.Out)
 	}
-	q, scale, err := int8Of(w, f.Out)
-	if err != nil {
+	if err := checkWeightStorage(w, f.F32, f.Out); err != nil {
 		return nil, nil, err
 	}
 	np, k4 := f.np(), f.k4()
-	words = make([]uint32, k4*np)
 	ep = make([]float32, 2*np)
+	if f.F32 {
+		words = make([]uint32, 4*k4*np)
+		for o := 0; o < f.Out; o++ {
+			ep[o], ep[np+o] = 1, bias[o]
+			for k := 0; k < f.In; k++ {
+				words[4*((k/4)*np+o)+k%4] = math.Float32bits(w.F32[o*f.In+k])
+			}
+		}
+		return words, ep, nil
+	}
+	words = make([]uint32, k4*np)
 	for o := 0; o < f.Out; o++ {
-		ep[o], ep[np+o] = scale[o], bias[o]
+		ep[o], ep[np+o] = w.Scale[o], bias[o]
 		for k := 0; k < f.In; k++ {
-			words[(k/4)*np+o] |= uint32(uint8(q[o*f.In+k])) << (8 * (k % 4))
+			words[(k/4)*np+o] |= uint32(uint8(w.I8[o*f.In+k])) << (8 * (k % 4))
 		}
 	}
 	return words, ep, nil
+}
+
+// fcSrc is what fc.wgsl is rendered with.
+type fcSrc struct {
+	K4, XK, N, NP4, B, TB, BOFF4, WG int
+	Vec                              bool // x read as vec4
+	F32                              bool
+	Rows                             []int // an invocation's batch rows
+	Cols                             []col // its four outputs
 }
 
 // genFC writes the fc kernel.
@@ -53,30 +77,12 @@ func genFC(f fcGeom) (string, error) {
 	if f.B < 1 || f.In < 1 || f.Out < 1 {
 		return "", fmt.Errorf("fc: bad shape %+v", f)
 	}
-	xt, xk := "f32", f.In
+	xk := f.In
 	if f.vec() {
-		xt, xk = "vec4<f32>", f.In/4
+		xk = f.In / 4
 	}
-	var rows, acc, mac, epi strings.Builder
-	for r := 0; r < fcTB; r++ {
-		fmt.Fprintf(&rows, "    let xr%d = min(b0 + %du, B - 1u) * XK;\n", r, r)
-		fmt.Fprintf(&acc, "    var a%d = vec4<f32>(0.0);\n", r)
-		if f.vec() {
-			fmt.Fprintf(&mac, "        let x%d = x[xr%d + k];\n", r, r)
-		} else {
-			fmt.Fprintf(&mac, "        let e%d = xr%d + 4u * k;\n", r, r)
-			fmt.Fprintf(&mac, "        let x%d = vec4<f32>(x[e%d], x[e%d + 1u], x[e%d + 2u], x[e%d + 3u]);\n", r, r, r, r, r)
-		}
-		fmt.Fprintf(&mac, "        a%d += vec4<f32>(dot(x%d, w0), dot(x%d, w1), dot(x%d, w2), dot(x%d, w3));\n", r, r, r, r, r)
-		fmt.Fprintf(&epi, "    if (b0 + %du < B) {\n        let z%d = a%d * sc + bi;\n", r, r, r)
-		for c := 0; c < 4; c++ {
-			fmt.Fprintf(&epi, "        if (o4 * 4u + %du < N) {\n            y[(b0 + %du) * N + o4 * 4u + %du] = z%d.%c;\n        }\n", c, r, c, r, "xyzw"[c])
-		}
-		fmt.Fprintf(&epi, "    }\n")
-	}
-	return render("fc.wgsl", map[string]string{"K4": u(f.k4()), "XK": u(xk), "N": u(f.Out), "NP4": u(f.np() / 4),
-		"B": u(f.B), "TB": u(fcTB), "BOFF4": u(f.np() / 4),
-		"XT": xt, "WG": fmt.Sprint(fcWG), "ROWS": rows.String(), "ACC": acc.String(), "MAC": mac.String(), "EPILOGUE": epi.String()})
+	return render("fc.wgsl", fcSrc{K4: f.k4(), XK: xk, N: f.Out, NP4: f.np() / 4, B: f.B, TB: fcTB, BOFF4: f.np() / 4,
+		WG: fcWG, Vec: f.vec(), F32: f.F32, Rows: seq(fcTB), Cols: cols4(0)})
 }
 
 // fcGrid is the dispatch size of the fc kernel.

@@ -44,6 +44,12 @@ func channelShifts(p weights.Preprocess) ([3]int, error) {
 	return [3]int{}, fmt.Errorf("preprocess: unknown channel order %q", p.ChannelOrder)
 }
 
+// normSrc is what normalize.wgsl is rendered with.
+type normSrc struct {
+	N, NX, WG int
+	Shift     [3]int // per network channel, its byte's bit shift
+}
+
 // genNormalize writes the normalisation kernel for n pixels.
 func genNormalize(p weights.Preprocess, n int) (string, uint32, uint32, error) {
 	sh, err := channelShifts(p)
@@ -54,8 +60,7 @@ func genNormalize(p weights.Preprocess, n int) (string, uint32, uint32, error) {
 		return "", 0, 0, fmt.Errorf("normalize: %d pixels", n)
 	}
 	gx, gy := grid(n, normWG)
-	src, err := render("normalize.wgsl", map[string]string{"N": u(n), "NX": u(int(gx)), "WG": fmt.Sprint(normWG),
-		"SHIFT0": fmt.Sprint(sh[0]), "SHIFT1": fmt.Sprint(sh[1]), "SHIFT2": fmt.Sprint(sh[2])})
+	src, err := render("normalize.wgsl", normSrc{N: n, NX: int(gx), WG: normWG, Shift: sh})
 	return src, gx, gy, err
 }
 

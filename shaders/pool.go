@@ -34,6 +34,12 @@ func grid(n, wg int) (x, y uint32) {
 	return maxX, uint32((groups + maxX - 1) / maxX)
 }
 
+// poolSrc is what pool.wgsl is rendered with.
+type poolSrc struct {
+	B, H, W, CU, HO, WO, NX, WG int
+	Vec                         bool // channels as vec4
+}
+
 // genPool writes the pooling module for a geometry; n is the invocation
 // count of the entry point that will run (max pool: every output unit;
 // average pool: B×units), which fixes the grid width the shader unwraps.
@@ -42,13 +48,8 @@ func genPool(p poolGeom, n int) (string, uint32, uint32, error) {
 		return "", 0, 0, fmt.Errorf("pool: bad input [%d,%d,%d,%d]", p.B, p.C, p.H, p.W)
 	}
 	ho, wo := p.outSize()
-	t := "f32"
-	if p.C%4 == 0 {
-		t = "vec4<f32>"
-	}
 	gx, gy := grid(n, poolWG)
-	src, err := render("pool.wgsl", map[string]string{"B": u(p.B), "H": u(p.H), "W": u(p.W), "CU": u(p.units()),
-		"HO": u(ho), "WO": u(wo), "NX": u(int(gx)), "WG": fmt.Sprint(poolWG), "T": t})
+	src, err := render("pool.wgsl", poolSrc{B: p.B, H: p.H, W: p.W, CU: p.units(), HO: ho, WO: wo, NX: int(gx), WG: poolWG, Vec: p.C%4 == 0})
 	return src, gx, gy, err
 }
 

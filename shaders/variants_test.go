@@ -3,6 +3,7 @@ package shaders
 import (
 	"strings"
 	"testing"
+	"text/template"
 
 	"github.com/gogpu/gputypes"
 	"github.com/residual-webgpu/residual/model"
@@ -12,7 +13,8 @@ import (
 // engine can emit (vec4 and scalar input and output, residual, ReLU, every
 // the device's chosen tile and a small odd one, 1×1, 3×3 and 7×7 kernels;
 // both pooling entry points on vec4 and scalar channels; fc on vec4 and
-// scalar features) into a pipeline on the native device.
+// scalar features; conv and fc on int8 and f32 weights) into a pipeline on
+// the device.
 func TestKernelVariantsCompile(t *testing.T) {
 	d := device(t)
 	n := 0
@@ -24,16 +26,19 @@ func TestKernelVariantsCompile(t *testing.T) {
 	} {
 		for _, res := range []bool{false, true} {
 			for _, relu := range []bool{false, true} {
-				g, err := newConvGeom(c, 2, 9, 9, res, relu)
-				if err != nil {
-					t.Fatal(err)
-				}
-				// Other classes' tiles are checked by TestConvMatchesReference.
-				for _, tl := range []convTile{chooseTile(g, d.class), {WG: 8, TM: 2, TN: 4}} {
-					if _, err := d.convKernel(g, tl); err != nil {
-						t.Fatalf("%s res=%v relu=%v tile %+v: %v", c.Name, res, relu, tl, err)
+				for _, f32 := range []bool{false, true} {
+					g, err := newConvGeom(c, 2, 9, 9, res, relu)
+					if err != nil {
+						t.Fatal(err)
 					}
-					n++
+					g.F32 = f32
+					// Other classes' tiles are checked by TestConvMatchesReference.
+					for _, tl := range []convTile{chooseTile(g, d.class), {WG: 8, TM: 2, TN: 4}} {
+						if _, err := d.convKernel(g, tl); err != nil {
+							t.Fatalf("%s res=%v relu=%v f32=%v tile %+v: %v", c.Name, res, relu, f32, tl, err)
+						}
+						n++
+					}
 				}
 			}
 		}
@@ -46,18 +51,21 @@ func TestKernelVariantsCompile(t *testing.T) {
 		if _, _, _, err := d.avgPoolKernel(p); err != nil {
 			t.Fatalf("avgpool C=%d: %v", ch, err)
 		}
-		f := fcGeom{B: 5, In: ch * 4, Out: 10}
-		if ch%4 != 0 {
-			f.In = ch
+		for _, f32 := range []bool{false, true} {
+			f := fcGeom{B: 5, In: ch * 4, Out: 10, F32: f32}
+			if ch%4 != 0 {
+				f.In = ch
+			}
+			src, err := genFC(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.kernel("fc", src, []bool{false, false, false, true}); err != nil {
+				t.Fatalf("fc %+v: %v", f, err)
+			}
+			n++
 		}
-		src, err := genFC(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.kernel("fc", src, []bool{false, false, false, true}); err != nil {
-			t.Fatalf("fc %+v: %v", f, err)
-		}
-		n += 3
+		n += 2
 	}
 	t.Logf("%d pipelines compiled", n)
 }
@@ -74,21 +82,45 @@ func TestCheckLimits(t *testing.T) {
 }
 
 func TestRenderChecksPlaceholders(t *testing.T) {
-	vars := map[string]string{"B": "1u", "H": "1u", "W": "1u", "CU": "1u", "HO": "1u", "WO": "1u", "NX": "1u", "WG": "64", "T": "f32"}
-	if _, err := render("pool.wgsl", vars); err != nil {
+	full := poolSrc{B: 1, H: 1, W: 1, CU: 1, HO: 1, WO: 1, NX: 1, WG: 64}
+	if _, err := render("pool.wgsl", full); err != nil {
 		t.Fatalf("complete values rejected: %v", err)
 	}
-	delete(vars, "HO")
-	if _, err := render("pool.wgsl", vars); err == nil || !strings.Contains(err.Error(), "HO") {
+	// A value the template names but the data lacks.
+	missing := struct {
+		B, H, W, CU, WO, NX, WG int
+		Vec                     bool
+	}{1, 1, 1, 1, 1, 1, 64, false}
+	if _, err := render("pool.wgsl", missing); err == nil || !strings.Contains(err.Error(), "HO") {
 		t.Fatalf("missing HO: got %v", err)
 	}
-	vars["HO"], vars["EXTRA"] = "1u", "x"
-	if _, err := render("pool.wgsl", vars); err == nil || !strings.Contains(err.Error(), "EXTRA") {
-		t.Fatalf("unused EXTRA: got %v", err)
+	// A value the template does not use.
+	extra := struct {
+		poolSrc
+		Extra int
+	}{full, 1}
+	if _, err := render("pool.wgsl", extra); err == nil || !strings.Contains(err.Error(), "Extra") {
+		t.Fatalf("unused Extra: got %v", err)
+	}
+	// Fields of the structs a template ranges over count too.
+	if got := unusedFields(mustTemplate(t, "conv.wgsl"), struct{ Pixels []struct{ I, Spare int } }{}); len(got) != 1 || got[0] != "Pixels.Spare" {
+		t.Fatalf("unused nested field: got %v", got)
 	}
 	if _, err := render("nope.wgsl", nil); err == nil {
 		t.Fatal("missing file accepted")
 	}
+	if _, err := render(commonWGSL, nil); err == nil {
+		t.Fatal("the snippets file rendered as a kernel")
+	}
+}
+
+func mustTemplate(t *testing.T, file string) *template.Template {
+	t.Helper()
+	ts, err := templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts[file]
 }
 
 // TestChooseTileFillsLanes checks that small images do not leave most of

@@ -1,55 +1,167 @@
 package shaders
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
-	"regexp"
+	"reflect"
 	"sort"
 	"strings"
+	"sync"
+	"text/template"
+	"text/template/parse"
 )
 
 //go:embed *.wgsl
 var wgslFiles embed.FS
 
-var placeholder = regexp.MustCompile(`\{\{[A-Za-z0-9_]+\}\}`)
+// commonWGSL holds the snippets ({{define}}s) that several kernels share;
+// it is parsed with every kernel file.
+const commonWGSL = "common.wgsl"
 
-// render fills the {{NAME}} placeholders of an embedded WGSL file. Constants
-// go into the text because naga's SPIR-V output does not support `override`.
-// Every placeholder must be given and every given name must be used, so a
-// typo fails loudly instead of compiling a different kernel.
-func render(file string, vars map[string]string) (string, error) {
-	b, err := wgslFiles.ReadFile(file)
+// templates parses each embedded kernel file (with commonWGSL) once.
+var templates = sync.OnceValues(func() (map[string]*template.Template, error) {
+	entries, err := wgslFiles.ReadDir(".")
 	if err != nil {
-		return "", fmt.Errorf("wgsl %s: %w", file, err)
+		return nil, err
 	}
-	src := string(b)
-	used := map[string]bool{}
-	var missing []string
-	out := placeholder.ReplaceAllStringFunc(src, func(m string) string {
-		name := m[2 : len(m)-2]
-		v, ok := vars[name]
-		if !ok {
-			missing = append(missing, name)
-			return m
+	out := map[string]*template.Template{}
+	for _, e := range entries {
+		name := e.Name()
+		if name == commonWGSL {
+			continue
 		}
-		used[name] = true
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("wgsl %s: no value for %s", file, strings.Join(missing, ", "))
-	}
-	var unused []string
-	for k := range vars {
-		if !used[k] {
-			unused = append(unused, k)
+		t, err := template.New(name).Option("missingkey=error").ParseFS(wgslFiles, commonWGSL, name)
+		if err != nil {
+			return nil, fmt.Errorf("wgsl %s: %w", name, err)
 		}
-	}
-	if len(unused) > 0 {
-		sort.Strings(unused)
-		return "", fmt.Errorf("wgsl %s: unused values %s", file, strings.Join(unused, ", "))
+		out[name] = t
 	}
 	return out, nil
+})
+
+// render executes an embedded WGSL template (Go's text/template) with data,
+// a struct whose fields are the kernel's constants and variant switches.
+// Constants go into the text because naga's SPIR-V output does not
+// support `override`. A name the template uses must be a field of data
+// (text/template fails on unknown fields), and every field of data must be
+// used by the template, so a typo or a stale field fails loudly instead of
+// compiling a different kernel.
+func render(file string, data any) (string, error) {
+	ts, err := templates()
+	if err != nil {
+		return "", err
+	}
+	t, ok := ts[file]
+	if !ok || file == commonWGSL {
+		return "", fmt.Errorf("wgsl %s: no such kernel template", file)
+	}
+	if unused := unusedFields(t, data); len(unused) > 0 {
+		return "", fmt.Errorf("wgsl %s: unused values %s", file, strings.Join(unused, ", "))
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("wgsl %s: %w", file, err)
+	}
+	return b.String(), nil
 }
 
-// u is a WGSL u32 literal.
-func u(v int) string { return fmt.Sprintf("%du", v) }
+// unusedFields lists data's exported fields (and those of the structs in
+// its slices, as `range` gives them) that no template of t names.
+func unusedFields(t *template.Template, data any) []string {
+	used := map[string]bool{}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil {
+			fieldNames(tt.Tree.Root, used)
+		}
+	}
+	var unused []string
+	var walk func(typ reflect.Type, prefix string)
+	seen := map[reflect.Type]bool{}
+	walk = func(typ reflect.Type, prefix string) {
+		for typ.Kind() == reflect.Slice || typ.Kind() == reflect.Array || typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			if !used[f.Name] {
+				unused = append(unused, prefix+f.Name)
+			}
+			walk(f.Type, prefix+f.Name+".")
+		}
+	}
+	if data != nil {
+		walk(reflect.TypeOf(data), "")
+	}
+	sort.Strings(unused)
+	return unused
+}
+
+// fieldNames collects the field names a template's parse tree refers to.
+func fieldNames(n parse.Node, used map[string]bool) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			fieldNames(c, used)
+		}
+	case *parse.ActionNode:
+		fieldNames(n.Pipe, used)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			fieldNames(c, used)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			fieldNames(a, used)
+		}
+	case *parse.FieldNode:
+		for _, id := range n.Ident {
+			used[id] = true
+		}
+	case *parse.VariableNode:
+		for _, id := range n.Ident[1:] {
+			used[id] = true
+		}
+	case *parse.ChainNode:
+		fieldNames(n.Node, used)
+		for _, id := range n.Field {
+			used[id] = true
+		}
+	case *parse.IfNode:
+		fieldNames(n.Pipe, used)
+		fieldNames(n.List, used)
+		fieldNames(n.ElseList, used)
+	case *parse.RangeNode:
+		fieldNames(n.Pipe, used)
+		fieldNames(n.List, used)
+		fieldNames(n.ElseList, used)
+	case *parse.WithNode:
+		fieldNames(n.Pipe, used)
+		fieldNames(n.List, used)
+		fieldNames(n.ElseList, used)
+	case *parse.TemplateNode:
+		fieldNames(n.Pipe, used)
+	}
+}
+
+// seq is the index list 0, 1, …, n-1, for a template to range over.
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
