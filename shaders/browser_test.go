@@ -27,7 +27,7 @@ const browserTests = "^(TestOpenReportsDevice|TestConvMatchesReference|TestMaxPo
 	"TestBrowserDeviceFound|TestShaderErrorIsAnError|TestOversizedBufferIsAnError|TestDoRecoversPanics|TestDeviceLossThenReopen|" +
 	"TestNormalizeMatchesPreprocess|TestRunImageMatchesRun|TestNetworksMatchCPU|TestBrowserTimestamps|TestPageForbidsEval|" +
 	"TestFailedRunDropsNewPlan|TestPrecompileMakesEveryPipeline|TestSwiftShaderShuffles|TestConvF32MatchesReference|TestLinearF32MatchesReference|" +
-	"TestPackChecksWeightStorage)$"
+	"TestPackChecksWeightStorage|TestF32AndInt8FilesAgree|TestRunSplitsLargeBatches)$"
 
 // browserPage loads the wasm test binary with Go's wasm_exec.js, records
 // its output lines and exit code for the test to read back.

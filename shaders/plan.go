@@ -143,6 +143,7 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool, out act)
 		return step{}, err
 	}
 	g.XS = in.stride()
+	g.F32 = bl.m.Meta.Scheme == weights.F32 // weights run as the file stores them
 	if g.Cout != out.c || g.HO != out.h || g.WO != out.w {
 		return step{}, fmt.Errorf("conv %s gives %dx%dx%d, the program says %dx%dx%d", c.Name, g.Cout, g.HO, g.WO, out.c, out.h, out.w)
 	}
@@ -181,7 +182,7 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool, out act)
 
 // fc plans the classifier of in into out.
 func (bl *builder) fc(l model.Linear, in, out act) (step, error) {
-	f := fcGeom{B: bl.p.b, In: in.c, Out: l.Out}
+	f := fcGeom{B: bl.p.b, In: in.c, Out: l.Out, F32: bl.m.Meta.Scheme == weights.F32}
 	if l.In != in.c || out.c != l.Out {
 		return step{}, fmt.Errorf("%s takes %d features but gets %d", l.Name, l.In, in.c)
 	}
