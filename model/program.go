@@ -315,3 +315,9 @@ func sameInts(a, b []int) bool {
 	}
 	return true
 }
+
+// Layout is the network's Program for one 1×1 image, a size every ResNet
+// keeps: its ops, their weights and wiring without meaningful sizes, for
+// code that needs the structure alone (checking weights or a checkpoint's
+// graph).
+func (n Net) Layout() (*Program, error) { return n.Program(1, 1, 1) }

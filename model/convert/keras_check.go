@@ -147,61 +147,63 @@ func (t *kerasTopology) checkGraph(net model.Net) error {
 	if t.input == "" {
 		return fmt.Errorf("model_config: no InputLayer")
 	}
-	bn, err := convBN(net.Stem, t.input)
+	prog, err := net.Layout()
 	if err != nil {
 		return err
 	}
-	x, err := relu(bn)
-	if err != nil {
-		return err
-	}
-	pool := t.pools[0].layer
-	if err := expect(pool, x); err != nil {
-		return err
-	}
-	x = pool
-	for _, l := range net.Layers {
-		for _, b := range l.Blocks {
-			y := x
-			for i, c := range b.Convs {
-				if y, err = convBN(c, y); err != nil {
-					return err
-				}
-				if i < len(b.Convs)-1 {
-					if y, err = relu(y); err != nil {
-						return err
-					}
-				}
-			}
-			short := x
-			if b.Downsample != nil {
-				if short, err = convBN(*b.Downsample, x); err != nil {
-					return err
-				}
-			}
-			p := [2]string{y, short}
-			if p[0] > p[1] {
-				p[0], p[1] = p[1], p[0]
-			}
-			add, ok := addOf[p]
-			if !ok {
-				return fmt.Errorf("model_config: block %s: no Add of %s and %s", b.Name, y, short)
-			}
-			if x, err = relu(add); err != nil {
+	// name is the Keras layer holding each program tensor's values.
+	name := make([]string, len(prog.Tensors))
+	name[prog.Input] = t.input
+	for _, op := range prog.Ops {
+		in, out := name[op.In], ""
+		var err error
+		switch op.Kind {
+		case model.OpConv:
+			if out, err = convBN(op.Conv, in); err != nil {
 				return err
 			}
+			if op.Residual >= 0 {
+				p := [2]string{out, name[op.Residual]}
+				if p[0] > p[1] {
+					p[0], p[1] = p[1], p[0]
+				}
+				add, ok := addOf[p]
+				if !ok {
+					return fmt.Errorf("model_config: block %s: no Add of %s and %s", prog.Stages[op.Stage].Blocks[op.Block].Name, out, name[op.Residual])
+				}
+				out = add
+			}
+			if op.ReLU {
+				out, err = relu(out)
+			}
+		case model.OpReLU:
+			out, err = relu(in)
+		case model.OpMaxPool:
+			out = t.pools[0].layer
+			err = expect(out, in)
+		case model.OpAvgPool:
+			var ok bool
+			if out, ok = poolAfter[in]; !ok {
+				err = fmt.Errorf("model_config: no average pooling after layer %s", in)
+			}
+		case model.OpFlatten:
+			out = in // Keras may flatten or not: the classifier looks through it
+		case model.OpFC:
+			head := inputs(t.dense.layer)
+			for len(head) == 1 && t.nodes[head[0]].class == "Flatten" {
+				head = inputs(head[0])
+			}
+			if !slices.Equal(head, []string{in}) {
+				err = fmt.Errorf("model_config: classifier %s takes %v, want the average pool %s", t.dense.layer, head, in)
+			}
+			out = t.dense.layer
+		default:
+			err = fmt.Errorf("model_config: no Keras check for op kind %q", op.Kind)
 		}
-	}
-	avg, ok := poolAfter[x]
-	if !ok {
-		return fmt.Errorf("model_config: no average pooling after layer %s", x)
-	}
-	head := inputs(t.dense.layer)
-	for len(head) == 1 && t.nodes[head[0]].class == "Flatten" {
-		head = inputs(head[0])
-	}
-	if !slices.Equal(head, []string{avg}) {
-		return fmt.Errorf("model_config: classifier %s takes %v, want the average pool %s", t.dense.layer, head, avg)
+		if err != nil {
+			return err
+		}
+		name[op.Out] = out
 	}
 	return nil
 }

@@ -47,9 +47,7 @@ func New(m *weights.Model) (*Engine, error) {
 	if m == nil {
 		return nil, fmt.Errorf("cpu engine: nil model")
 	}
-	// The layout is checked once, at a size every ResNet keeps (its
-	// output stride is 32); the ops and weights do not depend on it.
-	p, err := m.Net.Program(1, 224, 224)
+	p, err := m.Net.Layout()
 	if err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
