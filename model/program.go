@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // OpKind names what an Op computes.
 type OpKind string
@@ -231,7 +234,7 @@ func (pb progBuilder) conv(c Conv, in, residual int, relu bool, params int64, st
 	}
 	out := []int{s[0], c.Cout, ho, wo}
 	if residual >= 0 {
-		if r := pb.p.Tensors[residual].Shape; !sameInts(r, out) {
+		if r := pb.p.Tensors[residual].Shape; !slices.Equal(r, out) {
 			return 0, fmt.Errorf("program: %s: shortcut %v does not match branch %v", c.Name, r, out)
 		}
 	}
@@ -303,18 +306,6 @@ func (p *Program) Taps() [][]StageRef {
 
 // StageRef points at a row of the stage table: a stage, or a block of it.
 type StageRef struct{ Stage, Block int }
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // Layout is the network's Program for one 1×1 image, a size every ResNet
 // keeps: its ops, their weights and wiring without meaningful sizes, for

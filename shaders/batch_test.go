@@ -13,13 +13,8 @@ import (
 // equal sub-batches through one plan (the last padded) and answers as the
 // CPU engine does for the whole batch, from tensors and from bytes.
 func TestRunSplitsLargeBatches(t *testing.T) {
-	d := device(t)
 	m := randModel(t, tinyArchs[1], 41)
-	e, err := NewEngine(d, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, m)
 	const b, h, w = 5, 36, 28
 	one, err := e.maxBatch(h, w)
 	if err != nil {

@@ -3,6 +3,7 @@ package shaders
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -240,7 +241,7 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if w == nil || b == nil {
 		return convWeights{}, fmt.Errorf("missing weight or bias")
 	}
-	if !sameShape(w.Shape, want) {
+	if !slices.Equal(w.Shape, want) {
 		return convWeights{}, fmt.Errorf("weight %s shape %v, want %v", w.Name, w.Shape, want)
 	}
 	bias := b.Float()
@@ -305,18 +306,6 @@ func checkWeightStorage(w *weights.Tensor, f32 bool, out int) error {
 		return fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // convSrc is what conv.wgsl is rendered with: the tile's constants,

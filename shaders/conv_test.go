@@ -8,6 +8,7 @@ import (
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/cpu"
+	"github.com/residual-webgpu/residual/model/weights"
 )
 
 // convCases are awkward shapes: odd sizes, channels that are not multiples
@@ -31,13 +32,18 @@ var convCases = []struct {
 	{model.Conv{Name: "wide", Cin: 64, Cout: 72, Kernel: 3, Stride: 1, Pad: 1, Groups: 1}, 1, 4, 3, true, true},
 }
 
-func TestConvMatchesReference(t *testing.T) {
+func TestConvMatchesReference(t *testing.T) { checkConvCases(t, 1, "", randConvWeights) }
+
+// checkConvCases runs every conv case with weights from makeWeights, with
+// the chosen tile and every test tile, against cpu.Conv2D on the same
+// weights.
+func checkConvCases(t *testing.T, seed int64, prefix string, makeWeights func(*rand.Rand, model.Conv) (w, b *weights.Tensor)) {
 	d := device(t)
-	r := rand.New(rand.NewSource(1))
+	r := rand.New(rand.NewSource(seed))
 	for _, tc := range convCases {
-		name := convName(tc.c, tc.b, tc.h, tc.w)
+		name := prefix + convName(tc.c, tc.b, tc.h, tc.w)
 		x := randTensor(r, tc.b, tc.c.Cin, tc.h, tc.w)
-		w, b := randConvWeights(r, tc.c)
+		w, b := makeWeights(r, tc.c)
 		var res *model.Tensor
 		if tc.res {
 			res = randTensor(r, tc.b, tc.c.Cout, tc.c.OutSize(tc.h), tc.c.OutSize(tc.w))

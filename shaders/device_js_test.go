@@ -29,11 +29,7 @@ func TestBrowserDeviceFound(t *testing.T) {
 // time for every stage that runs.
 func TestBrowserTimestamps(t *testing.T) {
 	d := device(t)
-	e, err := NewEngine(d, randModel(t, tinyArchs[0], 31))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, randModel(t, tinyArchs[0], 31))
 	x := randTensor(rand.New(rand.NewSource(32)), 1, 3, 32, 32)
 	if _, err := e.Run(context.Background(), x, model.RunOptions{}); err != nil {
 		t.Fatal(err)

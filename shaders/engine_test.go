@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,7 +112,7 @@ func checkResult(t *testing.T, name string, got, want *model.Result, opt model.R
 	var total float64
 	for i, s := range got.Stages {
 		w := want.Stages[i]
-		if s.Name != w.Name || !sameShape(s.Shape, w.Shape) || s.MACs != w.MACs || len(s.Blocks) != len(w.Blocks) {
+		if s.Name != w.Name || !slices.Equal(s.Shape, w.Shape) || s.MACs != w.MACs || len(s.Blocks) != len(w.Blocks) {
 			t.Fatalf("%s: stage %d is %s %v, cpu %s %v", name, i, s.Name, s.Shape, w.Name, w.Shape)
 		}
 		total += s.Ms
@@ -130,13 +131,8 @@ func checkResult(t *testing.T, name string, got, want *model.Result, opt model.R
 }
 
 func TestEnginePrepareReusesPlan(t *testing.T) {
-	d := device(t)
 	m := randModel(t, tinyArchs[0], 7)
-	e, err := NewEngine(d, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, m)
 	if err := e.Prepare(context.Background(), 2, 24, 20); err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +165,7 @@ func TestEngineRejectsBadInput(t *testing.T) {
 	if _, err := NewEngine(d, nil); err == nil {
 		t.Fatal("nil model accepted")
 	}
-	e, err := NewEngine(d, randModel(t, tinyArchs[0], 9))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, randModel(t, tinyArchs[0], 9))
 	nan := model.NewTensor(1, 3, 16, 16)
 	nan.Data[5] = float32(math.NaN())
 	for name, x := range map[string]*model.Tensor{
@@ -221,11 +213,7 @@ func TestPrecompileMakesEveryPipeline(t *testing.T) {
 		t.Fatalf("a model without weights ran: %v", err)
 	}
 	hollow.Close()
-	e, err := NewEngine(d, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, m)
 	x := randTensor(rand.New(rand.NewSource(2)), 2, 3, 40, 36)
 	got, err := e.Run(ctx, x, model.RunOptions{})
 	if err != nil {
@@ -256,4 +244,16 @@ func TestPrecompileMakesEveryPipeline(t *testing.T) {
 	if err := d.Precompile(ctx, &weights.Model{}, 1, 8, 8); err == nil {
 		t.Fatal("Precompile of an empty model succeeded")
 	}
+}
+
+// newEngine builds an engine for m on the test device, closed when the
+// test ends.
+func newEngine(t *testing.T, m *weights.Model) *Engine {
+	t.Helper()
+	e, err := NewEngine(device(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
 }

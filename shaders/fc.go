@@ -3,6 +3,7 @@ package shaders
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/residual-webgpu/residual/model/weights"
 )
@@ -31,7 +32,7 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 	if w == nil || b == nil {
 		return nil, nil, fmt.Errorf("missing weight or bias")
 	}
-	if !sameShape(w.Shape, []int{f.Out, f.In}) {
+	if !slices.Equal(w.Shape, []int{f.Out, f.In}) {
 		return nil, nil, fmt.Errorf("weight %s shape %v, want [%d %d]", w.Name, w.Shape, f.Out, f.In)
 	}
 	bias := b.Float()

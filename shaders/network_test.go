@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -169,4 +171,74 @@ func checkMemory(t *testing.T, e *Engine, b, h, w int) Memory {
 			mem.Total(), limit, float64(mem.Activations)/float64(mem.LargestActivation))
 	}
 	return mem
+}
+
+// TestF32NetworkMatchesTorchvision runs f32 weight files through the
+// engine as f32 (no quantization on the way): the golden fixtures'
+// networks, BatchNorm folded, must give torchvision's own logits (written
+// by the real torchvision, tools/golden/gen.py) within 1e-4 of the
+// largest, as the CPU reference does, and the tiny networks the CPU
+// reference's.
+func TestF32NetworkMatchesTorchvision(t *testing.T) {
+	names := []string{"tiny_basic_32.json", "tiny_bottleneck_v1_32.json", "resnet18_64.json"}
+	if testing.Short() {
+		names = names[:2]
+	}
+	for _, name := range names {
+		f, err := golden.Load(filepath.Join("..", "testdata", "golden", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := golden.Model(f.Arch, f.Seed, f.BNEps, weights.F32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := newEngine(t, m).Run(context.Background(), f.Input(), model.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst, largest float64
+		for i, row := range f.Logits {
+			for j, v := range row {
+				worst = math.Max(worst, math.Abs(float64(res.Logits[i][j]-v)))
+				largest = math.Max(largest, math.Abs(float64(v)))
+			}
+		}
+		t.Logf("%s: max|Δlogit| %.3g of %.3g", name, worst, largest)
+		if worst > 1e-4*largest {
+			t.Errorf("%s: f32 on the GPU differs from torchvision by %g (largest logit %g)", name, worst, largest)
+		}
+	}
+}
+
+// TestF32AndInt8FilesAgree: the GPU runs an int8 file as the CPU does
+// (one quantizer, weights.Quantize), and its f32 source as the CPU runs
+// that, so a file converted both ways gives the same answers on both
+// engines.
+func TestF32AndInt8FilesAgree(t *testing.T) {
+	a := tinyArchs[2]
+	i8 := randModel(t, a, 51)
+	f32, err := weights.Quantize(i8, weights.F32) // the int8 values, as floats
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(rand.New(rand.NewSource(52)), 2, 3, 40, 40)
+	var gpu []*model.Result
+	for _, m := range []*weights.Model{i8, f32} {
+		ce, err := cpu.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := ce.Run(context.Background(), x, model.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := newEngine(t, m).Run(context.Background(), x, model.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLogits(t, string(m.Meta.Scheme)+" gpu vs cpu", got, want, 1e-5)
+		gpu = append(gpu, got)
+	}
+	checkLogits(t, "int8 file vs its f32 copy on the gpu", gpu[0], gpu[1], 1e-5)
 }

@@ -67,13 +67,8 @@ func TestNormalizeMatchesPreprocess(t *testing.T) {
 // preprocess's tensors: the logits must be identical, with and without
 // profiling and inspection.
 func TestRunImageMatchesRun(t *testing.T) {
-	d := device(t)
 	m := randModel(t, tinyArchs[1], 21)
-	e, err := NewEngine(d, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, m)
 	r := rand.New(rand.NewSource(2))
 	var crops []*image.RGBA
 	var xs []*model.Tensor

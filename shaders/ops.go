@@ -3,6 +3,7 @@ package shaders
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/gogpu/wgpu"
 	"github.com/residual-webgpu/residual/model"
@@ -37,7 +38,7 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 	}
 	g.F32 = w != nil && w.I8 == nil // the weights run as the tensor holds them
 	outShape := []int{g.B, g.Cout, g.HO, g.WO}
-	if residual != nil && !sameShape(residual.Shape, outShape) {
+	if residual != nil && !slices.Equal(residual.Shape, outShape) {
 		return nil, fmt.Errorf("conv %s: residual shape %v, want %v", c.Name, residual.Shape, outShape)
 	}
 	t := d.tile(g)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -43,7 +44,7 @@ func randConvWeights(r *rand.Rand, c model.Conv) (w, b *weights.Tensor) {
 // relative to want's largest magnitude.
 func compare(t *testing.T, what string, got, want *model.Tensor, tol float64) {
 	t.Helper()
-	if !sameShape(got.Shape, want.Shape) {
+	if !slices.Equal(got.Shape, want.Shape) {
 		t.Fatalf("%s: shape %v, want %v", what, got.Shape, want.Shape)
 	}
 	var scale, worst float64

@@ -144,11 +144,7 @@ func TestDeviceLossThenReopen(t *testing.T) {
 // run must build a working one.
 func TestFailedRunDropsNewPlan(t *testing.T) {
 	d := device(t)
-	e, err := NewEngine(d, randModel(t, tinyArchs[0], 41))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngine(t, randModel(t, tinyArchs[0], 41))
 	x := randTensor(rand.New(rand.NewSource(42)), 1, 3, 12, 12)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -106,54 +106,46 @@ func unusedFields(t *template.Template, data any) []string {
 
 // fieldNames collects the field names a template's parse tree refers to.
 func fieldNames(n parse.Node, used map[string]bool) {
+	mark := func(ids []string) {
+		for _, id := range ids {
+			used[id] = true
+		}
+	}
+	branch := func(b *parse.BranchNode) []parse.Node { return []parse.Node{b.Pipe, b.List, b.ElseList} }
+	var kids []parse.Node
 	switch n := n.(type) {
 	case *parse.ListNode:
-		if n == nil {
-			return
+		if n != nil {
+			kids = n.Nodes
 		}
-		for _, c := range n.Nodes {
-			fieldNames(c, used)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				kids = append(kids, c)
+			}
 		}
 	case *parse.ActionNode:
-		fieldNames(n.Pipe, used)
-	case *parse.PipeNode:
-		if n == nil {
-			return
-		}
-		for _, c := range n.Cmds {
-			fieldNames(c, used)
-		}
-	case *parse.CommandNode:
-		for _, a := range n.Args {
-			fieldNames(a, used)
-		}
-	case *parse.FieldNode:
-		for _, id := range n.Ident {
-			used[id] = true
-		}
-	case *parse.VariableNode:
-		for _, id := range n.Ident[1:] {
-			used[id] = true
-		}
-	case *parse.ChainNode:
-		fieldNames(n.Node, used)
-		for _, id := range n.Field {
-			used[id] = true
-		}
-	case *parse.IfNode:
-		fieldNames(n.Pipe, used)
-		fieldNames(n.List, used)
-		fieldNames(n.ElseList, used)
-	case *parse.RangeNode:
-		fieldNames(n.Pipe, used)
-		fieldNames(n.List, used)
-		fieldNames(n.ElseList, used)
-	case *parse.WithNode:
-		fieldNames(n.Pipe, used)
-		fieldNames(n.List, used)
-		fieldNames(n.ElseList, used)
+		kids = []parse.Node{n.Pipe}
 	case *parse.TemplateNode:
-		fieldNames(n.Pipe, used)
+		kids = []parse.Node{n.Pipe}
+	case *parse.CommandNode:
+		kids = n.Args
+	case *parse.FieldNode:
+		mark(n.Ident)
+	case *parse.VariableNode:
+		mark(n.Ident[1:])
+	case *parse.ChainNode:
+		kids = []parse.Node{n.Node}
+		mark(n.Field)
+	case *parse.IfNode:
+		kids = branch(&n.BranchNode)
+	case *parse.RangeNode:
+		kids = branch(&n.BranchNode)
+	case *parse.WithNode:
+		kids = branch(&n.BranchNode)
+	}
+	for _, k := range kids {
+		fieldNames(k, used)
 	}
 }
 

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -26,7 +27,7 @@ func Conv2D(x *model.Tensor, w, b *weights.Tensor, c model.Conv, residual *model
 		return nil, fmt.Errorf("conv %s: input %dx%d too small for kernel %d, stride %d, padding %d", c.Name, h, wd, c.Kernel, c.Stride, c.Pad)
 	}
 	out := model.NewTensor(bs, c.Cout, ho, wo)
-	if residual != nil && !sameShape(residual.Shape, out.Shape) {
+	if residual != nil && !slices.Equal(residual.Shape, out.Shape) {
 		return nil, fmt.Errorf("conv %s: residual shape %v, want %v", c.Name, residual.Shape, out.Shape)
 	}
 	if residual != nil && len(residual.Data) != len(out.Data) {
@@ -144,7 +145,7 @@ func checkWeight(w *weights.Tensor, shape []int) error {
 	if w == nil {
 		return fmt.Errorf("missing")
 	}
-	if !sameShape(w.Shape, shape) {
+	if !slices.Equal(w.Shape, shape) {
 		return fmt.Errorf("shape %v, want %v", w.Shape, shape)
 	}
 	n := w.Len()
@@ -171,7 +172,7 @@ func checkBias(b *weights.Tensor, n int) error {
 	if b == nil {
 		return fmt.Errorf("missing")
 	}
-	if !sameShape(b.Shape, []int{n}) || len(b.F32) != n || b.I8 != nil {
+	if !slices.Equal(b.Shape, []int{n}) || len(b.F32) != n || b.I8 != nil {
 		return fmt.Errorf("want %d float32 values, got shape %v with %d float32 and %d int8 values", n, b.Shape, len(b.F32), len(b.I8))
 	}
 	return nil
@@ -203,16 +204,4 @@ func checkActivation(x *model.Tensor, c int) error {
 		return fmt.Errorf("%d values for shape %v", len(x.Data), x.Shape)
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -294,7 +295,7 @@ func TestRunTrace(t *testing.T) {
 		t.Fatalf("traced %v, want %v", names, want)
 	}
 	for _, s := range res.Stages {
-		if !sameShape(got[s.Name].Shape, s.Shape) {
+		if !slices.Equal(got[s.Name].Shape, s.Shape) {
 			t.Errorf("%s traced shape %v, want %v", s.Name, got[s.Name].Shape, s.Shape)
 		}
 	}

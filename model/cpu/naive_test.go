@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -228,7 +229,7 @@ func dequantized(m *weights.Model) *weights.Model {
 // mismatch and treating a NaN anywhere as infinite error.
 func maxRelErr(t testing.TB, got, want *model.Tensor) float64 {
 	t.Helper()
-	if !sameShape(got.Shape, want.Shape) || len(got.Data) != len(want.Data) {
+	if !slices.Equal(got.Shape, want.Shape) || len(got.Data) != len(want.Data) {
 		t.Fatalf("shape %v (%d values), want %v (%d values)", got.Shape, len(got.Data), want.Shape, len(want.Data))
 	}
 	var maxAbs, maxDiff float64

@@ -3,6 +3,7 @@ package cpu
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/residual-webgpu/residual/model"
@@ -92,7 +93,7 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		if opt.Profile {
 			res.AddTime(op.Stage, op.Block, ms(start))
 		}
-		if !sameShape(y.Shape, p.Tensors[op.Out].Shape) {
+		if !slices.Equal(y.Shape, p.Tensors[op.Out].Shape) {
 			return nil, fmt.Errorf("cpu engine: %s gave shape %v, the program says %v", op.Name, y.Shape, p.Tensors[op.Out].Shape)
 		}
 		vals[op.Out] = y
