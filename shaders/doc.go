@@ -20,10 +20,13 @@
 // pipeline), Device.Precompile compiles a network's pipelines from the
 // weight file's header alone (weights.DecodeHeader) while the rest
 // downloads; engines on that device then start with them ready; on
-// SwiftShader a ResNet needs one conv pipeline. Engine.Memory reports what a plan
-// holds on the GPU. Options.Profile times every stage: with GPU
-// timestamps in the browser (one submission), by submitting stage by
-// stage natively (gogpu/wgpu v0.34.5 has no compute-pass timestamps).
+// SwiftShader a ResNet needs one conv pipeline. Engine.Memory reports what
+// a plan holds on the GPU. The Engine implements model.Engine;
+// RunOptions.Profile times every stage: with GPU timestamps in the
+// browser (one submission), by submitting stage by stage natively
+// (gogpu/wgpu v0.34.5 has no compute-pass timestamps). A batch over the
+// device's binding limits or the activation budget runs in equal
+// sub-batches through one plan (batch.go).
 //
 // Errors: GPU failures come back as errors, never panics: a shader that
 // does not compile, WebGPU's asynchronous validation and out-of-memory
@@ -41,10 +44,12 @@
 // measured tiles per class. device*.go open the adapter (and, in the
 // browser, reach the page's GPUDevice for error scopes, loss and
 // timestamps), errors.go wraps every group of GPU calls, kernel.go
-// compiles and caches pipelines, plan.go lays a network out once per input
-// size (weights packed into shared buffers bound at per-layer offsets,
-// tensors assigned to an activation arena by liveness, bind groups made up
-// front), memory.go measures it, engine.go runs it as one submission with
+// compiles and caches pipelines, plan.go compiles the network's
+// model.Program once per input size (one pipeline choice per op, weights
+// packed into shared buffers bound at per-layer offsets, bind groups made
+// up front), layout.go places its tensors (a ReLU fused into the conv
+// before it, a flatten a view) and arena.go assigns them to activation
+// buffers by the program's liveness, memory.go measures it, engine.go runs it as one submission with
 // one readback. ops.go runs single layers, for tests against the CPU
 // reference.
 package shaders
