@@ -355,6 +355,11 @@ func genConv(g convGeom, t convTile) (string, error) {
 	if t.Shuffle && !t.canShuffle(g) {
 		return "", fmt.Errorf("conv kernel: tile %+v cannot shuffle pixels on %d groups of %d channels", t, g.Groups, g.NG)
 	}
+	return render("conv.wgsl", convSrcOf(g, t))
+}
+
+// convSrcOf is what conv.wgsl is rendered with for conv g and tile t.
+func convSrcOf(g convGeom, t convTile) convSrc {
 	s := convSrc{WG: t.WG, TM: t.TM, TN: t.TN, VecIn: g.vecIn(), VecOut: g.vecOut(), Dense: t.dense(g),
 		LanesN: t.LanesN, Shuffle: t.Shuffle, F32: g.F32, Loads: t.TM}
 	if t.Shuffle {
@@ -367,7 +372,7 @@ func genConv(g convGeom, t convTile) (string, error) {
 	for v := 0; v < t.TN/4; v++ {
 		s.Vecs = append(s.Vecs, convVec{V: v, J: 4 * v, Cols: cols4(4 * v)})
 	}
-	return render("conv.wgsl", s)
+	return s
 }
 
 // paramsBytes is the size of conv.wgsl's Params, padded to 16 bytes.

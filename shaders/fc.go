@@ -78,12 +78,17 @@ func genFC(f fcGeom) (string, error) {
 	if f.B < 1 || f.In < 1 || f.Out < 1 {
 		return "", fmt.Errorf("fc: bad shape %+v", f)
 	}
+	return render("fc.wgsl", fcSrcOf(f))
+}
+
+// fcSrcOf is what fc.wgsl is rendered with for f.
+func fcSrcOf(f fcGeom) fcSrc {
 	xk := f.In
 	if f.vec() {
 		xk = f.In / 4
 	}
-	return render("fc.wgsl", fcSrc{K4: f.k4(), XK: xk, N: f.Out, NP4: f.np() / 4, B: f.B, TB: fcTB, BOFF4: f.np() / 4,
-		WG: fcWG, Vec: f.vec(), F32: f.F32, Rows: seq(fcTB), Cols: cols4(0)})
+	return fcSrc{K4: f.k4(), XK: xk, N: f.Out, NP4: f.np() / 4, B: f.B, TB: fcTB, BOFF4: f.np() / 4,
+		WG: fcWG, Vec: f.vec(), F32: f.F32, Rows: seq(fcTB), Cols: cols4(0)}
 }
 
 // fcGrid is the dispatch size of the fc kernel.

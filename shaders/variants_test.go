@@ -3,7 +3,7 @@ package shaders
 import (
 	"strings"
 	"testing"
-	"text/template"
+	"text/template/parse"
 
 	"github.com/gogpu/gputypes"
 	"github.com/residual-webgpu/residual/model"
@@ -114,7 +114,7 @@ func TestRenderChecksPlaceholders(t *testing.T) {
 	}
 }
 
-func mustTemplate(t *testing.T, file string) *template.Template {
+func mustTemplate(t *testing.T, file string) map[string]*parse.Tree {
 	t.Helper()
 	ts, err := templates()
 	if err != nil {

@@ -1,14 +1,12 @@
 package shaders
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
-	"text/template"
 	"text/template/parse"
 )
 
@@ -20,59 +18,67 @@ var wgslFiles embed.FS
 const commonWGSL = "common.wgsl"
 
 // templates parses each embedded kernel file (with commonWGSL) once.
-var templates = sync.OnceValues(func() (map[string]*template.Template, error) {
+var templates = sync.OnceValues(func() (map[string]map[string]*parse.Tree, error) {
 	entries, err := wgslFiles.ReadDir(".")
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*template.Template{}
+	common, err := wgslFiles.ReadFile(commonWGSL)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]*parse.Tree{}
 	for _, e := range entries {
 		name := e.Name()
 		if name == commonWGSL {
 			continue
 		}
-		t, err := template.New(name).Option("missingkey=error").ParseFS(wgslFiles, commonWGSL, name)
+		text, err := wgslFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		trees, err := parseTemplates(map[string]string{commonWGSL: string(common), name: string(text)})
 		if err != nil {
 			return nil, fmt.Errorf("wgsl %s: %w", name, err)
 		}
-		out[name] = t
+		out[name] = trees
 	}
 	return out, nil
 })
 
-// render executes an embedded WGSL template (Go's text/template) with data,
-// a struct whose fields are the kernel's constants and variant switches.
-// Constants go into the text because naga's SPIR-V output does not
-// support `override`. A name the template uses must be a field of data
-// (text/template fails on unknown fields), and every field of data must be
-// used by the template, so a typo or a stale field fails loudly instead of
-// compiling a different kernel.
+// render executes an embedded WGSL template (text/template syntax, run by
+// tmpl.go) with data, a struct whose fields are the kernel's constants and
+// variant switches. Constants go into the text because naga's SPIR-V
+// output does not support `override`. A name the template uses must be a
+// field of data, and every field of data must be used by the template, so
+// a typo or a stale field fails loudly instead of compiling a different
+// kernel.
 func render(file string, data any) (string, error) {
 	ts, err := templates()
 	if err != nil {
 		return "", err
 	}
-	t, ok := ts[file]
+	trees, ok := ts[file]
 	if !ok || file == commonWGSL {
 		return "", fmt.Errorf("wgsl %s: no such kernel template", file)
 	}
-	if unused := unusedFields(t, data); len(unused) > 0 {
+	if unused := unusedFields(trees, data); len(unused) > 0 {
 		return "", fmt.Errorf("wgsl %s: unused values %s", file, strings.Join(unused, ", "))
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+	src, err := execTemplate(trees, file, data)
+	if err != nil {
 		return "", fmt.Errorf("wgsl %s: %w", file, err)
 	}
-	return b.String(), nil
+	return src, nil
 }
 
 // unusedFields lists data's exported fields (and those of the structs in
-// its slices, as `range` gives them) that no template of t names.
-func unusedFields(t *template.Template, data any) []string {
+// its slices, as `range` gives them) that no tree names.
+func unusedFields(trees map[string]*parse.Tree, data any) []string {
 	used := map[string]bool{}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil {
-			fieldNames(tt.Tree.Root, used)
+	for _, t := range trees {
+		if t.Root != nil {
+			fieldNames(t.Root, used)
 		}
 	}
 	var unused []string
