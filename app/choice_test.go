@@ -103,14 +103,14 @@ func TestChoiceKeySeparates(t *testing.T) {
 	}
 }
 
-// choicePage is a page whose adapter has been probed, with the GPU engine
-// constructor stubbed so that the GPU counts as usable.
-func choicePage(t *testing.T, g gpuInfo) *Page {
+// choicePage is a controller whose adapter has been probed, with a GPU
+// engine constructor stub so that the GPU counts as usable.
+func choicePage(t *testing.T, g gpuInfo) *controller {
 	t.Helper()
-	saved := newGPUEngine
-	newGPUEngine = func(*weights.Model) (model.Engine, error) { return nil, errors.New("stub") }
-	t.Cleanup(func() { newGPUEngine = saved })
-	p := NewPage()
+	p := newController(controllerDeps{engines: engineMakers{
+		cpu: newCPUEngine,
+		gpu: func(*weights.Model) (model.Engine, error) { return nil, errors.New("stub") },
+	}})
 	p.gpu, p.probed, p.backend = g, true, BackendGPU
 	return p
 }
@@ -195,7 +195,7 @@ func TestHardwareAdapterDoesNotMeasure(t *testing.T) {
 }
 
 func TestNoWebGPUHasNoChoice(t *testing.T) {
-	p := NewPage()
+	p := newController(controllerDeps{engines: engineMakers{cpu: newCPUEngine}})
 	p.gpu, p.probed, p.backend = gpuInfo{Problem: "none"}, true, BackendCPU
 	p.applyChoice()
 	p.chooseBackend(BackendGPU) // the page disables it; an action could still arrive

@@ -11,9 +11,18 @@
 // page's address may say ?sample=<photo> (run a sample at once) and
 // ?engine=gpu|cpu (use that engine for this visit, without remembering).
 //
-// The app sees engines only through Engine and shows only model.Result, so
-// it never knows which engine produced an answer. Everything that touches
-// the browser lives in the js/wasm build of browser_js.go; the rest builds
-// and is tested natively, and the dev server uses the same components to
-// render the page server-side.
+// The policy (download, probing, engine choice and measurement, fallback,
+// runs) lives in a controller (controller*.go, measure.go) that does not
+// import go-app: it takes commands and emits a pageState snapshot, and
+// reaches the browser only through small interfaces (modelStore,
+// platform, fileSource, engineMakers, settingsStore), so it is tested
+// natively with fakes. Page only turns events into commands and renders
+// the snapshot.
+//
+// The app sees engines only through model.Engine and shows only
+// model.Result, so it never knows which engine produced an answer.
+// Everything that touches the browser lives in the js/wasm build of
+// browser_js.go (platform.go puts it behind the controller's interfaces);
+// the rest builds and is tested natively, and the dev server uses the
+// same components to render the page server-side.
 package app

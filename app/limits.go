@@ -7,8 +7,11 @@ const (
 	maxFileBytes = 64 << 20
 	// maxModelBytes bounds a weight download (ResNet-152 f32 is ~240 MB).
 	maxModelBytes = 1 << 30
-	// maxBatch is the most images run together; more are reported, not run.
-	maxBatch = 16
+	// maxBatch is the most images run together; more are reported, not
+	// run. The engines split a batch that does not fit their memory into
+	// sub-batches themselves (model.RunInBatches), so this bounds only
+	// the page's own memory: every image's crop, tensor and card.
+	maxBatch = 64
 	// modelCacheName is the Cache Storage bucket for weight files. The dev
 	// server's service worker leaves it alone when it cleans up its own
 	// "app-…" caches.

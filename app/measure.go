@@ -1,10 +1,6 @@
 package app
 
-import (
-	"fmt"
-
-	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
-)
+import "fmt"
 
 // measureEngines runs a batch on both engines and keeps the faster, on a
 // software adapter with no remembered choice (in a goroutine, like
@@ -21,82 +17,82 @@ import (
 // nothing to compile or upload, so its first run is already warm. The
 // choice is remembered for this adapter, model and size, and the chosen
 // engine's answer stays on screen.
-func (p *Page) measureEngines(ctx goapp.Context, job runJob, b batch, say func(string)) (gpuFailed string) {
+func (c *controller) measureEngines(job runJob, b batch) (gpuFailed string) {
 	n := len(b.Names)
 	labels := job.model.Meta.Labels
 	const what = "Measuring GPU vs CPU on this software adapter"
-	cpu, err := p.engines.get(BackendCPU, job.model)
+	cpu, err := c.engines.get(BackendCPU, job.model)
 	if err != nil {
-		p.endMeasuring(ctx, job)
-		p.failRun(ctx, err)
+		c.endMeasuring(job)
+		c.failRun(err)
 		return ""
 	}
 	shown := false
-	if !p.engines.isReady(BackendGPU, n, job.size) {
+	if !c.engines.isReady(BackendGPU, n, job.size) {
 		// Start (or join) the warm-up now: it runs in the browser's GPU
 		// process while this goroutine holds the page's thread.
 		m := job.model
-		ctx.Async(func() { p.engines.ready(BackendGPU, m, n, job.size) })
-		say(fmt.Sprintf("%s: a first answer from the CPU while the GPU engine gets ready…", what))
+		c.d.goFn(func() { c.engines.ready(BackendGPU, m, n, job.size) })
+		c.say(fmt.Sprintf("%s: a first answer from the CPU while the GPU engine gets ready…", what))
 		r, ms, err := runEngine(cpu, b.X, labels)
 		if err != nil {
-			p.endMeasuring(ctx, job)
-			p.failRun(ctx, err)
+			c.endMeasuring(job)
+			c.failRun(err)
 			return ""
 		}
 		a := newAnswer(b, r, ms)
-		ctx.Dispatch(func(goapp.Context) { p.record(job, a); p.show(job, a) })
+		c.update(func() { c.record(job, a); c.show(job, a) })
 		shown = true
 	}
-	say(what + ": preparing the GPU engine (compiling shaders, uploading weights)…")
-	gpu, err := p.engines.ready(BackendGPU, job.model, n, job.size)
+	c.say(what + ": preparing the GPU engine (compiling shaders, uploading weights)…")
+	gpu, err := c.engines.ready(BackendGPU, job.model, n, job.size)
 	if err != nil {
-		return p.gpuFailed(ctx, job, err, shown)
+		return c.gpuFailed(job, err, shown)
 	}
-	say(fmt.Sprintf("%s: running %d image%s on WebGPU…", what, n, plural(n)))
+	c.say(fmt.Sprintf("%s: running %d image%s on WebGPU…", what, n, plural(n)))
 	r, gpuMs, err := runEngine(gpu, b.X, labels)
 	if err != nil {
-		return p.gpuFailed(ctx, job, err, shown)
+		return c.gpuFailed(job, err, shown)
 	}
 	gpuRes := newAnswer(b, r, gpuMs)
-	ctx.Dispatch(func(goapp.Context) {
-		p.record(job, gpuRes)
+	c.update(func() {
+		c.record(job, gpuRes)
 		if !shown {
-			p.show(job, gpuRes)
+			c.show(job, gpuRes)
 		}
 	})
-	say(fmt.Sprintf("%s: WebGPU took %s; now the CPU…", what, formatSeconds(gpuMs)))
+	c.say(fmt.Sprintf("%s: WebGPU took %s; now the CPU…", what, formatSeconds(gpuMs)))
 	r, cpuMs, err := runEngine(cpu, b.X, labels)
 	if err != nil {
-		p.endMeasuring(ctx, job)
-		p.failRun(ctx, err)
+		c.endMeasuring(job)
+		c.failRun(err)
 		return ""
 	}
 	cpuRes := newAnswer(b, r, cpuMs)
-	ctx.Dispatch(func(ctx goapp.Context) {
-		p.record(job, cpuRes)
-		c := engineChoice{GPUMs: gpuMs / float64(n), CPUMs: cpuMs / float64(n)}
-		c.Backend = fasterBackend(c.GPUMs, c.CPUMs)
-		current := job.size == p.size
-		if current && p.choice.Manual {
+	c.update(func() {
+		c.record(job, cpuRes)
+		ch := engineChoice{GPUMs: gpuMs / float64(n), CPUMs: cpuMs / float64(n)}
+		ch.Backend = fasterBackend(ch.GPUMs, ch.CPUMs)
+		current := job.size == c.size
+		if current && c.choice.Manual {
 			// The toggle was used during the measurement: it wins, and
 			// keeps the timings.
-			c.Backend, c.Manual = p.choice.Backend, true
+			ch.Backend, ch.Manual = c.choice.Backend, true
 		}
-		p.settings.set(p.choiceKey(job.size), c.encode())
-		p.measuring = false
+		c.settings.set(c.choiceKey(job.size), ch.encode())
+		c.measuring = false
 		if current {
-			p.choice, p.backend, p.measure = c, c.Backend, false
+			c.choice, c.backend, c.measure = ch, ch.Backend, false
 		}
 		final := gpuRes
-		if c.Backend == BackendCPU {
+		if ch.Backend == BackendCPU {
 			final = cpuRes
 		}
-		p.show(job, final)
-		p.fallback = ""
-		p.status = fmt.Sprintf("Done: %d image%s classified on %s (measured: WebGPU %s, CPU %s for this batch).",
+		c.show(job, final)
+		c.fallback = ""
+		c.status = fmt.Sprintf("Done: %d image%s classified on %s (measured: WebGPU %s, CPU %s for this batch).",
 			n, plural(n), final.res.Engine, formatSeconds(gpuMs), formatSeconds(cpuMs))
-		p.finish(ctx)
+		c.finish()
 	})
 	return ""
 }
@@ -104,11 +100,11 @@ func (p *Page) measureEngines(ctx goapp.Context, job runJob, b batch, say func(s
 // endMeasuring ends a measurement that could not finish: nothing is
 // remembered, and the next run does not measure again in this visit at
 // this size (a later visit tries again).
-func (p *Page) endMeasuring(ctx goapp.Context, job runJob) {
-	ctx.Dispatch(func(goapp.Context) {
-		p.measuring = false
-		if job.size == p.size {
-			p.measure = false
+func (c *controller) endMeasuring(job runJob) {
+	c.update(func() {
+		c.measuring = false
+		if job.size == c.size {
+			c.measure = false
 		}
 	})
 }
@@ -118,20 +114,20 @@ func (p *Page) endMeasuring(ctx goapp.Context, job runJob) {
 // the CPU has already answered, the run ends here and "" is returned;
 // otherwise the message to show is returned, for the caller to run the
 // batch on the CPU. The toggle still offers the GPU.
-func (p *Page) gpuFailed(ctx goapp.Context, job runJob, err error, answered bool) string {
+func (c *controller) gpuFailed(job runJob, err error, answered bool) string {
 	msg := fmt.Sprintf("The GPU engine failed (%v); images run on the CPU.", err)
-	ctx.Dispatch(func(ctx goapp.Context) {
-		p.measuring = false
-		if job.size == p.size {
-			p.measure = false
-			if !p.choice.Manual {
-				p.backend = BackendCPU
+	c.update(func() {
+		c.measuring = false
+		if job.size == c.size {
+			c.measure = false
+			if !c.choice.Manual {
+				c.backend = BackendCPU
 			}
 		}
 		if answered {
-			p.fallback = msg
-			p.status = fmt.Sprintf("Done: %d image%s classified on the CPU.", p.goodN, plural(p.goodN))
-			p.finish(ctx)
+			c.fallback = msg
+			c.status = fmt.Sprintf("Done: %d image%s classified on the CPU.", c.goodN, plural(c.goodN))
+			c.finish()
 		}
 	})
 	if answered {

@@ -91,3 +91,32 @@ func TestRenderPage(t *testing.T) {
 		t.Error("inline styles: the CSP blocks them")
 	}
 }
+
+// The page renders the controller's snapshot and nothing else.
+func TestRenderPageFromState(t *testing.T) {
+	p := NewPage()
+	p.st = pageState{
+		ModelFile: defaultModel, Phase: phaseReady, Total: 25_600_000, Cached: true,
+		Facts:  modelFacts{Arch: "resnet50 (bottleneck blocks [3 4 6 3], stride variant v1)", Scheme: "int8, one scale per output channel"},
+		GPU:    gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader", Fallback: true},
+		Probed: true, HasGPUEngine: true, Backend: BackendCPU,
+		Choice: "Using the CPU engine, as you chose.", ChoiceState: "manual",
+		Fallback: "The GPU engine failed (lost); this answer comes from the CPU.",
+		Size:     288, Batch: 1, Params: "25.56 M", MACs: "6.76 G",
+		Problems: []string{"notes.txt: not an image"},
+		Status:   "Done: 1 image classified on cpu.",
+		Images:   []imageView{{Name: "chelsea.jpg", Top: []predView{{Label: "Egyptian cat", Prob: 0.75, Percent: "75.0%"}}}},
+		Shown:    shownRun{Engine: "cpu", Size: 288, Batch: 1},
+		Rows:     []stageRow{{Name: "input", Kind: "input", Shape: "[1, 3, 288, 288]", Time: "–"}},
+		Measured: true,
+	}
+	html := render(t, p)
+	wantAll(t, html, `data-phase="ready"`, `data-cached="yes"`, `google swiftshader (software fallback adapter)`,
+		`data-state="manual"`, `Using the CPU engine, as you chose.`, `id="fallback-notice"`, `notes.txt: not an image`,
+		`Done: 1 image classified on cpu.`, `Egyptian cat`, `id="engine-badge"`,
+		`Measured on cpu, batch of 1 at 288×288: 25.56 M parameters, 6.76 G MACs.`, `[1, 3, 288, 288]`)
+	in := regexp.MustCompile(`<input[^>]*id="size-288"[^>]*>`).FindString(html)
+	if !strings.Contains(in, " checked") {
+		t.Errorf("size 288 not checked: %q", in)
+	}
+}

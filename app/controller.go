@@ -1,0 +1,379 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// The controller is the page's policy without the page: it downloads and
+// decodes the weights, probes WebGPU, chooses, measures and falls back
+// between engines, reads and runs images, and keeps what the page shows.
+// It takes commands (start, takeFiles, takeSample, setSize, setBackend,
+// forget, rerun, addProblem, dismissProblems, emptyDrop) and emits a
+// snapshot, pageState, that the page renders. It does not import go-app:
+// the browser reaches it only through the interfaces below (the Page
+// gives it the real ones, browser.go; tests give it fakes), so all of its
+// behaviour runs and is tested natively (controller_test.go).
+//
+// Concurrency: one mutex guards the state. Commands may be called from
+// any goroutine (the Page calls them on go-app's UI goroutine); work that
+// waits (downloads, reading files, engine builds, runs) goes to goroutines
+// started through deps.goFn (ctx.Async in the page) and writes back under
+// the mutex. After every change deps.changed is called, outside the
+// mutex: the Page then dispatches a read of state() onto its UI
+// goroutine. Methods whose comment says "(locked)" expect the mutex held.
+
+// modelStore fetches weight files and keeps them across visits: fetch and
+// Cache Storage in the browser.
+type modelStore interface {
+	// load returns the file at url: from the store when it is there
+	// (cached), else downloaded and stored. progress sees the bytes so
+	// far after every chunk.
+	load(url string, progress func(data []byte, total int64, cached bool)) (data []byte, cached bool, err error)
+	// forget removes the file at url from the store.
+	forget(url string) error
+}
+
+// platform is the rest of the browser the controller needs.
+type platform interface {
+	// probeGPU asks for a WebGPU adapter and describes it (or why there
+	// is none). It blocks on the browser.
+	probeGPU() gpuInfo
+	// fetch downloads a small file whole (a sample photo).
+	fetch(url string) ([]byte, error)
+	// yield lets the page paint what changed before long work on the
+	// page's only thread.
+	yield()
+	// mark records a named moment and returns it in ms since navigation.
+	mark(name string) float64
+}
+
+// fileSource is an image the user gave (drop, picker, paste), not yet read.
+type fileSource interface {
+	fileName() string
+	read() ([]byte, error)
+}
+
+// engineMakers builds engines for a loaded model.
+type engineMakers struct {
+	cpu func(*weights.Model) (model.Engine, error)
+	// gpu is nil where this build has no GPU engine. It blocks on WebGPU.
+	gpu func(*weights.Model) (model.Engine, error)
+	// precompile, when set, compiles a network's GPU pipelines for one
+	// image of size×size from the weight file's header, while the rest
+	// downloads.
+	precompile func(head *weights.Model, size int)
+}
+
+// controllerDeps is everything outside the controller it works with.
+type controllerDeps struct {
+	store    modelStore
+	plat     platform
+	settings settingsStore // remembered engine choices (localStorage)
+	engines  engineMakers
+	goFn     func(func()) // starts work that waits (ctx.Async); `go` when nil
+	changed  func()       // the state changed; called from any goroutine, never with the mutex held
+}
+
+// pageState is a snapshot of what the page shows. Its slices are never
+// changed after they are handed out.
+type pageState struct {
+	// The weight file.
+	ModelFile     string
+	Phase         string // phaseDownloading, phaseDecoding, phaseReady, phaseFailed
+	Loaded, Total int64
+	Cached        bool
+	ModelErr      string
+	Facts         modelFacts
+
+	// The backend and the engine choice.
+	GPU          gpuInfo
+	Probed       bool
+	HasGPUEngine bool
+	Backend      Backend
+	Fallback     string // why runs fell back to the CPU
+	Choice       string // the choice note (choiceNote)
+	ChoiceState  string // "pending", "measuring", "auto", "manual", "link" or ""
+
+	// The input and the answer.
+	Size         int
+	Batch        int    // images in the plan: the last batch, at least 1
+	Params, MACs string // the network's totals at Batch and Size ("–" before the model)
+	Problems     []string
+	Busy         bool
+	Status       string
+	Images       []imageView
+	Shown        shownRun
+	FirstMs      float64 // page load → first top-5, ms since navigation (0 before)
+	Rows         []stageRow
+	Measured     bool // Rows come from a run, not the plan
+}
+
+// modelFacts is what the model panel says about a loaded weight file.
+type modelFacts struct {
+	Arch, Scheme, Params, Source string
+	Classes                      int
+}
+
+// shownRun describes the run whose answer is on screen.
+type shownRun struct {
+	Engine  string
+	Size    int
+	Batch   int
+	Latency latency
+	PrepMs  float64
+}
+
+// controller holds the page's state and policy; see the top of this file.
+type controller struct {
+	d controllerDeps
+
+	mu sync.Mutex
+
+	// The weight file.
+	modelFile string
+	phase     string
+	loaded    int64
+	total     int64
+	cached    bool
+	modelErr  string
+	mdl       *weights.Model
+	facts     modelFacts
+	params    string
+	macs      string
+
+	// The backend.
+	gpu      gpuInfo
+	probed   bool
+	backend  Backend
+	fallback string
+	engines  *engineSet
+
+	// The engine choice on this adapter (choice.go).
+	choice    engineChoice  // the one in force for the current size; no Backend when none applies
+	measure   bool          // the next run times both engines (software adapter, nothing remembered)
+	measuring bool          // such a run is under way
+	settings  settingsStore // where choices are remembered
+	linked    Backend       // the engine ?engine= asks for, until the toggle is used
+
+	// The input.
+	size     int
+	files    []inputFile
+	goodN    int // images that made it into the last batch (plans use it)
+	problems []string
+
+	// The answer.
+	busy     bool
+	again    bool
+	status   string
+	images   []imageView
+	shown    shownRun
+	firstMs  float64
+	rows     []stageRow
+	measured bool
+	lat      latencyBook
+	warmed   bool // the GPU engine's warm-up has started
+
+	// The weight file's header, decoded while the rest downloads, and
+	// whether the GPU pipelines are being compiled from it meanwhile.
+	head        *weights.Model
+	precompiled bool
+}
+
+// statusIdle is the status line before any image.
+const statusIdle = "Drop, paste or choose an image, or try a sample."
+
+// newController returns a controller in the page's starting state; it
+// does nothing until start.
+func newController(d controllerDeps) *controller {
+	if d.settings == nil {
+		d.settings = &memorySettings{}
+	}
+	if d.goFn == nil {
+		d.goFn = func(f func()) { go f() }
+	}
+	if d.changed == nil {
+		d.changed = func() {}
+	}
+	return &controller{
+		d:         d,
+		modelFile: defaultModel,
+		size:      defaultSize,
+		lat:       latencyBook{},
+		engines:   &engineSet{engines: map[Backend]model.Engine{}, newGPU: d.engines.gpu, newCPU: d.engines.cpu},
+		settings:  d.settings,
+		status:    statusIdle,
+		params:    "–",
+		macs:      "–",
+	}
+}
+
+// attach sets how work starts and how changes are announced, before start
+// (the Page has them only once it is mounted).
+func (c *controller) attach(goFn func(func()), changed func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if goFn != nil {
+		c.d.goFn = goFn
+	}
+	if changed != nil {
+		c.d.changed = changed
+	}
+}
+
+// update changes the state under the mutex and announces it.
+func (c *controller) update(f func()) {
+	c.mu.Lock()
+	f()
+	c.mu.Unlock()
+	c.d.changed()
+}
+
+// state is the snapshot the page renders.
+func (c *controller) state() pageState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	choice, choiceState := c.choiceNote()
+	return pageState{
+		ModelFile: c.modelFile, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
+		ModelErr: c.modelErr, Facts: c.facts,
+		GPU: c.gpu, Probed: c.probed, HasGPUEngine: c.d.engines.gpu != nil, Backend: c.backend,
+		Fallback: c.fallback, Choice: choice, ChoiceState: choiceState,
+		Size: c.size, Batch: max(1, c.goodN), Params: c.params, MACs: c.macs,
+		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.status, Images: c.images,
+		Shown: c.shown, FirstMs: c.firstMs, Rows: c.rows, Measured: c.measured,
+	}
+}
+
+// modelURL is where the weight file is fetched (locked).
+func (c *controller) modelURL() string { return "/web/models/" + c.modelFile }
+
+// start begins the visit: the page's address may name a weight file
+// (?model=), an engine (?engine=) and a sample to run at once (?sample=).
+// It probes WebGPU and loads the model in the background.
+func (c *controller) start(modelQuery, engineQuery, sample string) {
+	var url, file string
+	c.update(func() {
+		c.modelFile = chooseModel(modelQuery)
+		if b := Backend(engineQuery); b == BackendGPU || b == BackendCPU {
+			c.linked = b
+		}
+		c.phase = phaseDownloading
+		url, file = c.modelURL(), c.modelFile
+		c.d.goFn(c.probe)
+		c.d.goFn(func() { c.loadModel(url, file) })
+	})
+	// ?sample=chelsea.jpg runs a sample photo as soon as the page can: a
+	// link that shows an answer, and a clean page load → first top-5
+	// measurement (no waiting for a person to pick an image).
+	if sample != "" {
+		c.takeSample(sample)
+	}
+}
+
+// takeFiles reads the files the user gave, then runs them.
+func (c *controller) takeFiles(hs []fileSource) {
+	if len(hs) == 0 {
+		return
+	}
+	c.update(func() {
+		c.problems = nil
+		c.status = fmt.Sprintf("Reading %d file%s…", len(hs), plural(len(hs)))
+		c.d.goFn(func() {
+			files := make([]inputFile, len(hs))
+			for i, h := range hs {
+				data, err := h.read()
+				files[i] = inputFile{Name: h.fileName(), Data: data, Err: err}
+			}
+			c.update(func() { c.setFiles(files) })
+		})
+	})
+}
+
+// takeSample fetches one of the sample photos, then runs it.
+func (c *controller) takeSample(name string) {
+	if !slices.ContainsFunc(samplePhotos, func(s struct{ File, Alt string }) bool { return s.File == name }) {
+		return
+	}
+	c.update(func() {
+		c.problems = nil
+		c.status = "Fetching the sample " + name + "…"
+		c.d.goFn(func() {
+			data, err := c.d.plat.fetch("/web/samples/" + name)
+			f := inputFile{Name: name, Data: data, Err: err}
+			c.update(func() { c.setFiles([]inputFile{f}) })
+		})
+	})
+}
+
+// setFiles makes files the current input and runs them (locked).
+func (c *controller) setFiles(files []inputFile) {
+	c.files = files
+	c.schedule()
+}
+
+// setSize re-plans at a new input size and re-runs the current images.
+func (c *controller) setSize(n int) {
+	c.update(func() {
+		if !slices.Contains(inputSizes, n) || n == c.size {
+			return
+		}
+		c.size = n
+		c.applyChoice()
+		c.replan()
+		c.schedule()
+	})
+}
+
+// setBackend switches between the GPU and the CPU engine and runs the
+// current images on it.
+func (c *controller) setBackend(b Backend) {
+	c.update(func() {
+		if c.chooseBackend(b) {
+			c.schedule()
+		}
+	})
+}
+
+// rerun runs the current images again.
+func (c *controller) rerun() { c.update(c.schedule) }
+
+// forget removes the cached weights.
+func (c *controller) forget() {
+	c.mu.Lock()
+	url := c.modelURL()
+	c.mu.Unlock()
+	c.d.goFn(func() {
+		err := c.d.store.forget(url)
+		c.update(func() {
+			if err != nil {
+				c.problems = append(c.problems, err.Error())
+				return
+			}
+			c.cached = false
+			c.status = "The cached weights are gone: the next visit downloads them again."
+		})
+	})
+}
+
+// addProblem shows one more message (a failed paste).
+func (c *controller) addProblem(s string) {
+	if s == "" {
+		return
+	}
+	c.update(func() { c.problems = append(c.problems, s) })
+}
+
+// dismissProblems clears the messages.
+func (c *controller) dismissProblems() { c.update(func() { c.problems = nil }) }
+
+// emptyDrop reports a drop that held no files.
+func (c *controller) emptyDrop() {
+	c.update(func() {
+		c.problems = []string{"The drop held no files: drop image files (JPEG, PNG, GIF, BMP or WebP)."}
+	})
+}

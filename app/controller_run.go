@@ -1,0 +1,171 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// runJob is what one run needs, copied off the controller's state.
+type runJob struct {
+	files   []inputFile
+	size    int
+	backend Backend
+	model   *weights.Model
+	measure bool // time both engines and choose (software adapter)
+}
+
+// schedule starts a run of the current images when everything is ready;
+// while one runs, it asks for another afterwards (the latest state wins)
+// (locked).
+func (c *controller) schedule() {
+	if len(c.files) == 0 {
+		return
+	}
+	if c.mdl == nil || !c.probed {
+		if c.phase != phaseFailed {
+			c.status = "Waiting for the model to load…"
+		}
+		return
+	}
+	if c.busy {
+		c.again = true
+		return
+	}
+	c.busy = true
+	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl, measure: c.measure && c.gpuUsable()}
+	c.measuring = job.measure
+	c.d.goFn(func() { c.execute(job) })
+}
+
+// say shows a status line and lets the page paint it before a long run
+// (wasm has one thread; the CPU engine holds it while it runs).
+func (c *controller) say(s string) {
+	c.update(func() { c.status = s })
+	c.d.plat.yield()
+}
+
+// execute prepares and runs one batch (in a goroutine).
+func (c *controller) execute(job runJob) {
+	c.say(fmt.Sprintf("Preparing %d image%s at %d×%d…", len(job.files), plural(len(job.files)), job.size, job.size))
+	b := prepareBatch(job.files, job.model.Meta.Preprocess, job.size)
+	if b.X == nil {
+		c.update(func() {
+			c.problems, c.status = b.Errs, "Nothing to classify: no file was an image this app can read."
+			c.finish()
+		})
+		return
+	}
+	pending := imageViews(b.Names, b.Crops, nil)
+	n := len(b.Names)
+	c.update(func() {
+		c.problems, c.images, c.goodN = b.Errs, pending, n
+		c.replan()
+	})
+	var gpuFailed string
+	if job.measure {
+		if gpuFailed = c.measureEngines(job, b); gpuFailed == "" {
+			return
+		}
+		job.backend = BackendCPU
+	}
+	eng, fallback, err := c.engineFor(job)
+	if gpuFailed != "" {
+		fallback = gpuFailed
+	}
+	if err != nil {
+		c.failRun(err)
+		return
+	}
+	c.say(fmt.Sprintf("Running %d image%s at %d×%d on %s…", n, plural(n), job.size, job.size, eng.Name()))
+	res, ms, err := runEngine(eng, b.X, job.model.Meta.Labels)
+	if err != nil && job.backend == BackendGPU && eng.Name() != BackendCPU.engineName() {
+		fallback = fmt.Sprintf("The GPU engine failed (%v); this answer comes from the CPU.", err)
+		if eng, err = c.engines.get(BackendCPU, job.model); err == nil {
+			c.say(fmt.Sprintf("Running %d image%s on the CPU…", n, plural(n)))
+			res, ms, err = runEngine(eng, b.X, job.model.Meta.Labels)
+		}
+	}
+	if err != nil {
+		c.failRun(err)
+		return
+	}
+	a := newAnswer(b, res, ms)
+	c.update(func() {
+		c.record(job, a)
+		c.show(job, a)
+		c.fallback = fallback
+		c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
+		c.finish()
+	})
+}
+
+// answer is a finished run, formatted for the page off the UI goroutine
+// (crops and heatmaps become data URLs here, so Render does no work).
+type answer struct {
+	res   *model.Result
+	ms    float64
+	views []imageView
+	rows  []stageRow
+	batch batch
+}
+
+// newAnswer formats a run's result.
+func newAnswer(b batch, res *model.Result, ms float64) answer {
+	return answer{res: res, ms: ms, views: imageViews(b.Names, b.Crops, res.Top), rows: resultRows(res.Stages), batch: b}
+}
+
+// record books a finished run's latency (locked).
+func (c *controller) record(job runJob, a answer) {
+	c.lat.add(a.res.Engine, job.size, len(a.batch.Names), a.ms)
+}
+
+// show puts an answer on screen with its engine's latency so far (locked).
+func (c *controller) show(job runJob, a answer) {
+	n := len(a.batch.Names)
+	c.images, c.rows, c.measured = a.views, a.rows, true
+	c.shown = shownRun{Engine: a.res.Engine, Size: job.size, Batch: n, Latency: c.lat.get(a.res.Engine, job.size, n), PrepMs: a.batch.Ms}
+	if c.firstMs == 0 {
+		c.firstMs = c.d.plat.mark("residual-first-top5")
+	}
+}
+
+// engineName is the Engine.Name a backend's engine reports ("cpu").
+func (b Backend) engineName() string { return string(b) }
+
+// engineFor returns the engine of the job's backend, or the CPU engine
+// with a message when the GPU one cannot be built (in a goroutine).
+func (c *controller) engineFor(job runJob) (model.Engine, string, error) {
+	if job.backend == BackendGPU {
+		c.say("Preparing the GPU engine (compiling shaders, uploading weights)…")
+		e, err := c.engines.get(BackendGPU, job.model)
+		if err == nil {
+			return e, "", nil
+		}
+		fallback := fmt.Sprintf("The GPU engine could not start (%v); running on the CPU.", err)
+		e, err = c.engines.get(BackendCPU, job.model)
+		return e, fallback, err
+	}
+	e, err := c.engines.get(BackendCPU, job.model)
+	return e, "", err
+}
+
+// failRun reports a run that failed; the page stays usable.
+func (c *controller) failRun(err error) {
+	c.update(func() {
+		c.problems = append(c.problems, err.Error())
+		c.status = "The run failed."
+		c.finish()
+	})
+}
+
+// finish ends a run and starts the one asked for meanwhile, if any
+// (locked).
+func (c *controller) finish() {
+	c.busy = false
+	if c.again {
+		c.again = false
+		c.schedule()
+	}
+}
