@@ -10,12 +10,18 @@ type OpKind string
 
 // The operations a ResNet is made of. An engine handles every kind in
 // OpKinds (each engine's tests check that it does), so adding a kind here
-// is the one place a new operation starts.
+// is the one place a new operation starts. Two of them carry weights:
 const (
 	// OpConv is a convolution with its BatchNorm folded in: the weights
 	// Conv.Name+".weight" and ".bias", then the epilogue: add the
 	// Residual tensor when there is one, then ReLU when asked.
 	OpConv OpKind = "conv"
+	// OpFC is the classifier: FC.Name+".weight" [Out,In] and ".bias".
+	OpFC OpKind = "fc"
+)
+
+// The others only move or reduce values.
+const (
 	// OpReLU is max(x, 0) alone: the stem's, kept apart from conv1 so that
 	// the conv1 row shows the conv's own output (engines may fuse it).
 	OpReLU OpKind = "relu"
@@ -25,8 +31,6 @@ const (
 	OpAvgPool OpKind = "avgpool"
 	// OpFlatten is [B,C,1,1] → [B,C]: a view of its input, no copy.
 	OpFlatten OpKind = "flatten"
-	// OpFC is the classifier: FC.Name+".weight" [Out,In] and ".bias".
-	OpFC OpKind = "fc"
 )
 
 // OpKinds lists every OpKind.

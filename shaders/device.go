@@ -118,19 +118,20 @@ var minLimits = gputypes.Limits{
 }
 
 func checkLimits(l gputypes.Limits) error {
-	switch {
-	case l.MaxStorageBuffersPerShaderStage < minLimits.MaxStorageBuffersPerShaderStage:
-		return fmt.Errorf("max storage buffers per stage %d < %d", l.MaxStorageBuffersPerShaderStage, minLimits.MaxStorageBuffersPerShaderStage)
-	case l.MaxComputeInvocationsPerWorkgroup < minLimits.MaxComputeInvocationsPerWorkgroup:
-		return fmt.Errorf("max invocations per workgroup %d < %d", l.MaxComputeInvocationsPerWorkgroup, minLimits.MaxComputeInvocationsPerWorkgroup)
-	case l.MaxComputeWorkgroupSizeX < minLimits.MaxComputeWorkgroupSizeX:
-		return fmt.Errorf("max workgroup size x %d < %d", l.MaxComputeWorkgroupSizeX, minLimits.MaxComputeWorkgroupSizeX)
-	case l.MaxComputeWorkgroupStorageSize < minLimits.MaxComputeWorkgroupStorageSize:
-		return fmt.Errorf("max workgroup storage %d < %d", l.MaxComputeWorkgroupStorageSize, minLimits.MaxComputeWorkgroupStorageSize)
-	case l.MaxStorageBufferBindingSize < minLimits.MaxStorageBufferBindingSize:
-		return fmt.Errorf("max storage binding size %d < %d", l.MaxStorageBufferBindingSize, minLimits.MaxStorageBufferBindingSize)
-	case l.MaxBufferSize < minLimits.MaxBufferSize:
-		return fmt.Errorf("max buffer size %d < %d", l.MaxBufferSize, minLimits.MaxBufferSize)
+	for _, c := range []struct {
+		name       string
+		have, want uint64
+	}{
+		{"max storage buffers per stage", uint64(l.MaxStorageBuffersPerShaderStage), uint64(minLimits.MaxStorageBuffersPerShaderStage)},
+		{"max invocations per workgroup", uint64(l.MaxComputeInvocationsPerWorkgroup), uint64(minLimits.MaxComputeInvocationsPerWorkgroup)},
+		{"max workgroup size x", uint64(l.MaxComputeWorkgroupSizeX), uint64(minLimits.MaxComputeWorkgroupSizeX)},
+		{"max workgroup storage", uint64(l.MaxComputeWorkgroupStorageSize), uint64(minLimits.MaxComputeWorkgroupStorageSize)},
+		{"max storage binding size", l.MaxStorageBufferBindingSize, minLimits.MaxStorageBufferBindingSize},
+		{"max buffer size", l.MaxBufferSize, minLimits.MaxBufferSize},
+	} {
+		if c.have < c.want {
+			return fmt.Errorf("%s %d < %d", c.name, c.have, c.want)
+		}
 	}
 	return nil
 }
