@@ -56,12 +56,14 @@ func RunInBatches(ctx context.Context, b, n int, full *Program, run func(ctx con
 		out.Engine = part.Engine
 		for i, s := range part.Stages {
 			o := &out.Stages[i]
-			o.Ms += s.Ms
 			if lo == 0 {
 				o.Heatmap = s.Heatmap
 			}
+			if len(o.Blocks) == 0 {
+				out.AddTime(i, -1, s.Ms)
+			}
 			for j := range o.Blocks {
-				o.Blocks[j].Ms += s.Blocks[j].Ms
+				out.AddTime(i, j, s.Blocks[j].Ms)
 				if lo == 0 {
 					o.Blocks[j].Heatmap = s.Blocks[j].Heatmap
 				}

@@ -76,13 +76,18 @@ func (r *Result) Row(ref StageRef) *StageResult {
 	return s
 }
 
-// AddTime counts ms in the time of the row an op runs in (and of its
-// layer, for a block).
+// AddTime counts ms in the time of the row an op runs in; a layer's time
+// stays the sum of its blocks'.
 func (r *Result) AddTime(stage, block int, ms float64) {
 	s := &r.Stages[stage]
-	s.Ms += ms
-	if block >= 0 {
-		s.Blocks[block].Ms += ms
+	if block < 0 {
+		s.Ms += ms
+		return
+	}
+	s.Blocks[block].Ms += ms
+	s.Ms = 0
+	for _, b := range s.Blocks {
+		s.Ms += b.Ms
 	}
 }
 
