@@ -14,8 +14,23 @@ var activationBudget = 256 << 20
 // maxBatch is the most images of h×w that one plan of the engine's model
 // runs at once: every tensor within the device's storage binding and
 // buffer sizes, and the arena within activationBudget. Arena sizes grow
-// with the batch in proportion, so one image's layout tells.
+// with the batch in proportion, so one image's layout tells. It is worked
+// out once per size.
 func (e *Engine) maxBatch(h, w int) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := [3]int{h, w, activationBudget}
+	if n, ok := e.batches[key]; ok {
+		return n, nil
+	}
+	n, err := e.fits(h, w)
+	if err == nil {
+		e.batches[key] = n
+	}
+	return n, err
+}
+
+func (e *Engine) fits(h, w int) (int, error) {
 	prog, err := e.m.Net.Program(1, h, w)
 	if err != nil {
 		return 0, err

@@ -28,6 +28,8 @@ type Engine struct {
 	mu    sync.Mutex
 	plans map[[3]int]*plan
 	fresh [][3]int // plans built by the call in progress
+	// batches is maxBatch's answer by input size (and budget).
+	batches map[[3]int]int
 	owns  bool     // Close closes d too (OpenEngine)
 }
 
@@ -42,7 +44,7 @@ func NewEngine(d *Device, m *weights.Model) (*Engine, error) {
 	if m == nil || len(m.Net.Layers) == 0 {
 		return nil, fmt.Errorf("gpu engine: model has no layers (Net not laid out?)")
 	}
-	return &Engine{d: d, m: m, plans: map[[3]int]*plan{}}, nil
+	return &Engine{d: d, m: m, plans: map[[3]int]*plan{}, batches: map[[3]int]int{}}, nil
 }
 
 // OpenEngine builds an engine for m that owns its device: d when it is
