@@ -30,7 +30,7 @@ type Engine struct {
 	fresh [][3]int // plans built by the call in progress
 	// batches is maxBatch's answer by input size (and budget).
 	batches map[[3]int]int
-	owns  bool     // Close closes d too (OpenEngine)
+	owns    bool // Close closes d too (OpenEngine)
 }
 
 var _ model.Engine = (*Engine)(nil)
