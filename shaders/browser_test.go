@@ -169,6 +169,13 @@ func TestBrowser(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range problems {
+		// A promise that settles after the test binary has exited (the
+		// page outlives it) calls into a Go program that is gone; the
+		// app never exits, and every test has reported by then.
+		if strings.Contains(p, "Go program has already exited") {
+			t.Logf("browser console, after the tests: %s", p)
+			continue
+		}
 		t.Errorf("browser console: %s", p)
 	}
 	// A run where every test skipped would also exit 0: demand real passes.

@@ -213,7 +213,11 @@ func TestPrecompileMakesEveryPipeline(t *testing.T) {
 		t.Fatalf("a model without weights ran: %v", err)
 	}
 	hollow.Close()
-	e := newEngine(t, m)
+	e, err := NewEngine(d, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
 	x := randTensor(rand.New(rand.NewSource(2)), 2, 3, 40, 36)
 	got, err := e.Run(ctx, x, model.RunOptions{})
 	if err != nil {
