@@ -271,18 +271,19 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 				for kx := 0; kx < g.K; kx++ {
 					for c4 := 0; c4 < g.CG4; c4++ {
 						e := (gi*k4+(ky*g.K+kx)*g.CG4+c4)*ngp + j // the entry
-						for t := 0; t < 4; t++ {
-							ci := c4*4 + t
-							if ci >= g.CG {
-								break
+						// Input channel ci's value at this tap.
+						at := func(ci int) int { return n*size + (ci*g.K+ky)*g.K + kx }
+						if g.F32 {
+							for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
+								cw.words[4*e+ci-c4*4] = math.Float32bits(w.F32[at(ci)])
 							}
-							i := n*size + (ci*g.K+ky)*g.K + kx
-							if g.F32 {
-								cw.words[4*e+t] = math.Float32bits(w.F32[i])
-							} else {
-								cw.words[e] |= uint32(uint8(w.I8[i])) << (8 * t)
-							}
+							continue
 						}
+						var word uint32 // one store per word: wasm checks every index
+						for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
+							word |= uint32(uint8(w.I8[at(ci)])) << (8 * (ci - c4*4))
+						}
+						cw.words[e] = word
 					}
 				}
 			}
