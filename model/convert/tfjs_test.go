@@ -220,13 +220,26 @@ func (fx *kerasFixture) files(t *testing.T) map[string][]byte {
 // parse runs the in-memory reader on the rendered files.
 func (fx *kerasFixture) parse(t *testing.T, files map[string][]byte) (*Checkpoint, error) {
 	t.Helper()
-	return parseTFJS(files["model.json"], func(rel string) ([]byte, error) {
-		b, ok := files[rel]
-		if !ok {
-			return nil, fmt.Errorf("no file %s", rel)
-		}
-		return b, nil
-	})
+	return parseTFJS(files["model.json"], memShards(files))
+}
+
+// memShards is a shardSource of files in memory.
+type memShards map[string][]byte
+
+func (m memShards) size(rel string) (int64, error) {
+	b, ok := m[rel]
+	if !ok {
+		return 0, fmt.Errorf("no file %s", rel)
+	}
+	return int64(len(b)), nil
+}
+
+func (m memShards) read(rel string, n int64) ([]byte, error) {
+	b := m[rel]
+	if int64(len(b)) != n {
+		return nil, fmt.Errorf("%s has %d bytes, not %d", rel, len(b), n)
+	}
+	return b, nil
 }
 
 // writeDir writes the files into dir.
@@ -551,7 +564,7 @@ func TestDecodeTFJSQuantized(t *testing.T) {
 		{q("float16", 0, 0), []byte{0x00, 0x3c, 0x00, 0xc0, 0x00, 0x38}, []float32{1, -2, 0.5}},
 	} {
 		n, err := tfjsWeightBytes(c.w)
-		if err != nil || n != len(c.b) {
+		if err != nil || n != int64(len(c.b)) {
 			t.Errorf("%s: %d bytes, %v", c.w.Quantization.DType, n, err)
 			continue
 		}
