@@ -57,7 +57,7 @@ func kerasNames(scheme string, c model.Conv) (conv, bn string) {
 
 // newKerasFixture lays out arch as the Keras ResNet builders do, with
 // random weights, conv biases and the given BatchNorm epsilon.
-func newKerasFixture(t *testing.T, arch model.Arch, scheme string, eps float64) *kerasFixture {
+func newKerasFixture(t testing.TB, arch model.Arch, scheme string, eps float64) *kerasFixture {
 	t.Helper()
 	arch.ConvBias = true
 	net, err := arch.Net()
@@ -198,7 +198,7 @@ func (fx *kerasFixture) shardPaths() []string {
 }
 
 // files renders model.json and the shards.
-func (fx *kerasFixture) files(t *testing.T) map[string][]byte {
+func (fx *kerasFixture) files(t testing.TB) map[string][]byte {
 	t.Helper()
 	m := map[string]any{
 		"format": "layers-model", "generatedBy": "keras test", "convertedBy": "TensorFlow.js Converter test",
