@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -116,7 +115,7 @@ func TestTFJSShardFIFO(t *testing.T) {
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(p, 0o644); err != nil {
+	if err := mkfifo(p); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
 	err := bounded(t, 5*time.Second, func() error { _, err := Read(mj); return err })
@@ -232,7 +231,7 @@ func TestTFJSLabelsOutside(t *testing.T) {
 func TestReadLabelsHostile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
 	err := bounded(t, 5*time.Second, func() error { _, err := ReadLabels(fifo); return err })
