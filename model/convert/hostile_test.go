@@ -352,3 +352,19 @@ func TestNPMTarballHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestTarSparse: sparse entries (old GNU, or PAX records, which archive/tar
+// hands over as TypeReg) are recognised, so that none is extracted.
+func TestTarSparse(t *testing.T) {
+	for _, h := range []*tar.Header{{Typeflag: tar.TypeGNUSparse}, {Typeflag: tar.TypeReg, PAXRecords: map[string]string{"GNU.sparse.major": "1"}}} {
+		if !isSparse(h) {
+			t.Errorf("%+v not sparse", h)
+		}
+		if err := checkTarEntry("x", tarEntry{typ: tar.TypeGNUSparse}); err == nil || !strings.Contains(err.Error(), "sparse") {
+			t.Errorf("sparse entry: %v", err)
+		}
+	}
+	if isSparse(&tar.Header{Typeflag: tar.TypeReg, PAXRecords: map[string]string{"path": "x"}}) {
+		t.Error("plain PAX entry taken for sparse")
+	}
+}

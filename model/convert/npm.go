@@ -155,7 +155,11 @@ func indexTar(r *io.SectionReader) (index map[string]tarEntry, models []string, 
 		if _, dup := index[name]; dup && h.Typeflag != tar.TypeDir {
 			return nil, nil, nil, fmt.Errorf("tar: entry %q appears twice", h.Name)
 		}
-		index[name] = tarEntry{typ: h.Typeflag, size: h.Size, link: h.Linkname}
+		typ := h.Typeflag
+		if isSparse(h) {
+			typ = tar.TypeGNUSparse
+		}
+		index[name] = tarEntry{typ: typ, size: h.Size, link: h.Linkname}
 		if path.Base(name) != "model.json" {
 			continue
 		}
@@ -209,8 +213,24 @@ func checkTarEntry(name string, e tarEntry) error {
 		return nil
 	case tar.TypeSymlink, tar.TypeLink:
 		return fmt.Errorf("tar: entry %s is a link (to %q); links in the tarball are not followed", name, e.link)
+	case tar.TypeGNUSparse:
+		return fmt.Errorf("tar: entry %s is a sparse file; sparse entries are not read", name)
 	}
 	return fmt.Errorf("tar: entry %s is not a regular file (type %q)", name, e.typ)
+}
+
+// isSparse says whether an entry is a sparse file: archive/tar gives PAX
+// sparse files as TypeReg, their holes backed by no data.
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // readTarEntry reads the current entry's data, exactly n bytes.
@@ -272,7 +292,7 @@ func (s *tarShards) extract() error {
 			return err
 		}
 		n, ok := s.wanted[name]
-		if !ok || h.Typeflag == tar.TypeDir {
+		if !ok || h.Typeflag != tar.TypeReg || isSparse(h) {
 			continue
 		}
 		if h.Size != n {
