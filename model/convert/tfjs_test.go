@@ -57,7 +57,7 @@ func kerasNames(scheme string, c model.Conv) (conv, bn string) {
 
 // newKerasFixture lays out arch as the Keras ResNet builders do, with
 // random weights, conv biases and the given BatchNorm epsilon.
-func newKerasFixture(t *testing.T, arch model.Arch, scheme string, eps float64) *kerasFixture {
+func newKerasFixture(t testing.TB, arch model.Arch, scheme string, eps float64) *kerasFixture {
 	t.Helper()
 	arch.ConvBias = true
 	net, err := arch.Net()
@@ -198,7 +198,7 @@ func (fx *kerasFixture) shardPaths() []string {
 }
 
 // files renders model.json and the shards.
-func (fx *kerasFixture) files(t *testing.T) map[string][]byte {
+func (fx *kerasFixture) files(t testing.TB) map[string][]byte {
 	t.Helper()
 	m := map[string]any{
 		"format": "layers-model", "generatedBy": "keras test", "convertedBy": "TensorFlow.js Converter test",
@@ -220,13 +220,26 @@ func (fx *kerasFixture) files(t *testing.T) map[string][]byte {
 // parse runs the in-memory reader on the rendered files.
 func (fx *kerasFixture) parse(t *testing.T, files map[string][]byte) (*Checkpoint, error) {
 	t.Helper()
-	return parseTFJS(files["model.json"], func(rel string) ([]byte, error) {
-		b, ok := files[rel]
-		if !ok {
-			return nil, fmt.Errorf("no file %s", rel)
-		}
-		return b, nil
-	})
+	return parseTFJS(files["model.json"], memShards(files))
+}
+
+// memShards is a shardSource of files in memory.
+type memShards map[string][]byte
+
+func (m memShards) size(rel string) (int64, error) {
+	b, ok := m[rel]
+	if !ok {
+		return 0, fmt.Errorf("no file %s", rel)
+	}
+	return int64(len(b)), nil
+}
+
+func (m memShards) read(rel string, n int64) ([]byte, error) {
+	b := m[rel]
+	if int64(len(b)) != n {
+		return nil, fmt.Errorf("%s has %d bytes, not %d", rel, len(b), n)
+	}
+	return b, nil
 }
 
 // writeDir writes the files into dir.
@@ -551,7 +564,7 @@ func TestDecodeTFJSQuantized(t *testing.T) {
 		{q("float16", 0, 0), []byte{0x00, 0x3c, 0x00, 0xc0, 0x00, 0x38}, []float32{1, -2, 0.5}},
 	} {
 		n, err := tfjsWeightBytes(c.w)
-		if err != nil || n != len(c.b) {
+		if err != nil || n != int64(len(c.b)) {
 			t.Errorf("%s: %d bytes, %v", c.w.Quantization.DType, n, err)
 			continue
 		}
