@@ -204,6 +204,13 @@ func (c *gzCache) compress(name string, e *gzEntry) string {
 	return out.Name()
 }
 
+// compressions returns how many compressions were started.
+func (c *gzCache) compressions() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runs
+}
+
 // ctxReader stops reading when its context ends.
 type ctxReader struct {
 	ctx context.Context
