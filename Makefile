@@ -56,10 +56,11 @@ BENCH_PEERS_ARGS ?= -gpu-runs 2 -peer-runs residual-webgpu=10
 bench-peers: weights
 	bench/peers/run.sh $(BENCH_PEERS_ARGS)
 
-## fuzz: run the weight-file fuzzer for FUZZTIME (default 10m).
+## fuzz: run each fuzzer for FUZZTIME (default 10m), one after the other (one line per fuzzer).
 FUZZTIME ?= 10m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/weights
+	$(GO) test -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME) ./cmd/devserver
 
 clean:
 	rm -rf bin dist $(WASM) $(WASM).gz web/models test-output

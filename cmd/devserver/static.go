@@ -106,23 +106,12 @@ func (s *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	name, ok := strings.CutPrefix(r.URL.Path, s.prefix)
-	if !ok || name == "" || strings.HasSuffix(name, "/") || hasHiddenSegment(name) {
+	name, ok := staticName(r.URL.Path, s.prefix)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	s.serveFile(w, r, name)
-}
-
-// hasHiddenSegment reports whether any segment of a slash path starts with
-// a dot (.git, .env, editor backups): never served.
-func hasHiddenSegment(name string) bool {
-	for _, seg := range strings.Split(name, "/") {
-		if strings.HasPrefix(seg, ".") {
-			return true
-		}
-	}
-	return false
 }
 
 // serveFile sends one file, gzipped when the client accepts it and the type
