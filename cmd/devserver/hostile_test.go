@@ -418,3 +418,48 @@ func (t *throttled) Read(p []byte) (int, error) {
 	t.n += n
 	return n, err
 }
+
+// TestGzipCacheFollowsChanges: a new version of a file is compressed
+// again, once, and the previous encoding's file is removed.
+func TestGzipCacheFollowsChanges(t *testing.T) {
+	f := newFixture(t)
+	ts, s, _ := f.start(t)
+	for i, content := range [][]byte{f.wasm, bigWasm(200_000), bigWasm(200_000)} {
+		if i > 0 {
+			os.WriteFile(filepath.Join(f.web, "app.wasm"), content, 0o644)
+			// A distinct modification time even on coarse clocks.
+			mt := time.Now().Add(time.Duration(i) * time.Minute)
+			os.Chtimes(filepath.Join(f.web, "app.wasm"), mt, mt)
+		}
+		for range 2 {
+			resp, body := get(t, ts.URL+"/web/app.wasm", "Accept-Encoding: gzip")
+			if resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(gunzip(t, body), content) {
+				t.Fatalf("version %d: wrong body (encoding %q)", i, resp.Header.Get("Content-Encoding"))
+			}
+		}
+		if got := s.static.gz.compressions(); got != i+1 {
+			t.Errorf("version %d: %d compressions, want %d", i, got, i+1)
+		}
+		if files, _ := os.ReadDir(s.static.gz.dir); len(files) != 1 {
+			t.Errorf("version %d: %d files in the gzip cache, want 1", i, len(files))
+		}
+	}
+}
+
+func TestExposureWarning(t *testing.T) {
+	for addr, warn := range map[string]bool{
+		"127.0.0.1:8000": false,
+		"[::1]:8000":     false,
+		"0.0.0.0:8000":   true,
+		"[::]:8000":      true,
+		"192.0.2.7:8000": true,
+	} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := exposureWarning(a) != ""; got != warn {
+			t.Errorf("%s: warning %v, want %v", addr, got, warn)
+		}
+	}
+}
