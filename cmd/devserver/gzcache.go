@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -36,7 +35,7 @@ const defaultGzipWait = 5 * time.Second
 // on a busy machine) from ever holding a response back for long.
 type gzCache struct {
 	root *os.Root
-	dir  string        // private temporary directory for the encodings
+	dir  string        // private temporary directory for the encodings, made by the first compression
 	wait time.Duration // longest wait for a compression in flight
 
 	ctx    context.Context
@@ -58,16 +57,12 @@ type gzEntry struct {
 }
 
 // newGzCache makes an empty cache for the files under root.
-func newGzCache(root *os.Root, wait time.Duration) (*gzCache, error) {
-	dir, err := os.MkdirTemp("", "residual-devserver-gz-")
-	if err != nil {
-		return nil, fmt.Errorf("gzip cache: %w", err)
-	}
+func newGzCache(root *os.Root, wait time.Duration) *gzCache {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &gzCache{
-		root: root, dir: dir, wait: wait, ctx: ctx, cancel: cancel,
+		root: root, wait: wait, ctx: ctx, cancel: cancel,
 		sem: make(chan struct{}, 1), entries: map[string]*gzEntry{},
-	}, nil
+	}
 }
 
 // Close stops the compressions in flight and removes the encodings.
@@ -75,6 +70,9 @@ func newGzCache(root *os.Root, wait time.Duration) (*gzCache, error) {
 func (c *gzCache) Close() error {
 	c.cancel()
 	c.wg.Wait()
+	if c.dir == "" {
+		return nil
+	}
 	return os.RemoveAll(c.dir)
 }
 
@@ -161,6 +159,14 @@ func (c *gzCache) compress(name string, e *gzEntry) string {
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || !same(fi) {
 		return ""
+	}
+	if c.dir == "" { // under sem, like every compression
+		c.dir, err = os.MkdirTemp("", "residual-devserver-gz-")
+		if err != nil {
+			logf("gzip cache: %v", err)
+			c.dir = ""
+			return ""
+		}
 	}
 	out, err := os.CreateTemp(c.dir, "gz-*")
 	if err != nil {

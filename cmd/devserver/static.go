@@ -80,12 +80,7 @@ func newStaticFiles(dir, prefix string, gzipWait time.Duration) (*staticFiles, e
 	if err != nil {
 		return nil, fmt.Errorf("open web dir: %w", err)
 	}
-	gz, err := newGzCache(root, gzipWait)
-	if err != nil {
-		root.Close()
-		return nil, err
-	}
-	return &staticFiles{root: root, prefix: prefix, gz: gz}, nil
+	return &staticFiles{root: root, prefix: prefix, gz: newGzCache(root, gzipWait)}, nil
 }
 
 // Close stops compressions in flight, removes their results and releases
