@@ -5,6 +5,13 @@
 //
 //	devserver -addr 127.0.0.1:8000 -web ./web
 //
+// A compressible file with no fresh precompressed name.gz (the wasm right
+// after a rebuild) is compressed once per version, into a temporary file
+// that requests then stream (gzcache.go). A client that takes in nothing
+// of a response for -stall-timeout (30 s) is dropped, however long a
+// download that keeps moving takes (deadline.go). The server warns when
+// -addr is not a loopback address.
+//
 // With -static it serves nothing: it writes the same app as a static site
 // for any file host, to be served at the root of an origin (staticsite.go
 // says why not under a path), and exits:
