@@ -56,12 +56,15 @@ BENCH_PEERS_ARGS ?= -gpu-runs 2 -peer-runs residual-webgpu=10
 bench-peers: weights
 	bench/peers/run.sh $(BENCH_PEERS_ARGS)
 
-## fuzz: run each fuzzer for FUZZTIME (default 10m), one after the other.
+## fuzz: run each fuzzer for FUZZTIME (default 10m), one after the other (one line per fuzzer).
 FUZZTIME ?= 10m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/weights
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./model/safetensors
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/preprocess
 	$(GO) test -run '^$$' -fuzz FuzzTFJS -fuzztime $(FUZZTIME) ./model/convert
 	$(GO) test -run '^$$' -fuzz FuzzTarball -fuzztime $(FUZZTIME) ./model/convert
+	$(GO) test -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME) ./cmd/devserver
 
 clean:
 	rm -rf bin dist $(WASM) $(WASM).gz web/models test-output

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io/fs"
 	"net/http"
 	"strings"
 )
@@ -59,4 +60,32 @@ func rejectBadPaths(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// staticName maps a request path under prefix to the name, relative to
+// the web directory, of the file it asks for; ok is false for the prefix
+// itself, directories (a trailing slash), hidden files (a segment starting
+// with a dot) and anything that is not a plain slash-separated relative
+// path. It does not rely on checkPath having run: the name it returns
+// never leaves the directory by itself (and os.Root refuses links that do).
+func staticName(urlPath, prefix string) (name string, ok bool) {
+	name, ok = strings.CutPrefix(urlPath, prefix)
+	if !ok || name == "" || strings.HasSuffix(name, "/") || hasHiddenSegment(name) {
+		return "", false
+	}
+	if !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
+		return "", false
+	}
+	return name, true
+}
+
+// hasHiddenSegment reports whether any segment of a slash path starts with
+// a dot (.git, .env, editor backups): never served.
+func hasHiddenSegment(name string) bool {
+	for _, seg := range strings.Split(name, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -51,9 +52,32 @@ func (webResolver) Resolve(p string) string {
 	return p
 }
 
+// options are the server's tunables; tests shorten them.
+type options struct {
+	// stallTimeout drops a client that reads nothing of a response for
+	// that long (progressDeadlines).
+	stallTimeout time.Duration
+	// gzipWait is the longest a request waits for the compression of the
+	// file it asked for (gzCache).
+	gzipWait time.Duration
+}
+
+// option changes the defaults of newServer.
+type option func(*options)
+
+// withStallTimeout sets how long a client may stall a response.
+func withStallTimeout(d time.Duration) option { return func(o *options) { o.stallTimeout = d } }
+
+// withGzipWait sets how long a request waits for a compression in flight.
+func withGzipWait(d time.Duration) option { return func(o *options) { o.gzipWait = d } }
+
 // newServer builds the server for a web directory.
-func newServer(webDir string) (*server, error) {
-	static, err := newStaticFiles(webDir, "/web/")
+func newServer(webDir string, opts ...option) (*server, error) {
+	o := options{stallTimeout: defaultStallTimeout, gzipWait: defaultGzipWait}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	static, err := newStaticFiles(webDir, "/web/", o.gzipWait)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +137,7 @@ func newServer(webDir string) (*server, error) {
 		ServiceWorkerTemplate: worker,
 	}
 	s := &server{static: static, app: h, version: version}
-	s.handler = accessLog(securityHeaders(rejectBadPaths(http.HandlerFunc(s.route))))
+	s.handler = progressDeadlines(o.stallTimeout, accessLog(securityHeaders(rejectBadPaths(http.HandlerFunc(s.route)))))
 	return s, nil
 }
 

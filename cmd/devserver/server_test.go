@@ -32,7 +32,7 @@ type fixture struct {
 	model    []byte
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web")

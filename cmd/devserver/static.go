@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -74,28 +70,28 @@ type staticFiles struct {
 	root   *os.Root
 	prefix string // e.g. "/web/"
 
-	mu   sync.Mutex
-	gzip map[string]gzEntry // on-the-fly gzip results by file name
+	gz *gzCache // encodings of files with no fresh name.gz
 }
 
-// gzEntry is a cached gzip encoding of one version of a file.
-type gzEntry struct {
-	size    int64
-	modTime time.Time
-	data    []byte
-}
-
-// newStaticFiles opens dir for serving under prefix.
-func newStaticFiles(dir, prefix string) (*staticFiles, error) {
+// newStaticFiles opens dir for serving under prefix; a request waits at
+// most gzipWait for a compression in flight.
+func newStaticFiles(dir, prefix string, gzipWait time.Duration) (*staticFiles, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open web dir: %w", err)
 	}
-	return &staticFiles{root: root, prefix: prefix, gzip: map[string]gzEntry{}}, nil
+	return &staticFiles{root: root, prefix: prefix, gz: newGzCache(root, gzipWait)}, nil
 }
 
-// Close releases the directory handle.
-func (s *staticFiles) Close() error { return s.root.Close() }
+// Close stops compressions in flight, removes their results and releases
+// the directory handle.
+func (s *staticFiles) Close() error {
+	err := s.gz.Close()
+	if err2 := s.root.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
 
 // ServeHTTP answers GET and HEAD for a file under the prefix; directories,
 // hidden files and missing files are 404.
@@ -105,28 +101,18 @@ func (s *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	name, ok := strings.CutPrefix(r.URL.Path, s.prefix)
-	if !ok || name == "" || strings.HasSuffix(name, "/") || hasHiddenSegment(name) {
+	name, ok := staticName(r.URL.Path, s.prefix)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	s.serveFile(w, r, name)
 }
 
-// hasHiddenSegment reports whether any segment of a slash path starts with
-// a dot (.git, .env, editor backups): never served.
-func hasHiddenSegment(name string) bool {
-	for _, seg := range strings.Split(name, "/") {
-		if strings.HasPrefix(seg, ".") {
-			return true
-		}
-	}
-	return false
-}
-
 // serveFile sends one file, gzipped when the client accepts it and the type
-// is compressible: a fresh precompressed name.gz is preferred, else the file
-// is compressed once and kept in memory.
+// is compressible: a fresh precompressed name.gz is preferred, else the
+// file's encoding from the cache (compressed once per version). Bodies are
+// streamed from open files, never read whole.
 func (s *staticFiles) serveFile(w http.ResponseWriter, r *http.Request, name string) {
 	f, fi, err := s.open(name)
 	if err != nil {
@@ -147,14 +133,11 @@ func (s *staticFiles) serveFile(w http.ResponseWriter, r *http.Request, name str
 	}
 	etag := fmt.Sprintf(`"%x-%x`, fi.Size(), fi.ModTime().UnixNano())
 	if compressible[ext] && acceptsGzip(r) {
-		if body, ok := s.gzipped(name, f, fi); ok {
+		if gz := s.gzipped(r, name, fi); gz != nil {
+			defer gz.Close()
 			h.Set("Content-Encoding", "gzip")
 			h.Set("ETag", etag+`-gz"`)
-			http.ServeContent(w, r, "", fi.ModTime(), body)
-			return
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			http.Error(w, "500 internal error", http.StatusInternalServerError)
+			http.ServeContent(w, r, "", fi.ModTime(), gz)
 			return
 		}
 	}
@@ -180,40 +163,39 @@ func (s *staticFiles) open(name string) (*os.File, fs.FileInfo, error) {
 	return f, fi, nil
 }
 
-// gzipped returns the gzip encoding of the file: name.gz when it exists and
-// is not older than the file, else a cached on-the-fly encoding.
-func (s *staticFiles) gzipped(name string, f *os.File, fi fs.FileInfo) (io.ReadSeeker, bool) {
+// warm compresses a compressible file now unless a fresh name.gz exists,
+// so that its first request finds the encoding ready.
+func (s *staticFiles) warm(name string) {
+	fi, err := s.root.Stat(name)
+	if err != nil || !compressible[strings.ToLower(path.Ext(name))] {
+		return
+	}
+	if gzi, err := s.root.Stat(name + ".gz"); err == nil && gzi.Mode().IsRegular() && !gzi.ModTime().Before(fi.ModTime()) {
+		return
+	}
+	s.gz.warm(name)
+}
+
+// gzipped opens the gzip encoding of the file: name.gz when it is a
+// regular file not older than the file, else the cache's encoding of this
+// version. It returns nil when the file is to be sent as it is.
+func (s *staticFiles) gzipped(r *http.Request, name string, fi fs.FileInfo) *os.File {
 	if gz, gzi, err := s.open(name + ".gz"); err == nil {
 		if !gzi.ModTime().Before(fi.ModTime()) {
-			// Read it whole: the file is closed when this returns, and
-			// precompressed assets are a few MB at most.
-			data, err := io.ReadAll(gz)
-			gz.Close()
-			if err == nil {
-				return bytes.NewReader(data), true
-			}
-		} else {
-			gz.Close()
+			return gz
 		}
+		gz.Close()
 	}
-	s.mu.Lock()
-	e, ok := s.gzip[name]
-	s.mu.Unlock()
-	if ok && e.size == fi.Size() && e.modTime.Equal(fi.ModTime()) {
-		return bytes.NewReader(e.data), true
+	p, ok := s.gz.get(r.Context(), name, fi)
+	if !ok {
+		return nil
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if _, err := io.Copy(zw, f); err != nil {
-		return nil, false
+	gz, err := os.Open(p)
+	if err != nil {
+		// Replaced by a newer version meanwhile.
+		return nil
 	}
-	if err := zw.Close(); err != nil {
-		return nil, false
-	}
-	s.mu.Lock()
-	s.gzip[name] = gzEntry{size: fi.Size(), modTime: fi.ModTime(), data: buf.Bytes()}
-	s.mu.Unlock()
-	return bytes.NewReader(buf.Bytes()), true
+	return gz
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding allows gzip
