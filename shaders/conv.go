@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -356,8 +357,28 @@ func genConv(g convGeom, t convTile) (string, error) {
 	if t.Shuffle && !t.canShuffle(g) {
 		return "", fmt.Errorf("conv kernel: tile %+v cannot shuffle pixels on %d groups of %d channels", t, g.Groups, g.NG)
 	}
-	return render("conv.wgsl", convSrcOf(g, t))
+	// The source depends on the tile and four switches only: rendered
+	// once per kind (a network's convs share a handful), since executing
+	// the template is slow next to compiling's cache lookup in wasm.
+	key := convSrcKey{t, g.vecIn(), g.vecOut(), t.dense(g), g.F32}
+	if src, ok := convSources.Load(key); ok {
+		return src.(string), nil
+	}
+	src, err := render("conv.wgsl", convSrcOf(g, t))
+	if err == nil {
+		convSources.Store(key, src)
+	}
+	return src, err
 }
+
+// convSrcKey is what a conv kernel's source depends on.
+type convSrcKey struct {
+	t                         convTile
+	vecIn, vecOut, dense, f32 bool
+}
+
+// convSources caches genConv's sources by convSrcKey.
+var convSources sync.Map
 
 // convSrcOf is what conv.wgsl is rendered with for conv g and tile t.
 func convSrcOf(g convGeom, t convTile) convSrc {
