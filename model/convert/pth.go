@@ -104,6 +104,7 @@ func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error)
 	var jobs []job
 	var order []*pthStorage // storages in order of first use
 	need := map[*pthStorage]int{}
+	firstUser := map[*pthStorage]string{}
 	var outBytes int64
 	for _, e := range entries {
 		t, ok := e.value.(*pthTensor)
@@ -127,6 +128,7 @@ func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error)
 		jobs = append(jobs, job{e.key, t})
 		if _, seen := need[t.storage]; !seen {
 			order = append(order, t.storage)
+			firstUser[t.storage] = e.key
 		}
 		need[t.storage] = max(need[t.storage], t.extent)
 		outBytes += 4 * int64(t.count) // count ≤ MaxInt32, rank-checked: no overflow in a few thousand tensors
@@ -141,7 +143,7 @@ func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error)
 	for _, s := range order {
 		inflate += int64(need[s]) * int64(s.class.elemSize) // need ≤ numel, whose bytes fit in int64 (checked)
 		if budget := pthBudget(size); inflate > budget {
-			return nil, fmt.Errorf("read %s: storage %s (%s): the storages so far inflate to %d MB, more than a %d-byte file may hold (%d MB): a zip bomb?", name, s.key, s.file.Name, inflate>>20, size, budget>>20)
+			return nil, fmt.Errorf("read %s: tensor %s: storage %s (%s): the storages so far inflate to %d MB, more than a %d-byte file may hold (%d MB): a zip bomb?", name, firstUser[s], s.key, s.file.Name, inflate>>20, size, budget>>20)
 		}
 	}
 
