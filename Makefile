@@ -56,10 +56,18 @@ BENCH_PEERS_ARGS ?= -gpu-runs 2 -peer-runs residual-webgpu=10
 bench-peers: weights
 	bench/peers/run.sh $(BENCH_PEERS_ARGS)
 
-## fuzz: run the weight-file fuzzer for FUZZTIME (default 10m).
+## fuzz: run each fuzz target in turn for FUZZTIME (default 10m) each.
 FUZZTIME ?= 10m
+# One "package:Target" per line.
+FUZZ_TARGETS = \
+	./model/weights:FuzzDecode \
+	./model/convert:FuzzPth \
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/weights
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} in $${t%%:*}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 clean:
 	rm -rf bin dist $(WASM) $(WASM).gz web/models test-output

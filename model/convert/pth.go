@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -86,6 +87,9 @@ func ReadPTH(path string) (*Checkpoint, error) {
 func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			if onPanic != nil {
+				onPanic(p, debug.Stack())
+			}
 			ck, err = nil, fmt.Errorf("read %s: malformed torch.save file (%v)", name, p)
 		}
 	}()
@@ -164,6 +168,10 @@ func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error)
 	return ck, nil
 }
 
+// onPanic, when set (by FuzzPth), hears of every panic the reader
+// recovers from: the checks should have refused the input first.
+var onPanic func(p any, stack []byte)
+
 // torchFile is an opened torch.save zip: its records and the storages its
 // pickle has named.
 type torchFile struct {
@@ -182,6 +190,9 @@ func loadTorch(name string, r io.ReaderAt, size int64) (tf *torchFile, entries [
 	// gopickle panics on some malformed inputs; a bad file must be an error.
 	defer func() {
 		if p := recover(); p != nil {
+			if onPanic != nil {
+				onPanic(p, debug.Stack())
+			}
 			tf, entries, archName, err = nil, nil, "", fmt.Errorf("read %s: malformed torch.save file (%v)", name, p)
 		}
 	}()

@@ -313,20 +313,20 @@ func TestPTHHugePickleEntry(t *testing.T) {
 	readHostile(t, file, hostileAlloc, "archive/data.pkl", "1099511627776 bytes")
 }
 
-// zerosDeflated is a raw deflate stream of n MiB of zeros (about 1 KB per
-// MiB): one flushed MiB repeated, then the final block.
-func zerosDeflated(n int) (stream []byte, crc uint32) {
+// zerosDeflated is a raw deflate stream of n × chunk bytes of zeros (about
+// 1 KB per MiB): one flushed chunk repeated, then the final block.
+func zerosDeflated(chunk, n int) (stream []byte, crc uint32) {
 	var b bytes.Buffer
 	w, _ := flate.NewWriter(&b, flate.BestCompression)
-	mib := make([]byte, 1<<20)
-	w.Write(mib)
+	zeros := make([]byte, chunk)
+	w.Write(zeros)
 	w.Flush()
-	chunk := append([]byte{}, b.Bytes()...)
+	block := append([]byte{}, b.Bytes()...)
 	b.Reset()
 	w.Close()
-	stream = append(bytes.Repeat(chunk, n), b.Bytes()...)
+	stream = append(bytes.Repeat(block, n), b.Bytes()...)
 	for i := 0; i < n; i++ {
-		crc = crc32.Update(crc, crc32.IEEETable, mib)
+		crc = crc32.Update(crc, crc32.IEEETable, zeros)
 	}
 	return stream, crc
 }
@@ -337,7 +337,7 @@ func zerosDeflated(n int) (stream []byte, crc uint32) {
 // inflating, whether a tensor views all of it (1 GiB of output) or only
 // its two ends (1 GiB to inflate for 8 bytes of output).
 func TestPTHZipBomb(t *testing.T) {
-	stream, crc := zerosDeflated(1024)
+	stream, crc := zerosDeflated(1<<20, 1024)
 	n := int64(1 << 28)
 	for _, c := range []struct {
 		size, stride []int64
@@ -364,7 +364,7 @@ func TestPTHZipBomb(t *testing.T) {
 // storage, or with themselves, or whose data is short.
 func TestPTHLyingEntries(t *testing.T) {
 	pkl := torchPickle([]fakeTensor{{name: "b", class: "FloatStorage", key: "0", numel: 4, size: []int64{4}, stride: []int64{1}}})
-	stream, crc := zerosDeflated(1)
+	stream, crc := zerosDeflated(1<<20, 1)
 	for _, c := range []struct {
 		e    zipEntry
 		want string
