@@ -405,3 +405,33 @@ func TestHalfToFloat32(t *testing.T) {
 		}
 	}
 }
+
+// TestPTHMemoryRealFile bounds what reading a real checkpoint allocates in
+// all: its storages once each (read one at a time, then dropped), the
+// float32 output, and the pickle's objects.
+func TestPTHMemoryRealFile(t *testing.T) {
+	path := filepath.Join(sharedPTH, "tiny_bottleneck.pth")
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ck, err := ReadPTH(path)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out uint64
+	for _, tensor := range ck.Tensors {
+		out += 4 * uint64(len(tensor.Data))
+	}
+	// The file is its storages (stored) plus a 15 KB pickle; allow the
+	// pickle's objects 2 MB.
+	grew, bound := after.TotalAlloc-before.TotalAlloc, uint64(st.Size())+out+2<<20
+	t.Logf("%d-byte file, %d bytes of output: allocated %d bytes (bound %d)", st.Size(), out, grew, bound)
+	if grew > bound {
+		t.Errorf("allocated %d bytes, bound %d", grew, bound)
+	}
+}
