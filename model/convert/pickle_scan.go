@@ -97,7 +97,11 @@ func scanPickle(p []byte) error {
 		case 'U', 'C', 0x8c, 0x8a: // SHORT_BINSTRING SHORT_BINBYTES SHORT_BINUNICODE LONG1
 			var n []byte
 			if n, err = fixed(1); err == nil {
-				err = counted(uint64(n[0]))
+				if op == 0x8a && n[0] == 0 { // gopickle indexes byte -1 of an empty LONG1
+					err = fmt.Errorf("pickle opcode LONG1 at byte %d: empty integer", at)
+				} else {
+					err = counted(uint64(n[0]))
+				}
 			}
 		case 'T', 'X', 'B', 0x8b: // BINSTRING BINUNICODE BINBYTES LONG4
 			var n []byte
@@ -106,6 +110,8 @@ func scanPickle(p []byte) error {
 				switch {
 				case (op == 'T' || op == 0x8b) && int32(v) < 0:
 					err = fmt.Errorf("pickle opcode %s at byte %d: negative length %d", opName(op), at, int32(v))
+				case op == 0x8b && v == 0:
+					err = fmt.Errorf("pickle opcode LONG4 at byte %d: empty integer", at)
 				case op == 0x8b && v > maxPickleLong:
 					err = fmt.Errorf("pickle opcode %s at byte %d: %d-byte integer (at most %d)", opName(op), at, v, maxPickleLong)
 				default:

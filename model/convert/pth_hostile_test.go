@@ -300,6 +300,8 @@ func TestPTHHugeLengths(t *testing.T) {
 		{"\x80\x02\xff.", "unknown pickle opcode 0xff"},
 		{"\x80\x02\x82\x01.", "EXT1"},
 		{"\x80\x02I123", "no end of line"},
+		{"\x80\x02\x8a\x00.", "LONG1 at byte 2: empty integer"},
+		{"\x80\x02\x8b\x00\x00\x00\x00.", "LONG4 at byte 2: empty integer"},
 	} {
 		readHostile(t, hugePickle(t, []byte(c.p)), hostileAlloc, c.want)
 	}
