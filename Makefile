@@ -56,15 +56,23 @@ BENCH_PEERS_ARGS ?= -gpu-runs 2 -peer-runs residual-webgpu=10
 bench-peers: weights
 	bench/peers/run.sh $(BENCH_PEERS_ARGS)
 
-## fuzz: run each fuzzer for FUZZTIME (default 10m), one after the other (one line per fuzzer).
+## fuzz: run each fuzz target in turn for FUZZTIME (default 10m) each.
 FUZZTIME ?= 10m
+# One "package:Target" per line.
+FUZZ_TARGETS = \
+	./model/weights:FuzzDecode \
+	./model/safetensors:FuzzParse \
+	./model/preprocess:FuzzDecode \
+	./model/convert:FuzzPth \
+	./model/convert:FuzzTFJS \
+	./model/convert:FuzzTarball \
+	./cmd/devserver:FuzzPath \
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/weights
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./model/safetensors
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./model/preprocess
-	$(GO) test -run '^$$' -fuzz FuzzTFJS -fuzztime $(FUZZTIME) ./model/convert
-	$(GO) test -run '^$$' -fuzz FuzzTarball -fuzztime $(FUZZTIME) ./model/convert
-	$(GO) test -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME) ./cmd/devserver
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} in $${t%%:*}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 clean:
 	rm -rf bin dist $(WASM) $(WASM).gz web/models test-output

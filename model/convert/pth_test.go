@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/nlpodyssey/gopickle/pytorch"
 )
 
 // sharedPTH is the folder of real torch.save files tools/golden/gen.py
@@ -78,7 +76,16 @@ func TestPTHMatchesSidecars(t *testing.T) {
 			continue
 		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			entries, _, err := loadTorch(file)
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, entries, _, err := loadTorch(file, f, st.Size())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,11 +101,11 @@ func TestPTHMatchesSidecars(t *testing.T) {
 				t.Fatalf("names %v, want %v", names, want)
 			}
 			for i, st := range side.Tensors {
-				pt := entries[i].value.(*pytorch.Tensor)
-				mt, isFloat, err := torchTensor(pt)
-				if err != nil {
+				pt := entries[i].value.(*pthTensor)
+				if err := pt.check(); err != nil {
 					t.Fatalf("%s: %v", st.Name, err)
 				}
+				isFloat := pt.storage.class.float
 				float := strings.HasPrefix(st.DType, "float") || st.DType == "bfloat16"
 				if isFloat != float {
 					t.Fatalf("%s: isFloat %v for dtype %s", st.Name, isFloat, st.DType)
@@ -106,6 +113,11 @@ func TestPTHMatchesSidecars(t *testing.T) {
 				if !float {
 					continue
 				}
+				raw, err := pt.storage.read(pt.extent)
+				if err != nil {
+					t.Fatalf("%s: %v", st.Name, err)
+				}
+				mt := pt.decode(raw)
 				if !slices.Equal(mt.Shape, st.Shape) {
 					t.Errorf("%s: shape %v, want %v", st.Name, mt.Shape, st.Shape)
 				}
