@@ -272,17 +272,18 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 				for kx := 0; kx < g.K; kx++ {
 					for c4 := 0; c4 < g.CG4; c4++ {
 						e := (gi*k4+(ky*g.K+kx)*g.CG4+c4)*ngp + j // the entry
-						// Input channel ci's value at this tap.
-						at := func(ci int) int { return n*size + (ci*g.K+ky)*g.K + kx }
+						// Input channel ci's value at this tap is at
+						// base + ci*kk.
+						base, kk := n*size+ky*g.K+kx, g.K*g.K
 						if g.F32 {
 							for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
-								cw.words[4*e+ci-c4*4] = math.Float32bits(w.F32[at(ci)])
+								cw.words[4*e+ci-c4*4] = math.Float32bits(w.F32[base+ci*kk])
 							}
 							continue
 						}
 						var word uint32 // one store per word: wasm checks every index
 						for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
-							word |= uint32(uint8(w.I8[at(ci)])) << (8 * (ci - c4*4))
+							word |= uint32(uint8(w.I8[base+ci*kk])) << (8 * (ci - c4*4))
 						}
 						cw.words[e] = word
 					}
