@@ -315,31 +315,24 @@ func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model
 	if src.rgba != nil {
 		segs[0].ds = append(segs[0].ds, dispatch{k: p.norm.k, bg: p.norm.bg, x: p.norm.x, y: p.norm.y, z: 1})
 	}
-	segOf := map[int]int{in.slot: 0} // storage tensor → the segment that writes it
 	for i, s := range p.slots {
 		for _, st := range s.steps {
 			segs[i+1].ds = append(segs[i+1].ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
-		}
-	}
-	for i, o := range prog.Ops {
-		if w := acts[o.Out].slot; w == o.Out {
-			segOf[w] = p.slotOf(i) + 1
 		}
 	}
 	var inspect *wgpu.Buffer
 	regions := map[int]int{} // storage tensor → float offset of its copy in inspect
 	if opt.Inspect {
 		total := 0
-		taps := prog.Taps()
 		for t := range prog.Tensors {
 			a := acts[t]
-			if _, done := regions[a.slot]; done || len(taps[t]) == 0 {
+			if _, done := regions[a.slot]; done || len(p.taps[t]) == 0 {
 				continue
 			}
 			regions[a.slot] = total
 			n := a.floats(1)
 			total += n
-			sg := &segs[segOf[a.slot]]
+			sg := &segs[p.writer[a.slot]]
 			sg.copies = append(sg.copies, copyOp{src: p.act(a.slot), dst: nil, dstOff: uint64(4 * regions[a.slot]), size: uint64(4 * n)})
 		}
 		var err error
@@ -418,7 +411,7 @@ func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model
 		if err != nil {
 			return nil, err
 		}
-		for t, refs := range prog.Taps() {
+		for t, refs := range p.taps {
 			a := acts[t]
 			for _, r := range refs {
 				off := regions[a.slot]
@@ -435,20 +428,9 @@ func (p *plan) inputTime(res *model.Result, sg segment, ms float64) {
 	if len(sg.ds) == 0 {
 		return
 	}
-	for _, r := range p.prog.Taps()[p.prog.Input] {
+	for _, r := range p.taps[p.prog.Input] {
 		res.AddTime(r.Stage, r.Block, ms)
 	}
-}
-
-// slotOf is the slot that runs op i, or -1 when it has no dispatch of its own.
-func (p *plan) slotOf(i int) int {
-	at := model.StageRef{Stage: p.prog.Ops[i].Stage, Block: p.prog.Ops[i].Block}
-	for si, s := range p.slots {
-		if s.at == at {
-			return si
-		}
-	}
-	return -1
 }
 
 // heatmapNHWC summarises one image's channels-last activation (pad

@@ -66,11 +66,10 @@ func (p *plan) measure() {
 	}
 	// Every tensor lives in its storage; a stage row's is copied once
 	// when inspecting, one image's worth.
-	taps := p.prog.Taps()
 	copied := map[int]bool{}
 	for t, a := range p.lay.acts {
 		m.LargestActivation = max(m.LargestActivation, uint64(4*a.floats(p.b)))
-		if len(taps[t]) > 0 && !copied[a.slot] {
+		if len(p.taps[t]) > 0 && !copied[a.slot] {
 			copied[a.slot] = true
 			m.Inspect += uint64(4 * a.floats(1))
 		}

@@ -33,7 +33,12 @@ type plan struct {
 	normErr error // why the model's preprocessing cannot run on the GPU
 
 	slots []slot // the ops' dispatches grouped by stage row, in program order
-	mem   Memory
+	// taps are the stage rows showing each tensor (Program.Taps);
+	// writer is the segment of a run that writes each storage tensor: 0
+	// for the input, slot i's at i+1.
+	taps   [][]model.StageRef
+	writer map[int]int
+	mem    Memory
 }
 
 // scratch lists the plan's buffers that are neither weights nor arena.
@@ -239,7 +244,7 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{d: d, b: b, h: h, w: w, classes: m.Net.FC.Out, prog: prog, lay: newLayout(prog)}
+	p := &plan{d: d, b: b, h: h, w: w, classes: m.Net.FC.Out, prog: prog, lay: newLayout(prog), taps: prog.Taps()}
 	maxBind := min(d.limits.MaxStorageBufferBindingSize, d.limits.MaxBufferSize)
 	align := max(256, int(d.limits.MinStorageBufferOffsetAlignment)) / 4
 	bl := &builder{p: p, m: m, dry: dry, align: align, chunkMax: int(min(maxBind, 1<<30)/4) / align * align,
@@ -252,6 +257,7 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 	}()
 
 	acts := p.lay.acts
+	p.writer = map[int]int{acts[prog.Input].slot: 0}
 	// RunImage fills the input from bytes; a model whose preprocessing
 	// the kernel cannot do still runs from float tensors.
 	if p.lutData, p.normErr = normTable(m.Meta.Preprocess); p.normErr == nil {
@@ -298,6 +304,7 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		sl := &p.slots[len(p.slots)-1]
 		sl.steps = append(sl.steps, st)
 		sl.out = out.slot
+		p.writer[out.slot] = len(p.slots)
 	}
 	if dry {
 		return p, nil // nothing to free: no buffer was made
