@@ -1,0 +1,131 @@
+package jpegscale
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+const testdata = "../../../testdata"
+
+func fixtures(t testing.TB) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(testdata, "jpegscale", "*.jpg"))
+	if err != nil || len(files) < 9 {
+		t.Fatalf("fixtures: %v, %d files", err, len(files))
+	}
+	m := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[filepath.Base(f)] = b
+	}
+	return m
+}
+
+// planes returns an image's sample planes: Y, Cb, Cr or grey.
+func planes(m image.Image) [][]byte {
+	b := m.Bounds()
+	var out [][]byte
+	switch m := m.(type) {
+	case *image.Gray:
+		p := make([]byte, 0, b.Dx()*b.Dy())
+		for y := range b.Dy() {
+			p = append(p, m.Pix[y*m.Stride:y*m.Stride+b.Dx()]...)
+		}
+		out = append(out, p)
+	case *image.YCbCr:
+		var yp, cb, cr []byte
+		for y := range b.Dy() {
+			for x := range b.Dx() {
+				c := m.COffset(x, y)
+				yp, cb, cr = append(yp, m.Y[m.YOffset(x, y)]), append(cb, m.Cb[c]), append(cr, m.Cr[c])
+			}
+		}
+		out = append(out, yp, cb, cr)
+	}
+	return out
+}
+
+// TestFullScaleMatchesImageJPEG: at scale 1 every sample is within 1 of
+// Go's own decoder (which uses a different integer IDCT): the Huffman,
+// progressive refinement and restart handling are right.
+func TestFullScaleMatchesImageJPEG(t *testing.T) {
+	for name, data := range fixtures(t) {
+		want, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Logf("%s: image/jpeg: %v", name, err)
+			continue
+		}
+		got, err := Decode(data, 1)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got.Bounds() != want.Bounds() {
+			t.Errorf("%s: bounds %v, want %v", name, got.Bounds(), want.Bounds())
+			continue
+		}
+		g, w := planes(got), planes(want)
+		if len(g) != len(w) || len(g) == 0 {
+			t.Errorf("%s: %T, want %T", name, got, want)
+			continue
+		}
+		worst := 0
+		for i := range g {
+			for j := range g[i] {
+				worst = max(worst, abs(int(g[i][j])-int(w[i][j])))
+			}
+		}
+		t.Logf("%s %T: max |diff| %d", name, got, worst)
+		if worst > 1 {
+			t.Errorf("%s: differs from image/jpeg by up to %d", name, worst)
+		}
+	}
+}
+
+func abs(a int) int {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
+
+// TestSameCoefficientsSamePicture: files holding the same coefficients,
+// coded baseline, progressive (libjpeg's script, with successive
+// approximation) or with a restart marker after every MCU, decode to
+// identical pictures at every scale. (image/jpeg cannot read the
+// progressive file with restart markers: "missing 0xff00 sequence".)
+func TestSameCoefficientsSamePicture(t *testing.T) {
+	fx := fixtures(t)
+	for base, same := range map[string][]string{
+		"base420.jpg":  {"prog420.jpg", "rst420.jpg", "rstprog420.jpg"},
+		"base444.jpg":  {"prog444.jpg"},
+		"basegray.jpg": {"proggray.jpg"},
+	} {
+		for _, s := range Scales {
+			want, err := Decode(fx[base], s)
+			if err != nil {
+				t.Fatalf("%s 1:%d: %v", base, s, err)
+			}
+			for _, f := range same {
+				got, err := Decode(fx[f], s)
+				if err != nil {
+					t.Errorf("%s 1:%d: %v", f, s, err)
+					continue
+				}
+				g, w := planes(got), planes(want)
+				for i := range w {
+					if !bytes.Equal(g[i], w[i]) {
+						t.Errorf("%s 1:%d: plane %d differs from %s's", f, s, i, base)
+					}
+				}
+			}
+		}
+	}
+}
