@@ -63,6 +63,7 @@ FUZZ_TARGETS = \
 	./model/weights:FuzzDecode \
 	./model/safetensors:FuzzParse \
 	./model/preprocess:FuzzDecode \
+	./model/preprocess/jpegscale:FuzzDecode \
 	./model/convert:FuzzPth \
 	./model/convert:FuzzTFJS \
 	./model/convert:FuzzTarball \

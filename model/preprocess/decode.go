@@ -15,12 +15,15 @@ import (
 	"image/jpeg"
 	"image/png"
 
+	"github.com/residual-webgpu/residual/model/preprocess/jpegscale"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
 )
 
-// MaxPixels is the largest image Decode accepts (50 megapixels): larger
-// ones are refused from their header, before any pixel memory is taken.
+// MaxPixels is the largest picture Decode returns and Prepare takes (50
+// megapixels). Larger PNG, GIF, BMP and WebP files are refused from their
+// header, before any pixel memory is taken; larger JPEGs, up to
+// MaxJPEGPixels, are decoded at a reduced scale.
 const MaxPixels = 50_000_000
 
 // Errors Decode wraps (test with errors.Is); the message names the file.
@@ -129,8 +132,15 @@ func unsupportedFormat(data []byte) string {
 // Prepare converts it like libjpeg, with "fancy" chroma upsampling, while
 // its At method is Go's simpler conversion, fine for display.
 //
-// Errors name the file and say what is wrong; images over MaxPixels are
-// refused from the header, before pixels are decoded. Decode never panics.
+// Large JPEGs are decoded at 1/2, 1/4 or 1/8 of their size in the DCT
+// domain (as PIL's draft mode does) when decoding them whole would take
+// more than DecodeBudget: a 50-megapixel progressive photo is read at 1/4
+// in about 40 MB, not 375. The reduced picture is still far larger than
+// any network input, so only the resize's starting point changes.
+//
+// Errors name the file and say what is wrong; images over MaxPixels
+// (JPEGs: MaxJPEGPixels) are refused from the header, before pixels are
+// decoded. Decode never panics.
 func Decode(name string, data []byte) (img image.Image, err error) {
 	if len(data) == 0 {
 		return nil, fail(name, ErrEmpty, nil, "empty file")
@@ -149,14 +159,45 @@ func Decode(name string, data []byte) (img image.Image, err error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fail(name, ErrCorrupt, nil, "corrupt %s header: %d×%d has no pixels", f, cfg.Width, cfg.Height)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPixels {
+	px, limit := int64(cfg.Width)*int64(cfg.Height), int64(MaxPixels)
+	if f == JPEG {
+		limit = MaxJPEGPixels
+	}
+	if px > limit {
 		return nil, fail(name, ErrTooLarge, nil, "%d×%d is %.1f megapixels, over the %d megapixel limit",
-			cfg.Width, cfg.Height, float64(px)/1e6, MaxPixels/1_000_000)
+			cfg.Width, cfg.Height, float64(px)/1e6, limit/1_000_000)
+	}
+	plan := jpegPlan{scale: 1}
+	if f == JPEG {
+		var tooLarge string
+		err := guard(func() (err error) { plan, tooLarge, err = planJPEG(data, orientation(f, data)); return err })
+		switch {
+		case tooLarge != "":
+			return nil, fail(name, ErrTooLarge, nil, "%s", tooLarge)
+		case err != nil && px > MaxPixels: // a header only image/jpeg reads
+			return nil, fail(name, ErrTooLarge, nil, "%d×%d is %.1f megapixels, over the %d megapixel limit",
+				cfg.Width, cfg.Height, float64(px)/1e6, MaxPixels/1_000_000)
+		case err != nil:
+			plan = jpegPlan{scale: 1}
+		}
 	}
 	if err := tooShort(f, data, cfg); err != nil {
 		return nil, fail(name, ErrCorrupt, err, "truncated %s: %v", f, err)
 	}
-	if err := guard(func() (err error) { img, err = decodePixels(f, data); return err }); err != nil {
+	if plan.scale > 1 {
+		err = guard(func() (err error) { img, err = jpegscale.Decode(data, plan.scale); return err })
+		cfg.Width, cfg.Height = plan.info.Size(plan.scale)
+	} else {
+		err = guard(func() (err error) { img, err = decodePixels(f, data); return err })
+		if err != nil && f == JPEG && plan.info.Width > 0 && plan.info.Bytes(1) <= DecodeBudget {
+			// image/jpeg refuses some valid files (progressive with
+			// restart markers); jpegscale reads them at full size.
+			if m, err2 := jpegscale.Decode(data, 1); err2 == nil {
+				img, err = m, nil
+			}
+		}
+	}
+	if err != nil {
 		return nil, fail(name, ErrCorrupt, err, "corrupt or truncated %s: %v", f, err)
 	}
 	if p, ok := img.(*image.Paletted); ok && f == GIF && p.Rect != image.Rect(0, 0, cfg.Width, cfg.Height) {

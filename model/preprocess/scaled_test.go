@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,5 +47,33 @@ func TestScaledDecodeNearLibjpeg(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDecodeReadsWhatImageJPEGRefuses: image/jpeg fails on a progressive
+// file with restart markers; Decode then reads it with jpegscale at full
+// size, the same picture as the baseline file with the same coefficients.
+func TestDecodeReadsWhatImageJPEGRefuses(t *testing.T) {
+	dir := filepath.Join(testdata, "jpegscale")
+	got := decodeFile(t, filepath.Join(dir, "rstprog420.jpg"))
+	want := decodeFile(t, filepath.Join(dir, "base420.jpg"))
+	if d := compare(t, got, want); d.max > 2 { // planes within 1, so RGB within 2
+		t.Errorf("differs from the baseline file's decode: %+v", d)
+	}
+}
+
+// TestDecodeJPEGLimit: JPEGs are refused over MaxJPEGPixels, from the
+// header, saying the limit.
+func TestDecodeJPEGLimit(t *testing.T) {
+	data := withSize(t, JPEG, fixture(t, "pic.jpg"), 20000, 12501)
+	_, err := Decode("big.jpg", data)
+	if !errors.Is(err, ErrTooLarge) || err.Error() != "big.jpg: 20000×12501 is 250.0 megapixels, over the 250 megapixel limit" {
+		t.Errorf("error %v", err)
+	}
+	// Just within the limit it is planned at 1/8 and fails only for
+	// want of data.
+	_, err = Decode("big.jpg", withSize(t, JPEG, fixture(t, "pic.jpg"), 20000, 12500))
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("250 megapixels without data: %v, want ErrCorrupt", err)
 	}
 }

@@ -2,10 +2,12 @@ package jpegscale
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -128,4 +130,55 @@ func TestSameCoefficientsSamePicture(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAllocatesWhatBytesSays: Decode allocates what Info.Bytes promised
+// (plus a few KB of tables), for every fixture and scale, so a caller can
+// bound a decode's memory from the header alone.
+func TestAllocatesWhatBytesSays(t *testing.T) {
+	for name, data := range fixtures(t) {
+		info, err := ReadInfo(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, s := range Scales {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Decode(data, s)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatalf("%s 1:%d: %v", name, s, err)
+			}
+			got, want := int64(after.TotalAlloc-before.TotalAlloc), info.Bytes(s)
+			if got > want+32<<10 || got < want {
+				t.Errorf("%s 1:%d: allocated %d bytes, Bytes says %d", name, s, got, want)
+			}
+		}
+	}
+}
+
+// FuzzDecode: any input gives a picture of the size its header says, or
+// an error; never a panic. Inputs whose header asks for over 8 MB are
+// skipped (Decode would allocate it, as it may, and the fuzzer slows).
+func FuzzDecode(f *testing.F) {
+	for _, b := range fixtures(f) {
+		f.Add(b, uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, s uint8) {
+		scale := Scales[int(s)%len(Scales)]
+		if info, err := ReadInfo(data); err == nil && info.Bytes(scale) > 8<<20 {
+			return
+		}
+		img, err := Decode(data, scale)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error %v is neither ErrCorrupt nor ErrUnsupported", err)
+			}
+			return
+		}
+		info, _ := ReadInfo(data)
+		if w, h := info.Size(scale); img.Bounds() != image.Rect(0, 0, w, h) {
+			t.Fatalf("decoded %v, header says %d×%d at 1:%d", img.Bounds(), w, h, scale)
+		}
+	})
 }

@@ -92,6 +92,9 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 				}
 				next = (next + 1) % 8
 			}
+			if d.bits.pad > 0 && d.bits.overrun() { // stop at once, not after the rest of the picture
+				return corrupt("entropy-coded data ends early (a truncated file?)")
+			}
 			if len(s.comps) == 1 {
 				if err := d.block(s, 0, mx, my); err != nil {
 					return err
