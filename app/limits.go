@@ -1,10 +1,11 @@
 package app
 
+import "github.com/residual-webgpu/residual/model/preprocess"
+
 // Limits and names the app works with.
 const (
-	// maxFileBytes is the largest image file read: a 50 MP image is far
-	// smaller compressed, and reading stops an accidental video upload.
-	maxFileBytes = 64 << 20
+	// maxFileBytes is the largest image file read.
+	maxFileBytes = preprocess.MaxFileBytes
 	// maxModelBytes bounds a weight download (ResNet-152 f32 is ~240 MB).
 	maxModelBytes = 1 << 30
 	// maxBatch is the most images run together; more are reported, not

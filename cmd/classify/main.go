@@ -59,7 +59,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	var xs []*model.Tensor
 	for _, f := range fs.Args() {
-		data, err := os.ReadFile(f)
+		data, err := readImage(f)
 		if err != nil {
 			return err
 		}
@@ -176,4 +176,20 @@ func shape(s []int) string {
 		parts[i] = fmt.Sprint(d)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// readImage reads an image file: a regular file (a FIFO would block) of at
+// most preprocess.MaxFileBytes.
+func readImage(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%v)", path, st.Mode().Type())
+	}
+	if st.Size() > preprocess.MaxFileBytes {
+		return nil, fmt.Errorf("%s: %d MB, over the %d MB limit for an image", path, st.Size()>>20, preprocess.MaxFileBytes>>20)
+	}
+	return os.ReadFile(path)
 }

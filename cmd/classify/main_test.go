@@ -84,6 +84,11 @@ func TestBadInputs(t *testing.T) {
 	os.WriteFile(txt, []byte("hello"), 0o644)
 	bad := filepath.Join(dir, "bad.safetensors")
 	os.WriteFile(bad, []byte("\x05\x00\x00\x00\x00\x00\x00\x00{...}"), 0o644)
+	huge := filepath.Join(dir, "video.jpg")
+	if f, err := os.Create(huge); err == nil { // sparse: no disk used
+		f.Truncate(65 << 20)
+		f.Close()
+	}
 	tiny := tinyModel(t)
 	for _, c := range []struct {
 		args []string
@@ -94,6 +99,9 @@ func TestBadInputs(t *testing.T) {
 		{[]string{"-model", tiny, filepath.Join(dir, "missing.png")}, "missing.png"},
 		{[]string{"-model", bad, "../../testdata/photos/coffee.png"}, "bad.safetensors"},
 		{[]string{"-model", tiny, "-size", "-3", "../../testdata/photos/coffee.png"}, "coffee.png"},
+		{[]string{"-model", tiny, huge}, "video.jpg: 65 MB, over the 64 MB limit for an image"},
+		{[]string{"-model", tiny, dir}, "not a regular file"},
+		{[]string{"-model", dir, "../../testdata/photos/coffee.png"}, "not a regular file"},
 	} {
 		var out bytes.Buffer
 		err := run(c.args, &out)

@@ -83,18 +83,14 @@ type Checkpoint struct {
 // safetensors state dict, a JSON object with a "modelTopology" is a TF.js
 // layers model, and a gzip file is an npm tarball holding one.
 func Read(path string) (*Checkpoint, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
-	}
-	if st.IsDir() {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("read %s: is a directory (give the model.json, .pth or .safetensors file)", path)
 	}
+	f, size, err := openRegular(nil, path)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint %s: %w", path, err)
+	}
+	defer f.Close()
 	head := make([]byte, 64)
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
@@ -103,7 +99,7 @@ func Read(path string) (*Checkpoint, error) {
 		return ReadPTH(path)
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		return ReadNPMTarball(path)
-	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(st.Size()-8):
+	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(size-8):
 		return ReadSafetensors(path)
 	case len(bytes.TrimSpace(head)) > 0 && bytes.TrimSpace(head)[0] == '{':
 		return ReadTFJS(path)

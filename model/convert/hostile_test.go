@@ -368,3 +368,29 @@ func TestTarSparse(t *testing.T) {
 		t.Error("plain PAX entry taken for sparse")
 	}
 }
+
+// TestCheckpointPathNotRegular: a checkpoint path that is a FIFO or a
+// character device (/dev/zero) is refused at once by Read and by each
+// format's reader, without blocking on it or reading it.
+func TestCheckpointPathNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "model.pth")
+	if err := mkfifo(fifo); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	zero := filepath.Join(dir, "model.safetensors")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		read func(string) (*Checkpoint, error)
+	}{{"Read", Read}, {"ReadPTH", ReadPTH}, {"ReadSafetensors", ReadSafetensors}, {"ReadNPMTarball", ReadNPMTarball}} {
+		for path, want := range map[string]string{fifo: "not a regular file (a FIFO)", zero: "not a regular file (a character device)"} {
+			t.Run(c.name+"/"+filepath.Base(path), func(t *testing.T) {
+				err := bounded(t, 5*time.Second, func() error { _, err := c.read(path); return err })
+				wantErr(t, err, path, want)
+			})
+		}
+	}
+}

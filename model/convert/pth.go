@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -55,16 +54,12 @@ func pthBudget(size int64) int64 {
 // The file may be hostile: every length it claims is checked against what
 // the file can hold before anything is allocated (see readPTH).
 func ReadPTH(path string) (*Checkpoint, error) {
-	f, err := os.Open(path)
+	f, size, err := openRegular(nil, path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	ck, err := readPTH(path, f, st.Size())
+	ck, err := readPTH(path, f, size)
 	if err != nil {
 		return nil, err
 	}

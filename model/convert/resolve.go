@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -190,9 +189,9 @@ func HashFiles(files []string) (string, error) {
 	}
 	h := sha256.New()
 	for _, p := range files {
-		f, err := os.Open(p)
+		f, _, err := openRegular(nil, p)
 		if err != nil {
-			return "", fmt.Errorf("hash source: %w", err)
+			return "", fmt.Errorf("hash source %s: %w", p, err)
 		}
 		_, err = io.Copy(h, f)
 		f.Close()

@@ -3,8 +3,8 @@ package convert
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/residual-webgpu/residual/model"
@@ -12,12 +12,24 @@ import (
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
+// maxSafetensorsBytes caps a safetensors file: the largest torchvision
+// ResNet, wide_resnet101_2, is 0.5 GB of float32 (1 GB of float64).
+const maxSafetensorsBytes = 1<<30 + 64<<20
+
 // ReadSafetensors reads a safetensors file holding a torchvision-named state
 // dict (as timm and Hugging Face export them). See ParseSafetensors.
 func ReadSafetensors(path string) (*Checkpoint, error) {
-	data, err := os.ReadFile(path)
+	f, size, err := openRegular(nil, path)
 	if err != nil {
-		return nil, fmt.Errorf("read safetensors: %w", err)
+		return nil, fmt.Errorf("read safetensors %s: %w", path, err)
+	}
+	defer f.Close()
+	if size > maxSafetensorsBytes {
+		return nil, fmt.Errorf("read %s: %d bytes, over the %d MB a ResNet state dict can need", path, size, maxSafetensorsBytes>>20)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("read safetensors %s: %w", path, err)
 	}
 	ck, err := ParseSafetensors(data)
 	if err != nil {

@@ -26,6 +26,11 @@ import (
 // MaxJPEGPixels, are decoded at a reduced scale.
 const MaxPixels = 50_000_000
 
+// MaxFileBytes is the largest image file the page and cmd/classify read
+// (64 MB): a 200-megapixel phone JPEG fits, and an accidental video is
+// stopped before it is read.
+const MaxFileBytes = 64 << 20
+
 // Errors Decode wraps (test with errors.Is); the message names the file.
 var (
 	// ErrEmpty is a zero-byte file.

@@ -15,6 +15,10 @@ import (
 
 // Load reads and checks the weight file at path (see Decode).
 func Load(path string) (*Model, error) {
+	// Stat first: opening a FIFO would block until something writes it.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("load %s: not a regular file (%v)", path, st.Mode().Type())
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
