@@ -58,6 +58,9 @@ bench-peers: weights
 
 ## fuzz: run each fuzz target in turn for FUZZTIME (default 10m) each.
 FUZZTIME ?= 10m
+# Minimizing each new input for the default 60 s starves the search when
+# inputs are a few KB; 10 s keeps the corpus small enough.
+FUZZMINIMIZE ?= 10s
 # One "package:Target" per line.
 FUZZ_TARGETS = \
 	./model/weights:FuzzDecode \
@@ -72,7 +75,7 @@ FUZZ_TARGETS = \
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} in $${t%%:*}"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) "$${t%%:*}"; \
 	done
 
 clean:

@@ -10,7 +10,9 @@ libjpeg-turbo-progs for the restart-marker files):
 
 It writes testdata/jpegscale/: NAME.jpg, and NAME_sS.png for S in 2, 4, 8:
 PIL's decode of NAME.jpg in draft mode at 1/S (libjpeg-turbo's scaled
-IDCT), converted to RGB, plus versions.txt naming the libraries.
+IDCT), converted to RGB, plus versions.txt naming the libraries; and
+tiny/*.jpg, 16×16 and smaller files of each kind, the fuzzer's seeds
+(small seeds keep its minimisation quick).
 """
 import os, subprocess
 
@@ -53,6 +55,22 @@ for f in sorted(os.listdir(OUT)):
         im.draft(im.mode, (w // s, h // s))
         assert im.size == ((w + s - 1) // s, (h + s - 1) // s), (f, s, im.size)
         im.convert("RGB").save(os.path.join(OUT, f"{f[:-4]}_s{s}.png"))
+
+TINY = os.path.join(OUT, "tiny")
+os.makedirs(TINY, exist_ok=True)
+small = src.resize((16, 16), Image.BICUBIC)
+for name, c in {
+    "base420": dict(img=small, subsampling=2),
+    "base422": dict(img=small.crop((0, 0, 13, 9)), subsampling=1),
+    "prog420": dict(img=small, subsampling=2, progressive=True),
+    "prog444": dict(img=small.crop((0, 0, 11, 7)), subsampling=0, progressive=True),
+    "proggray": dict(img=small.convert("L"), progressive=True),
+}.items():
+    img = c.pop("img")
+    img.save(os.path.join(TINY, name + ".jpg"), quality=75, optimize=True, **c)
+data = subprocess.run(["jpegtran", "-restart", "1B", "-progressive", "-optimize", os.path.join(TINY, "base420.jpg")],
+                      check=True, capture_output=True).stdout
+open(os.path.join(TINY, "rstprog420.jpg"), "wb").write(data)
 
 jt = subprocess.run(["jpegtran", "-version"], capture_output=True, text=True)
 with open(os.path.join(OUT, "versions.txt"), "w") as v:

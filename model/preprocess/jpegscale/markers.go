@@ -3,9 +3,9 @@ package jpegscale
 import "encoding/binary"
 
 // maxScans bounds a progressive file's scans: libjpeg's default script
-// has 10, and each scan walks every block, so a file of thousands of
-// empty scans would otherwise cost minutes.
-const maxScans = 128
+// has 10, and each scan walks the blocks, so a file of thousands of empty
+// scans would otherwise cost minutes.
+const maxScans = 100
 
 // zigzag maps a coefficient's zigzag index to its natural (row-major)
 // index in an 8×8 block.

@@ -84,30 +84,42 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 		nx, ny = ceilDiv(c.sw, 8), ceilDiv(c.sh, 8)
 	}
 	next := 0 // the restart marker expected next
-	for my := range ny {
-		for mx := range nx {
-			if u := my*nx + mx; d.restart > 0 && u > 0 && u%d.restart == 0 {
-				if err := d.restartAt(next, s); err != nil {
-					return err
-				}
-				next = (next + 1) % 8
+	skipRuns := d.info.Progressive && s.ss > 0 && s.ah == 0
+	for u := 0; u < nx*ny; u++ {
+		if d.restart > 0 && u > 0 && u%d.restart == 0 {
+			if err := d.restartAt(next, s); err != nil {
+				return err
 			}
-			if d.bits.pad > 0 && d.bits.overrun() { // stop at once, not after the rest of the picture
-				return corrupt("entropy-coded data ends early (a truncated file?)")
-			}
-			if len(s.comps) == 1 {
-				if err := d.block(s, 0, mx, my); err != nil {
-					return err
+			next = (next + 1) % 8
+		}
+		if d.bits.pad > 0 && d.bits.overrun() { // stop at once, not after the rest of the picture
+			return corrupt("entropy-coded data ends early (a truncated file?)")
+		}
+		mx, my := u%nx, u/nx
+		if len(s.comps) == 1 {
+			if skipRuns && d.eobrun > 0 {
+				// A band-end run leaves its blocks as they are: skip them
+				// at once (up to the next restart), so a tiny file of long
+				// runs cannot cost a visit per block per scan.
+				n := min(d.eobrun, nx*ny-u)
+				if d.restart > 0 {
+					n = min(n, d.restart-u%d.restart)
 				}
+				d.eobrun -= n
+				u += n - 1
 				continue
 			}
-			for i, ci := range s.comps {
-				c := &f.comps[ci]
-				for v := range c.v {
-					for h := range c.h {
-						if err := d.block(s, i, mx*c.h+h, my*c.v+v); err != nil {
-							return err
-						}
+			if err := d.block(s, 0, mx, my); err != nil {
+				return err
+			}
+			continue
+		}
+		for i, ci := range s.comps {
+			c := &f.comps[ci]
+			for v := range c.v {
+				for h := range c.h {
+					if err := d.block(s, i, mx*c.h+h, my*c.v+v); err != nil {
+						return err
 					}
 				}
 			}
@@ -314,9 +326,11 @@ func (d *decoder) acRefine(c *component, ac *huffTable, blk int, s *scanHeader) 
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= s.se; k++ {
-			if nz&(1<<k) != 0 {
-				correct(k)
+		if band := uint64(1)<<(s.se+1) - uint64(1)<<k; nz&band != 0 {
+			for ; k <= s.se; k++ {
+				if nz&(1<<k) != 0 {
+					correct(k)
+				}
 			}
 		}
 		d.eobrun--
