@@ -41,7 +41,13 @@ func TestRenderInspector(t *testing.T) {
 		t.Error(`HTML lacks the table id="stages"`)
 	}
 	wantAll(t, html, `data-stage="layer3"`, `[1, 1024, 14, 14]`, `<details class="blocks">`,
-		`layer2: 4 blocks`, `1×1 conv (downsample)`, `<th scope="col">Output shape [B, C, H, W]</th>`, `Planned for a batch of 1 at 224×224`)
+		`layer2: 4 blocks`, `1×1 conv (downsample)`, `Planned for a batch of 1 at 224×224`)
+	// Attributes come in map order: find the header, then its scope.
+	if th := regexp.MustCompile(`<th[^>]*>Output shape \[B, C, H, W\]</th>`).FindString(html); !strings.Contains(th, ` scope="col"`) {
+		t.Errorf("the shape column's header %q lacks scope=\"col\"", th)
+	}
+	// The cards of the phone layout name each value's column.
+	wantAll(t, html, `data-label="Output shape"`, `data-label="MACs"`, `role="table"`, `role="rowheader"`)
 	if n := strings.Count(html, `data-stage="`); n != len(st) {
 		t.Errorf("%d stage groups, want %d", n, len(st))
 	}
