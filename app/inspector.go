@@ -38,7 +38,7 @@ func (in *Inspector) Render() goapp.UI {
 			return goapp.P().Class("muted").Text("The table appears once the model has loaded.")
 		}),
 		goapp.If(len(in.Rows) > 0, func() goapp.UI {
-			return goapp.Div().Class("table-scroll").Role("region").Aria("labelledby", "inspector-h").TabIndex(0).Body(
+			return goapp.Div().Class("table-scroll").Role("region").Aria("label", "Stage table").TabIndex(0).Body(
 				goapp.Table().ID("stages").Role("table").DataSet("measured", yesNo(in.Measured)).Body(
 					goapp.Caption().ID("stages-caption").Text(caption),
 					goapp.THead().Role("rowgroup").Body(goapp.Tr().Role("row").Body(
