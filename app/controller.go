@@ -196,8 +196,9 @@ type controller struct {
 	precompiled bool
 }
 
-// statusIdle is the status line before any image.
-const statusIdle = "Drop, paste or choose an image, or try a sample."
+// statusIdle is the status line before any image (no "drop" or "Ctrl+V":
+// phones have neither).
+const statusIdle = "No image yet: choose one or try a sample."
 
 // newController returns a controller in the page's starting state; it
 // does nothing until start.

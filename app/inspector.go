@@ -28,7 +28,7 @@ type Inspector struct {
 
 // Render draws the table.
 func (in *Inspector) Render() goapp.UI {
-	caption := fmt.Sprintf("Planned for a batch of %d at %d×%d: %s parameters, %s MACs. Drop an image to measure.", in.Batch, in.Size, in.Size, in.Params, in.MACs)
+	caption := fmt.Sprintf("Planned for a batch of %d at %d×%d: %s parameters, %s MACs. Classify an image to measure it.", in.Batch, in.Size, in.Size, in.Params, in.MACs)
 	if in.Measured {
 		caption = fmt.Sprintf("Measured on %s, batch of %d at %d×%d: %s parameters, %s MACs. Heatmaps show the first image's mean activation.", in.Engine, in.Batch, in.Size, in.Size, in.Params, in.MACs)
 	}

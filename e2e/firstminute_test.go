@@ -90,6 +90,11 @@ func TestFirstMinutePhone(t *testing.T) {
 		t.Errorf("the inspector scrolls sideways: %d px of content in %d", w[0], w[1])
 	}
 	b.noOverflow("phone, inspector")
+	for _, w := range []int64{360, 430} {
+		b.do(fmt.Sprintf("%d px wide", w), chromedp.EmulateViewport(w, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+		b.noOverflow(fmt.Sprintf("phone %d px, inspector", w))
+	}
+	b.phone()
 	b.axe(axe, "phone, answer, class list and inspector open")
 	b.viewportShot("firstminute-phone-3-inspector")
 	eval[bool](b, `(document.querySelector('tbody[data-stage="layer2"]').scrollIntoView(), true)`)
