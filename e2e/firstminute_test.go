@@ -23,6 +23,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -142,6 +143,17 @@ func TestFirstMinutePhone(t *testing.T) {
 	b.noOverflow("desktop")
 	b.axe(axe, "desktop")
 	b.shot("firstminute-desktop")
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err != nil {
+		t.Fatalf("dark mode: %v", err)
+	}
+	b.axe(axe, "desktop, dark")
+	b.do("tablet viewport", chromedp.EmulateViewport(768, 1024, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.noOverflow("tablet 768 px, dark")
+	b.axe(axe, "tablet, dark")
+	eval[bool](b, `(document.querySelector('#inspector').scrollIntoView(), true)`)
+	b.viewportShot("firstminute-tablet-dark-inspector")
 	if v := b.consoleMatching(cspViolation); len(v) > 0 {
 		t.Errorf("content blocked by the CSP: %q", v)
 	}
