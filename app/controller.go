@@ -17,13 +17,15 @@ import (
 // forget, rerun, addProblem, pasteFailed, dismissProblems, emptyDrop) and
 // emits a snapshot, pageState, that the page renders.
 //
+// It does not import go-app: the browser reaches it only through the
+// interfaces below (the Page gives it the real ones, browser.go; tests
+// give it fakes), so all of its behaviour runs and is tested natively
+// (controller_test.go).
+//
 // The page shows one input at a time: every new input (files, a drop, a
 // paste, a sample, even one that fails at once) clears the answer and
 // the messages of the one before, and a run's answer or errors are shown
-// only while its input is still the current one (input, runInput). It does not import go-app:
-// the browser reaches it only through the interfaces below (the Page
-// gives it the real ones, browser.go; tests give it fakes), so all of its
-// behaviour runs and is tested natively (controller_test.go).
+// only while its input is still the current one (input, runInput).
 //
 // Concurrency: one mutex guards the state. Commands may be called from
 // any goroutine (the Page calls them on go-app's UI goroutine); work that
