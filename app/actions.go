@@ -9,4 +9,6 @@ const (
 	actForget  = "residual/forget"  // nil: drop the cached weights
 	actRerun   = "residual/rerun"   // nil: run the current images again
 	actProblem = "residual/problem" // string: a message to show
+	// actPasteFailed carries the error of a Paste button that got no image.
+	actPasteFailed = "residual/paste-failed"
 )

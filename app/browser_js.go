@@ -3,7 +3,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"syscall/js"
@@ -209,9 +208,13 @@ func loadModelBytes(url string, progress func(data []byte, total int64, cached b
 			webio.Await(cache.Call("delete", url)) // unreadable entry: fetch again
 		}
 	}
-	resp, err := webio.Fetch(url)
+	// "no-cache": the browser's HTTP cache may hold the file too, and must
+	// ask the server before using it (a cheap 304 when unchanged). So a
+	// copy forgotten from Cache Storage is never brought back offline,
+	// whatever max-age a static host sends.
+	resp, err := webio.Fetch(url, map[string]any{"cache": "no-cache"})
 	if err != nil {
-		return nil, false, fmt.Errorf("download: %w", err)
+		return nil, false, fmt.Errorf("the model is not in this browser's cache and the download failed: %w", err)
 	}
 	var put js.Value
 	if cache.Truthy() {
@@ -290,11 +293,11 @@ func probeWebGPU() gpuInfo {
 func clipboardImages() ([]fileHandle, error) {
 	cb := js.Global().Get("navigator").Get("clipboard")
 	if !cb.Truthy() || cb.Get("read").Type() != js.TypeFunction {
-		return nil, errors.New("this browser does not let pages read images from the clipboard: press Ctrl+V (⌘V) instead")
+		return nil, &pasteError{problem: clipboardUnsupported}
 	}
 	items, err := webio.Await(cb.Call("read"))
 	if err != nil {
-		return nil, fmt.Errorf("clipboard: %w", err)
+		return nil, &pasteError{problem: clipboardRefused, cause: err}
 	}
 	var hs []fileHandle
 	for i := 0; i < items.Get("length").Int(); i++ {
@@ -307,14 +310,14 @@ func clipboardImages() ([]fileHandle, error) {
 			}
 			blob, err := webio.Await(item.Call("getType", t))
 			if err != nil {
-				return nil, fmt.Errorf("clipboard: %w", err)
+				return nil, &pasteError{problem: clipboardRefused, cause: err}
 			}
 			hs = append(hs, fileHandle{name: "clipboard image " + strconv.Itoa(len(hs)+1), size: int64(blob.Get("size").Float()), file: blob})
 			break
 		}
 	}
 	if len(hs) == 0 {
-		return nil, errors.New("the clipboard holds no image")
+		return nil, &pasteError{problem: clipboardEmpty}
 	}
 	return hs, nil
 }
@@ -334,4 +337,49 @@ func queryParam(k string) string {
 		return v.String()
 	}
 	return ""
+}
+
+// revealAnswer scrolls the answer into view when it is not all on
+// screen (on a phone it lands below the fold): the results from their
+// heading down to the first image's top-5 when that fits the window, else
+// that image's card alone. It is a no-op when the card is already visible.
+func revealAnswer() {
+	doc, win := js.Global().Get("document"), js.Global()
+	section := doc.Call("getElementById", "results")
+	card := doc.Call("querySelector", "#predictions > li")
+	if !section.Truthy() || !card.Truthy() {
+		return
+	}
+	top := section.Call("getBoundingClientRect").Get("top").Float()
+	cr := card.Call("getBoundingClientRect")
+	cardTop, cardBottom := cr.Get("top").Float(), cr.Get("bottom").Float()
+	h := win.Get("innerHeight").Float()
+	if cardTop >= 0 && cardBottom <= h {
+		return
+	}
+	const margin = 8
+	target := top - margin
+	if cardBottom-top+2*margin > h {
+		target = cardTop - margin
+	}
+	behavior := "smooth"
+	if win.Call("matchMedia", "(prefers-reduced-motion: reduce)").Get("matches").Bool() {
+		behavior = "auto"
+	}
+	win.Call("scrollTo", map[string]any{"top": win.Get("scrollY").Float() + target, "behavior": behavior})
+}
+
+// revealElement scrolls an element into view when it is not on screen.
+func revealElement(id string) {
+	el := js.Global().Get("document").Call("getElementById", id)
+	if el.Truthy() {
+		el.Call("scrollIntoView", map[string]any{"block": "nearest"})
+	}
+}
+
+// openDetails opens a <details> element (a link to the class list).
+func openDetails(id string) {
+	if el := js.Global().Get("document").Call("getElementById", id); el.Truthy() {
+		el.Set("open", true)
+	}
 }

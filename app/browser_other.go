@@ -28,6 +28,9 @@ func probeWebGPU() gpuInfo                   { return gpuInfo{Problem: errNoBrow
 func clipboardImages() ([]fileHandle, error) { return nil, errNoBrowser }
 func markTiming(string) float64              { return 0 }
 func queryParam(string) string               { return "" }
+func revealAnswer()                          {}
+func revealElement(string)                   {}
+func openDetails(string)                     {}
 
 // newSettings keeps settings for the process only.
 func newSettings() settingsStore { return &memorySettings{} }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -13,11 +14,18 @@ import (
 // decodes the weights, probes WebGPU, chooses, measures and falls back
 // between engines, reads and runs images, and keeps what the page shows.
 // It takes commands (start, takeFiles, takeSample, setSize, setBackend,
-// forget, rerun, addProblem, dismissProblems, emptyDrop) and emits a
-// snapshot, pageState, that the page renders. It does not import go-app:
-// the browser reaches it only through the interfaces below (the Page
-// gives it the real ones, browser.go; tests give it fakes), so all of its
-// behaviour runs and is tested natively (controller_test.go).
+// forget, rerun, addProblem, pasteFailed, dismissProblems, emptyDrop) and
+// emits a snapshot, pageState, that the page renders.
+//
+// It does not import go-app: the browser reaches it only through the
+// interfaces below (the Page gives it the real ones, browser.go; tests
+// give it fakes), so all of its behaviour runs and is tested natively
+// (controller_test.go).
+//
+// The page shows one input at a time: every new input (files, a drop, a
+// paste, a sample, even one that fails at once) clears the answer and
+// the messages of the one before, and a run's answer or errors are shown
+// only while its input is still the current one (input, runInput).
 //
 // Concurrency: one mutex guards the state. Commands may be called from
 // any goroutine (the Page calls them on go-app's UI goroutine); work that
@@ -89,6 +97,8 @@ type pageState struct {
 	Cached        bool
 	ModelErr      string
 	Facts         modelFacts
+	Forgotten     bool     // the cached copy was removed during this visit
+	Labels        []string // the model's class names, in class order (nil before it loads)
 
 	// The backend and the engine choice.
 	GPU          gpuInfo
@@ -100,6 +110,7 @@ type pageState struct {
 	ChoiceState  string // "pending", "measuring", "auto", "manual", "link" or ""
 
 	// The input and the answer.
+	Input        int // the current input's number: 0 before any, then one more per input
 	Size         int
 	Batch        int    // images in the plan: the last batch, at least 1
 	Params, MACs string // the network's totals at Batch and Size ("–" before the model)
@@ -140,6 +151,7 @@ type controller struct {
 	loaded    int64
 	total     int64
 	cached    bool
+	forgotten bool
 	modelErr  string
 	mdl       *weights.Model
 	facts     modelFacts
@@ -161,6 +173,8 @@ type controller struct {
 	linked    Backend       // the engine ?engine= asks for, until the toggle is used
 
 	// The input.
+	input    int // numbers each input; runs and their answers carry it
+	runInput int // the input of the run under way (or the last one)
 	size     int
 	files    []inputFile
 	goodN    int // images that made it into the last batch (plans use it)
@@ -184,8 +198,9 @@ type controller struct {
 	precompiled bool
 }
 
-// statusIdle is the status line before any image.
-const statusIdle = "Drop, paste or choose an image, or try a sample."
+// statusIdle is the status line before any image (no "drop" or "Ctrl+V":
+// phones have neither).
+const statusIdle = "No image yet: choose one or try a sample."
 
 // newController returns a controller in the page's starting state; it
 // does nothing until start.
@@ -238,12 +253,16 @@ func (c *controller) state() pageState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	choice, choiceState := c.choiceNote()
+	var labels []string
+	if c.mdl != nil {
+		labels = c.mdl.Meta.Labels
+	}
 	return pageState{
 		ModelFile: c.modelFile, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
-		ModelErr: c.modelErr, Facts: c.facts,
+		ModelErr: c.modelErr, Facts: c.facts, Forgotten: c.forgotten, Labels: labels,
 		GPU: c.gpu, Probed: c.probed, HasGPUEngine: c.d.engines.gpu != nil, Backend: c.backend,
 		Fallback: c.fallback, Choice: choice, ChoiceState: choiceState,
-		Size: c.size, Batch: max(1, c.goodN), Params: c.params, MACs: c.macs,
+		Input: c.input, Size: c.size, Batch: max(1, c.goodN), Params: c.params, MACs: c.macs,
 		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.status, Images: c.images,
 		Shown: c.shown, FirstMs: c.firstMs, Rows: c.rows, Measured: c.measured,
 	}
@@ -281,15 +300,14 @@ func (c *controller) takeFiles(hs []fileSource) {
 		return
 	}
 	c.update(func() {
-		c.problems = nil
-		c.status = fmt.Sprintf("Reading %d file%s…", len(hs), plural(len(hs)))
+		in := c.newInput(fmt.Sprintf("Reading %d file%s…", len(hs), plural(len(hs))))
 		c.d.goFn(func() {
 			files := make([]inputFile, len(hs))
 			for i, h := range hs {
 				data, err := h.read()
 				files[i] = inputFile{Name: h.fileName(), Data: data, Err: err}
 			}
-			c.update(func() { c.setFiles(files) })
+			c.update(func() { c.setFiles(in, files) })
 		})
 	})
 }
@@ -300,18 +318,37 @@ func (c *controller) takeSample(name string) {
 		return
 	}
 	c.update(func() {
-		c.problems = nil
-		c.status = "Fetching the sample " + name + "…"
+		in := c.newInput("Fetching the sample " + name + "…")
 		c.d.goFn(func() {
 			data, err := c.d.plat.fetch("/web/samples/" + name)
 			f := inputFile{Name: name, Data: data, Err: err}
-			c.update(func() { c.setFiles([]inputFile{f}) })
+			c.update(func() { c.setFiles(in, []inputFile{f}) })
 		})
 	})
 }
 
-// setFiles makes files the current input and runs them (locked).
-func (c *controller) setFiles(files []inputFile) {
+// newInput starts input number c.input+1 and returns its number: the
+// answer, the inspector's measurements and the messages of the one before
+// go at once, so nothing on screen belongs to another input (locked).
+func (c *controller) newInput(status string) int {
+	c.input++
+	c.files, c.goodN = nil, 0
+	c.problems, c.images, c.shown = nil, nil, shownRun{}
+	c.replan()
+	c.status = status
+	return c.input
+}
+
+// current reports whether the run under way is of the current input: only
+// then may it show its answer or its errors (locked).
+func (c *controller) current() bool { return c.runInput == c.input }
+
+// setFiles makes files the current input and runs them, unless another
+// input came while they were read (locked).
+func (c *controller) setFiles(in int, files []inputFile) {
+	if in != c.input {
+		return
+	}
 	c.files = files
 	c.schedule()
 }
@@ -354,7 +391,7 @@ func (c *controller) forget() {
 				c.problems = append(c.problems, err.Error())
 				return
 			}
-			c.cached = false
+			c.cached, c.forgotten = false, true
 			c.status = "The cached weights are gone: the next visit downloads them again."
 		})
 	})
@@ -368,12 +405,74 @@ func (c *controller) addProblem(s string) {
 	c.update(func() { c.problems = append(c.problems, s) })
 }
 
+// pasteFailed reports why the Paste button brought no image: a new input
+// that failed at once.
+func (c *controller) pasteFailed(err error) {
+	msg := pasteMessage(err)
+	c.update(func() {
+		c.newInput(c.idleStatus())
+		c.problems = []string{msg}
+	})
+}
+
+// pasteProblem is a reason the clipboard gave no image.
+type pasteProblem int
+
+// The reasons, as the browser side (clipboardImages) tells them apart.
+const (
+	clipboardRefused     pasteProblem = iota + 1 // the browser or the person said no (NotAllowedError, no focus…)
+	clipboardUnsupported                         // no navigator.clipboard.read (Firefox, insecure origins)
+	clipboardEmpty                               // read, but no image in it
+)
+
+// pasteError is a failed read of the clipboard: the reason, and the
+// browser's own words for the console.
+type pasteError struct {
+	problem pasteProblem
+	cause   error
+}
+
+func (e *pasteError) Error() string {
+	if e.cause == nil {
+		return pasteMessage(e)
+	}
+	return pasteMessage(e) + " (" + e.cause.Error() + ")"
+}
+
+func (e *pasteError) Unwrap() error { return e.cause }
+
+// pasteMessage is what the page says for a failed paste: what to do, not
+// the browser's exception text.
+func pasteMessage(err error) string {
+	var pe *pasteError
+	if !errors.As(err, &pe) {
+		return "Paste: " + err.Error()
+	}
+	switch pe.problem {
+	case clipboardUnsupported:
+		return "This browser does not let pages read images from the clipboard: press Ctrl+V (⌘V) instead."
+	case clipboardEmpty:
+		return "The clipboard holds no image: copy one first, or choose a file."
+	default:
+		return "The browser did not let this page read the clipboard: press Ctrl+V (⌘V) instead."
+	}
+}
+
+// idleStatus is the status line when nothing runs (locked).
+func (c *controller) idleStatus() string {
+	if c.busy {
+		return c.status
+	}
+	return statusIdle
+}
+
 // dismissProblems clears the messages.
 func (c *controller) dismissProblems() { c.update(func() { c.problems = nil }) }
 
 // emptyDrop reports a drop that held no files.
 func (c *controller) emptyDrop() {
 	c.update(func() {
+		c.newInput(c.idleStatus())
 		c.problems = []string{"The drop held no files: drop image files (JPEG, PNG, GIF, BMP or WebP)."}
 	})
 }

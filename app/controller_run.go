@@ -14,6 +14,7 @@ type runJob struct {
 	backend Backend
 	model   *weights.Model
 	measure bool // time both engines and choose (software adapter)
+	input   int  // the input the files are (controller.input)
 }
 
 // schedule starts a run of the current images when everything is ready;
@@ -34,7 +35,8 @@ func (c *controller) schedule() {
 		return
 	}
 	c.busy = true
-	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl, measure: c.measure && c.gpuUsable()}
+	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl, measure: c.measure && c.gpuUsable(), input: c.input}
+	c.runInput = job.input
 	c.measuring = job.measure
 	c.d.goFn(func() { c.execute(job) })
 }
@@ -52,16 +54,20 @@ func (c *controller) execute(job runJob) {
 	b := prepareBatch(job.files, job.model.Meta.Preprocess, job.size)
 	if b.X == nil {
 		c.update(func() {
-			c.problems, c.status = b.Errs, "Nothing to classify: no file was an image this app can read."
+			if c.current() {
+				c.problems, c.status = b.Errs, "Nothing to classify: no file was an image this app can read."
+			}
 			c.finish()
 		})
 		return
 	}
-	pending := imageViews(b.Names, b.Crops, nil)
+	pending := batchViews(b, nil)
 	n := len(b.Names)
 	c.update(func() {
-		c.problems, c.images, c.goodN = b.Errs, pending, n
-		c.replan()
+		if c.current() {
+			c.problems, c.images, c.goodN = b.Errs, pending, n
+			c.replan()
+		}
 	})
 	var gpuFailed string
 	if job.measure {
@@ -94,9 +100,12 @@ func (c *controller) execute(job runJob) {
 	a := newAnswer(b, res, ms)
 	c.update(func() {
 		c.record(job, a)
-		c.show(job, a)
 		c.fallback = fallback
-		c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
+		if c.show(job, a) {
+			c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
+		} else {
+			c.status = statusIdle // until the newer input's run says more
+		}
 		c.finish()
 	})
 }
@@ -113,7 +122,7 @@ type answer struct {
 
 // newAnswer formats a run's result.
 func newAnswer(b batch, res *model.Result, ms float64) answer {
-	return answer{res: res, ms: ms, views: imageViews(b.Names, b.Crops, res.Top), rows: resultRows(res.Stages), batch: b}
+	return answer{res: res, ms: ms, views: batchViews(b, res.Top), rows: resultRows(res.Stages), batch: b}
 }
 
 // record books a finished run's latency (locked).
@@ -121,14 +130,20 @@ func (c *controller) record(job runJob, a answer) {
 	c.lat.add(a.res.Engine, job.size, len(a.batch.Names), a.ms)
 }
 
-// show puts an answer on screen with its engine's latency so far (locked).
-func (c *controller) show(job runJob, a answer) {
+// show puts an answer on screen with its engine's latency so far, unless
+// a newer input has come since its run started; it reports whether it did
+// (locked).
+func (c *controller) show(job runJob, a answer) bool {
+	if job.input != c.input {
+		return false
+	}
 	n := len(a.batch.Names)
 	c.images, c.rows, c.measured = a.views, a.rows, true
 	c.shown = shownRun{Engine: a.res.Engine, Size: job.size, Batch: n, Latency: c.lat.get(a.res.Engine, job.size, n), PrepMs: a.batch.Ms}
 	if c.firstMs == 0 {
 		c.firstMs = c.d.plat.mark("residual-first-top5")
 	}
+	return true
 }
 
 // engineName is the Engine.Name a backend's engine reports ("cpu").
@@ -151,11 +166,14 @@ func (c *controller) engineFor(job runJob) (model.Engine, string, error) {
 	return e, "", err
 }
 
-// failRun reports a run that failed; the page stays usable.
+// failRun reports a run that failed (when its input is still the current
+// one); the page stays usable.
 func (c *controller) failRun(err error) {
 	c.update(func() {
-		c.problems = append(c.problems, err.Error())
-		c.status = "The run failed."
+		if c.current() {
+			c.problems = append(c.problems, err.Error())
+			c.status = "The run failed."
+		}
 		c.finish()
 	})
 }

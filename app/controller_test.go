@@ -497,10 +497,11 @@ func TestControllerBadFilesMixedIn(t *testing.T) {
 		t.Errorf("latency %+v, first top-5 mark %v", s.Shown.Latency, s.FirstMs)
 	}
 
-	// Nothing usable: the answer stays, the problems are new.
+	// Nothing usable: the problems are new, and the answer of the images
+	// before goes with them (one input at a time).
 	r.c.takeFiles([]fileSource{testFile{name: "notes.txt", data: []byte("still not an image")}})
 	s = r.settle()
-	if s.Busy || s.Status != "Nothing to classify: no file was an image this app can read." || len(s.Problems) != 1 || len(s.Images) != 2 {
+	if s.Busy || s.Status != "Nothing to classify: no file was an image this app can read." || len(s.Problems) != 1 || len(s.Images) != 0 {
 		t.Errorf("all bad: %s", brief(s))
 	}
 	r.c.dismissProblems()
@@ -608,6 +609,9 @@ func TestControllerForget(t *testing.T) {
 	}
 	r.c.forget()
 	s := r.settle()
+	if !s.Forgotten {
+		t.Error("forget: the state does not say the copy is forgotten")
+	}
 	if s.Cached || s.Status != "The cached weights are gone: the next visit downloads them again." || len(r.store.forgot) != 1 ||
 		r.store.forgot[0] != "/web/models/"+defaultModel {
 		t.Errorf("forget: %s; forgot %q", brief(s), r.store.forgot)

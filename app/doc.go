@@ -11,6 +11,12 @@
 // page's address may say ?sample=<photo> (run a sample at once) and
 // ?engine=gpu|cpu (use that engine for this visit, without remembering).
 //
+// The page shows one input at a time: a new image (or a failed paste, an
+// empty drop) replaces the answer and the messages of the one before, and
+// a run whose input has been replaced shows nothing. On a phone the
+// answer is scrolled into view, the input panel offers the camera, and
+// the stage inspector becomes a stack of cards (web/app.css).
+//
 // The policy (download, probing, engine choice and measurement, fallback,
 // runs) lives in a controller (controller*.go, measure.go) that does not
 // import go-app: it takes commands and emits a pageState snapshot, and

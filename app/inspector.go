@@ -11,6 +11,10 @@ import (
 // model.Net.Stages, never a second copy of the architecture) with its
 // output shape [B, C, H, W], parameters, MACs, time and a heatmap of its
 // output; each layer expands to its blocks.
+//
+// On a phone the table becomes a stack of cards (web/app.css): each cell
+// then shows its column's name from data-label, and the explicit ARIA
+// roles keep it a table for screen readers whatever its CSS display.
 type Inspector struct {
 	goapp.Compo
 	Rows     []stageRow
@@ -24,7 +28,7 @@ type Inspector struct {
 
 // Render draws the table.
 func (in *Inspector) Render() goapp.UI {
-	caption := fmt.Sprintf("Planned for a batch of %d at %d×%d: %s parameters, %s MACs. Drop an image to measure.", in.Batch, in.Size, in.Size, in.Params, in.MACs)
+	caption := fmt.Sprintf("Planned for a batch of %d at %d×%d: %s parameters, %s MACs. Classify an image to measure it.", in.Batch, in.Size, in.Size, in.Params, in.MACs)
 	if in.Measured {
 		caption = fmt.Sprintf("Measured on %s, batch of %d at %d×%d: %s parameters, %s MACs. Heatmaps show the first image's mean activation.", in.Engine, in.Batch, in.Size, in.Size, in.Params, in.MACs)
 	}
@@ -34,16 +38,16 @@ func (in *Inspector) Render() goapp.UI {
 			return goapp.P().Class("muted").Text("The table appears once the model has loaded.")
 		}),
 		goapp.If(len(in.Rows) > 0, func() goapp.UI {
-			return goapp.Div().Class("table-scroll").Role("region").Aria("labelledby", "inspector-h").TabIndex(0).Body(
-				goapp.Table().ID("stages").DataSet("measured", yesNo(in.Measured)).Body(
+			return goapp.Div().Class("table-scroll").Role("region").Aria("label", "Stage table").TabIndex(0).Body(
+				goapp.Table().ID("stages").Role("table").DataSet("measured", yesNo(in.Measured)).Body(
 					goapp.Caption().ID("stages-caption").Text(caption),
-					goapp.THead().Body(goapp.Tr().Body(
-						goapp.Th().Scope("col").Text("Stage"),
-						goapp.Th().Scope("col").Text("Output shape [B, C, H, W]"),
-						goapp.Th().Scope("col").Class("num").Text("Params"),
-						goapp.Th().Scope("col").Class("num").Text("MACs"),
-						goapp.Th().Scope("col").Class("num").Text("Time"),
-						goapp.Th().Scope("col").Text("Activation"),
+					goapp.THead().Role("rowgroup").Body(goapp.Tr().Role("row").Body(
+						colHead("Stage"),
+						colHead("Output shape [B, C, H, W]"),
+						colHead("Params").Class("num"),
+						colHead("MACs").Class("num"),
+						colHead("Time").Class("num"),
+						colHead("Activation"),
 					)),
 					goapp.Range(in.Rows).Slice(func(i int) goapp.UI { return in.stage(i) }),
 				),
@@ -56,18 +60,18 @@ func (in *Inspector) Render() goapp.UI {
 // its blocks behind a disclosure.
 func (in *Inspector) stage(i int) goapp.UI {
 	r := in.Rows[i]
-	return goapp.TBody().Class("stage", "kind-"+cssName(r.Kind)).DataSet("stage", r.Name).Body(
-		goapp.Tr().Body(
-			goapp.Th().Scope("row").Class("name").Text(r.Name),
-			goapp.Td().Class("shape").Text(r.Shape),
-			goapp.Td().Class("num").Text(r.Params),
-			goapp.Td().Class("num").Text(r.MACs),
-			goapp.Td().Class("num", "time").Text(r.Time),
-			goapp.Td().Body(heatmapCell(r)),
+	return goapp.TBody().Role("rowgroup").Class("stage", "kind-"+cssName(r.Kind)).DataSet("stage", r.Name).Body(
+		goapp.Tr().Role("row").Class("stage-row").Body(
+			rowHead(r.Name),
+			cell("Output shape", r.Shape).Class("shape", "c-shape"),
+			cell("Params", r.Params).Class("num", "c-params"),
+			cell("MACs", r.MACs).Class("num", "c-macs"),
+			cell("Time", r.Time).Class("num", "time", "c-time"),
+			goapp.Td().Role("cell").Class("c-heat").Body(heatmapCell(r)),
 		),
 		goapp.If(len(r.Blocks) > 0, func() goapp.UI {
-			return goapp.Tr().Class("blocks-row").Body(
-				goapp.Td().ColSpan(6).Body(
+			return goapp.Tr().Role("row").Class("blocks-row").Body(
+				goapp.Td().Role("cell").ColSpan(6).Body(
 					goapp.Details().Class("blocks").Body(
 						goapp.Summary().Text(fmt.Sprintf("%s: %d blocks", r.Name, len(r.Blocks))),
 						in.blocks(r),
@@ -80,37 +84,54 @@ func (in *Inspector) stage(i int) goapp.UI {
 
 // blocks is a layer's block table.
 func (in *Inspector) blocks(r stageRow) goapp.UI {
-	return goapp.Table().Class("block-table").Body(
-		goapp.THead().Body(goapp.Tr().Body(
-			goapp.Th().Scope("col").Text("Block"),
-			goapp.Th().Scope("col").Text("Output shape"),
-			goapp.Th().Scope("col").Class("num").Text("Stride"),
-			goapp.Th().Scope("col").Text("Shortcut"),
-			goapp.Th().Scope("col").Class("num").Text("Params"),
-			goapp.Th().Scope("col").Class("num").Text("MACs"),
-			goapp.Th().Scope("col").Class("num").Text("Time"),
-			goapp.Th().Scope("col").Text("Activation"),
+	return goapp.Table().Role("table").Class("block-table").Aria("label", r.Name+"'s blocks").Body(
+		goapp.THead().Role("rowgroup").Body(goapp.Tr().Role("row").Body(
+			colHead("Block"),
+			colHead("Output shape"),
+			colHead("Stride").Class("num"),
+			colHead("Shortcut"),
+			colHead("Params").Class("num"),
+			colHead("MACs").Class("num"),
+			colHead("Time").Class("num"),
+			colHead("Activation"),
 		)),
-		goapp.TBody().Body(
+		goapp.TBody().Role("rowgroup").Body(
 			goapp.Range(r.Blocks).Slice(func(j int) goapp.UI {
 				b := r.Blocks[j]
 				shortcut := "identity"
 				if b.Downsample {
 					shortcut = "1×1 conv (downsample)"
 				}
-				return goapp.Tr().DataSet("block", b.Name).Body(
-					goapp.Th().Scope("row").Class("name").Text(b.Name),
-					goapp.Td().Class("shape").Text(b.Shape),
-					goapp.Td().Class("num").Text(strconv.Itoa(b.Stride)),
-					goapp.Td().Text(shortcut),
-					goapp.Td().Class("num").Text(b.Params),
-					goapp.Td().Class("num").Text(b.MACs),
-					goapp.Td().Class("num").Text(b.Time),
-					goapp.Td().Body(heatmapCell(b)),
+				return goapp.Tr().Role("row").DataSet("block", b.Name).Body(
+					rowHead(b.Name),
+					cell("Output shape", b.Shape).Class("shape", "c-shape"),
+					cell("Stride", strconv.Itoa(b.Stride)).Class("num", "c-stride"),
+					cell("Shortcut", shortcut).Class("c-shortcut"),
+					cell("Params", b.Params).Class("num", "c-params"),
+					cell("MACs", b.MACs).Class("num", "c-macs"),
+					cell("Time", b.Time).Class("num", "c-time"),
+					goapp.Td().Role("cell").Class("c-heat").Body(heatmapCell(b)),
 				)
 			}),
 		),
 	)
+}
+
+// colHead is a column header.
+func colHead(text string) goapp.HTMLTh {
+	return goapp.Th().Scope("col").Role("columnheader").Text(text)
+}
+
+// rowHead is a row's name cell.
+func rowHead(name string) goapp.HTMLTh {
+	return goapp.Th().Scope("row").Role("rowheader").Class("name").Text(name)
+}
+
+// cell is a data cell; label is its column's name, which the cards of the
+// narrow layout show beside the value (CSS, hidden from screen readers:
+// they have the column header).
+func cell(label, text string) goapp.HTMLTd {
+	return goapp.Td().Role("cell").DataSet("label", label).Text(text)
 }
 
 // heatmapCell is a row's activation picture, or a dash.

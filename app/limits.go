@@ -24,6 +24,12 @@ const (
 	defaultSize = 224
 	// topK is how many classes each image shows.
 	topK = 5
+	// tinySide is the smallest side, in pixels, of a picture the page
+	// classifies without a warning: below it there is too little to see.
+	tinySide = 32
+	// lowConfidence is the top-1 probability below which an answer is
+	// marked unsure.
+	lowConfidence = 0.3
 )
 
 // inputSizes are the choices of the input-size control.

@@ -30,6 +30,10 @@ type ModelPanel struct {
 	Params  string
 	Classes int
 	Source  string
+	// Forgotten says the cached copy was removed during this visit: the
+	// weights in memory still run, the next visit downloads them.
+	Forgotten bool
+	Labels    []string // the class names, for the list
 }
 
 // Render draws the panel.
@@ -67,7 +71,9 @@ func (m *ModelPanel) progress() goapp.UI {
 	case phaseDecoding:
 		label = "Checking and unpacking the weights…"
 	case phaseReady:
-		if m.Cached {
+		if m.Forgotten {
+			label = "Not cached any more: this visit keeps the weights in memory; the next one downloads them again"
+		} else if m.Cached {
 			label = "Loaded from this browser's cache (no download)"
 		} else {
 			label = "Downloaded " + formatBytes(m.Total) + " and cached for next time"
@@ -105,9 +111,12 @@ func (m *ModelPanel) facts() goapp.UI {
 				return goapp.Dd().Class("source").Text(m.Source)
 			}),
 		),
-		goapp.Button().Type("button").Class("link").ID("forget-model").
-			Text("Forget the cached copy").
-			Title("Remove the weights from this browser's cache; the next visit downloads them again").
-			OnClick(func(ctx goapp.Context, e goapp.Event) { ctx.NewAction(actForget) }),
+		&ClassList{Labels: m.Labels},
+		goapp.If(!m.Forgotten, func() goapp.UI {
+			return goapp.Button().Type("button").Class("link").ID("forget-model").
+				Text("Forget the cached copy").
+				Title("Remove the weights from this browser's cache; the next visit downloads them again").
+				OnClick(func(ctx goapp.Context, e goapp.Event) { ctx.NewAction(actForget) })
+		}),
 	)
 }

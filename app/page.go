@@ -18,6 +18,7 @@ type Page struct {
 	ctl      *controller
 	st       pageState // the controller's state, as last applied
 	dragging bool      // a drag of files is over the window
+	revealed int       // the last input whose outcome was scrolled into view
 	stop     func()
 }
 
@@ -45,7 +46,10 @@ func chooseModel(q string) string {
 // probe, the model load, a ?sample= run).
 func (p *Page) OnMount(ctx goapp.Context) {
 	p.ctl.attach(ctx.Async, func() {
-		ctx.Dispatch(func(goapp.Context) { p.st = p.ctl.state() })
+		ctx.Dispatch(func(ctx goapp.Context) {
+			p.st = p.ctl.state()
+			p.reveal(ctx)
+		})
 	})
 	p.stop = listenForFiles(
 		func(fs []fileHandle) { ctx.Dispatch(func(goapp.Context) { p.ctl.takeFiles(sources(fs)) }) },
@@ -74,6 +78,11 @@ func (p *Page) OnMount(ctx goapp.Context) {
 	})
 	ctx.Handle(actForget, func(ctx goapp.Context, a goapp.Action) { p.ctl.forget() })
 	ctx.Handle(actRerun, func(ctx goapp.Context, a goapp.Action) { p.ctl.rerun() })
+	ctx.Handle(actPasteFailed, func(ctx goapp.Context, a goapp.Action) {
+		if err, ok := a.Value.(error); ok {
+			p.ctl.pasteFailed(err)
+		}
+	})
 	ctx.Handle(actProblem, func(ctx goapp.Context, a goapp.Action) {
 		if s, ok := a.Value.(string); ok && s != "" {
 			p.ctl.addProblem(s)
@@ -82,6 +91,24 @@ func (p *Page) OnMount(ctx goapp.Context) {
 		}
 	})
 	p.ctl.start(queryParam("model"), queryParam("engine"), queryParam("sample"))
+}
+
+// reveal scrolls to the current input's outcome, once per input, after
+// the render that shows it: its answer, or its messages when it brought
+// none. On a phone both land below the fold of the input panel.
+func (p *Page) reveal(ctx goapp.Context) {
+	s := &p.st
+	if s.Input == 0 || s.Input == p.revealed || s.Busy {
+		return
+	}
+	switch {
+	case len(s.Images) > 0 && len(s.Images[0].Top) > 0:
+		p.revealed = s.Input
+		ctx.Defer(func(goapp.Context) { revealAnswer() })
+	case len(s.Images) == 0 && len(s.Problems) > 0:
+		p.revealed = s.Input
+		ctx.Defer(func(goapp.Context) { revealElement("messages") })
+	}
 }
 
 // OnDismount removes the page-wide listeners.
@@ -117,7 +144,7 @@ func (p *Page) Render() goapp.UI {
 				&Predictions{
 					Images: s.Images, Engine: s.Shown.Engine, Size: s.Shown.Size,
 					Latency: s.Shown.Latency, PrepMs: s.Shown.PrepMs, FirstMs: s.FirstMs,
-					Status: s.Status, Busy: s.Busy,
+					Status: s.Status, Busy: s.Busy, Classes: s.Facts.Classes, HasList: len(s.Labels) > 0,
 				},
 			),
 			goapp.Div().Class("col-side").Body(
@@ -125,6 +152,7 @@ func (p *Page) Render() goapp.UI {
 					File: s.ModelFile, Phase: s.Phase, Loaded: s.Loaded, Total: s.Total,
 					Cached: s.Cached, Err: s.ModelErr, Arch: s.Facts.Arch, Scheme: s.Facts.Scheme,
 					Params: s.Facts.Params, Classes: s.Facts.Classes, Source: s.Facts.Source,
+					Forgotten: s.Forgotten, Labels: s.Labels,
 				},
 				&BackendPanel{
 					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,

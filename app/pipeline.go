@@ -23,6 +23,8 @@ type inputFile struct {
 type batch struct {
 	Names []string      // the images that made it, in batch order
 	Crops []*image.RGBA // each image as the model sees it (after resize and crop)
+	Dims  []image.Point // each image's own size, upright, before resizing
+	Size  int           // the side of the model's input
 	X     *model.Tensor // [B,3,size,size]
 	Errs  []string      // one message per file that did not make it, naming it
 	Ms    float64       // decode and preprocessing time
@@ -34,7 +36,7 @@ type batch struct {
 // beyond maxBatch images the rest are reported, not run.
 func prepareBatch(files []inputFile, p weights.Preprocess, size int) batch {
 	start := time.Now()
-	var b batch
+	b := batch{Size: size}
 	var xs []*model.Tensor
 	for _, f := range files {
 		if f.Err != nil {
@@ -58,12 +60,13 @@ func prepareBatch(files []inputFile, p weights.Preprocess, size int) batch {
 		xs = append(xs, x)
 		b.Crops = append(b.Crops, crop)
 		b.Names = append(b.Names, f.Name)
+		b.Dims = append(b.Dims, img.Bounds().Size())
 	}
 	if len(xs) > 0 {
 		x, err := preprocess.Batch(xs...)
 		if err != nil {
 			b.Errs = append(b.Errs, err.Error())
-			b.Names, b.Crops = nil, nil
+			b.Names, b.Crops, b.Dims = nil, nil, nil
 		} else {
 			b.X = x
 		}

@@ -20,6 +20,8 @@ type Predictions struct {
 	FirstMs float64 // page load → first top-5, in ms since navigation
 	Status  string  // what is happening now
 	Busy    bool
+	Classes int  // how many classes the model knows (0 before it loads)
+	HasList bool // the model panel lists them (#class-list)
 }
 
 // Render draws the results.
@@ -43,8 +45,32 @@ func (p *Predictions) Render() goapp.UI {
 				goapp.Ol().Class("images").ID("predictions").Aria("live", "polite").Body(
 					goapp.Range(p.Images).Slice(func(i int) goapp.UI { return p.image(i) }),
 				),
+				p.knows(),
 			)
 		}),
+	)
+}
+
+// knows says what the answers can be: the model picks among the classes
+// it was trained on, always, so a picture of something else still gets
+// names; a low top score is how that shows.
+func (p *Predictions) knows() goapp.UI {
+	what := fmt.Sprintf("%d classes", p.Classes)
+	if p.Classes == 1000 {
+		what = "the 1000 classes of ImageNet"
+	}
+	return goapp.P().Class("model-knows").ID("model-knows").Body(
+		goapp.If(p.Classes > 0, func() goapp.UI {
+			return goapp.Span().Body(
+				goapp.Text("The model knows "),
+				goapp.If(p.HasList, func() goapp.UI {
+					return goapp.A().Href("#class-list").Text(what).
+						OnClick(func(ctx goapp.Context, e goapp.Event) { openDetails("class-list") })
+				}).Else(func() goapp.UI { return goapp.Text(what) }),
+				goapp.Text(" (objects, animals, foods, scenes) and always answers with some of them. "),
+			)
+		}),
+		goapp.Text(fmt.Sprintf("A top score under %.0f%% means it is unsure: the picture may show something that is not one of its classes, and it names the nearest it knows.", lowConfidence*100)),
 	)
 }
 
@@ -79,14 +105,23 @@ func (p *Predictions) image(i int) goapp.UI {
 			}),
 			goapp.FigCaption().ID(hid).Text(im.Name),
 		),
-		goapp.Ol().Class("top5").Body(
-			goapp.Range(im.Top).Slice(func(j int) goapp.UI {
-				t := im.Top[j]
-				return goapp.Li().Class("pred").DataSet("index", t.Index).Body(
-					goapp.Span().Class("label").Text(t.Label),
-					goapp.Meter().Min(0).Max(1).Value(t.Prob).Aria("label", t.Label+" probability"),
-					goapp.Span().Class("pct").Text(t.Percent),
-				)
+		goapp.Div().Class("answer").Body(
+			goapp.Ol().Class("top5").Body(
+				goapp.Range(im.Top).Slice(func(j int) goapp.UI {
+					t := im.Top[j]
+					return goapp.Li().Class("pred").DataSet("index", t.Index).Body(
+						goapp.Span().Class("label").Text(t.Label),
+						goapp.Meter().Min(0).Max(1).Value(t.Prob).Aria("label", t.Label+" probability"),
+						goapp.Span().Class("pct").Text(t.Percent),
+					)
+				}),
+			),
+			goapp.If(im.Unsure, func() goapp.UI {
+				return goapp.P().Class("image-note", "unsure").Text(
+					fmt.Sprintf("Unsure: no class reaches %.0f%%.", lowConfidence*100))
+			}),
+			goapp.If(im.Note != "", func() goapp.UI {
+				return goapp.P().Class("image-note", "notice", "tiny").Text(im.Note)
 			}),
 		),
 	)

@@ -41,7 +41,13 @@ func TestRenderInspector(t *testing.T) {
 		t.Error(`HTML lacks the table id="stages"`)
 	}
 	wantAll(t, html, `data-stage="layer3"`, `[1, 1024, 14, 14]`, `<details class="blocks">`,
-		`layer2: 4 blocks`, `1×1 conv (downsample)`, `<th scope="col">Output shape [B, C, H, W]</th>`, `Planned for a batch of 1 at 224×224`)
+		`layer2: 4 blocks`, `1×1 conv (downsample)`, `Planned for a batch of 1 at 224×224`)
+	// Attributes come in map order: find the header, then its scope.
+	if th := regexp.MustCompile(`<th[^>]*>Output shape \[B, C, H, W\]</th>`).FindString(html); !strings.Contains(th, ` scope="col"`) {
+		t.Errorf("the shape column's header %q lacks scope=\"col\"", th)
+	}
+	// The cards of the phone layout name each value's column.
+	wantAll(t, html, `data-label="Output shape"`, `data-label="MACs"`, `role="table"`, `role="rowheader"`)
 	if n := strings.Count(html, `data-stage="`); n != len(st) {
 		t.Errorf("%d stage groups, want %d", n, len(st))
 	}
@@ -118,5 +124,46 @@ func TestRenderPageFromState(t *testing.T) {
 	in := regexp.MustCompile(`<input[^>]*id="size-288"[^>]*>`).FindString(html)
 	if !strings.Contains(in, " checked") {
 		t.Errorf("size 288 not checked: %q", in)
+	}
+}
+
+// Under the top-5: what the model knows (linked to the class list) and
+// what a low score means; a tiny picture's note and an unsure answer's.
+func TestRenderPredictionsExplain(t *testing.T) {
+	html := render(t, &Predictions{
+		Images: []imageView{{Name: "dot.png", Unsure: true, Note: "This picture is only 1×1 pixels: the model sees it stretched to 224×224, so its answer says little.",
+			Top: []predView{{Label: "ram", Prob: 0.13, Percent: "13.0%"}}}},
+		Engine: "cpu", Size: 224, Classes: 1000, HasList: true,
+	})
+	wantAll(t, html, `id="model-knows"`, `The model knows `, `href="#class-list"`, `the 1000 classes of ImageNet`,
+		`A top score under 30% means it is unsure`, `Unsure: no class reaches 30%.`, `only 1×1 pixels`)
+	html = render(t, &Predictions{Images: []imageView{{Name: "a.png"}}, Classes: 10})
+	wantAll(t, html, `The model knows`, `10 classes`)
+	if strings.Contains(html, "#class-list") || strings.Contains(html, "Unsure") {
+		t.Error("a link to a list that is not there, or an unsure note without cause")
+	}
+}
+
+// Phones get a camera button and their own wording; both variants are in
+// the markup, CSS shows one by the pointer.
+func TestRenderDropZone(t *testing.T) {
+	html := render(t, &DropZone{})
+	cam := regexp.MustCompile(`<input[^>]*id="camera-input"[^>]*>`).FindString(html)
+	if !strings.Contains(cam, `capture="environment"`) || !strings.Contains(cam, `accept="image/*"`) {
+		t.Errorf("camera input %q", cam)
+	}
+	wantAll(t, html, `for="camera-input"`, `Take a photo`, `class="pointer-coarse"`, `class="pointer-fine"`, `Ctrl+V (⌘V)`)
+}
+
+// After Forget the panel says the copy is gone and offers no second
+// Forget; the class list is there once the model is.
+func TestRenderModelPanelForgotten(t *testing.T) {
+	html := render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, Total: 25_600_000, Classes: 3,
+		Labels: []string{"tench", "goldfish", "great white shark"}})
+	wantAll(t, html, `id="forget-model"`, `id="class-list"`, `The 3 classes it knows`, `<li>great white shark</li>`)
+	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, Total: 25_600_000, Forgotten: true})
+	wantAll(t, html, `Not cached any more`)
+	if strings.Contains(html, `id="forget-model"`) || strings.Contains(html, "Downloaded") || strings.Contains(html, `id="class-list"`) {
+		t.Error("forgotten: still offers Forget, claims a download, or lists classes it does not have")
 	}
 }

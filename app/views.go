@@ -77,9 +77,11 @@ func stageRowOf(s model.Stage, r *model.StageResult) stageRow {
 
 // imageView is one image of a batch with its answer.
 type imageView struct {
-	Name string
-	Crop string // data URL of the crop the model saw
-	Top  []predView
+	Name   string
+	Crop   string // data URL of the crop the model saw
+	Top    []predView
+	Note   string // a warning about the picture itself (a tiny one), "" when none
+	Unsure bool   // the best class is below lowConfidence
 }
 
 // predView is one of an image's top-k classes.
@@ -106,10 +108,33 @@ func imageViews(names []string, crops []*image.RGBA, top [][]model.Prediction) [
 				}
 				v.Top = append(v.Top, predView{Label: label, Index: p.Index, Prob: p.Prob, Percent: formatPercent(p.Prob)})
 			}
+			v.Unsure = len(v.Top) > 0 && v.Top[0].Prob < lowConfidence
 		}
 		out[i] = v
 	}
 	return out
+}
+
+// batchViews is imageViews for a prepared batch, with a note on each
+// picture too small to say much.
+func batchViews(b batch, top [][]model.Prediction) []imageView {
+	views := imageViews(b.Names, b.Crops, top)
+	for i := range views {
+		if i < len(b.Dims) {
+			views[i].Note = tinyNote(b.Dims[i], b.Size)
+		}
+	}
+	return views
+}
+
+// tinyNote warns about a picture with a side under tinySide pixels: the
+// model sees it stretched to size×size, a blur it was never trained on,
+// yet it still names a class with some confidence.
+func tinyNote(d image.Point, size int) string {
+	if d.X >= tinySide && d.Y >= tinySide {
+		return ""
+	}
+	return fmt.Sprintf("This picture is only %d×%d pixels: the model sees it stretched to %d×%d, so its answer says little.", d.X, d.Y, size, size)
 }
 
 // latency remembers how long an engine took for one batch shape: its

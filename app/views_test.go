@@ -90,3 +90,14 @@ func TestResultRowsAndImageViews(t *testing.T) {
 		t.Errorf("views %+v", views)
 	}
 }
+
+// An answer whose best class is under lowConfidence is marked unsure.
+func TestImageViewsUnsure(t *testing.T) {
+	views := imageViews([]string{"horses.jpg", "cat.jpg", "pending.jpg"}, nil, [][]model.Prediction{
+		{{Label: "ram", Index: 348, Prob: 0.13}},
+		{{Label: "Egyptian cat", Index: 285, Prob: 0.75}},
+	})
+	if !views[0].Unsure || views[1].Unsure || views[2].Unsure {
+		t.Errorf("unsure: %v %v %v, want true false false", views[0].Unsure, views[1].Unsure, views[2].Unsure)
+	}
+}

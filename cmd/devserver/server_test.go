@@ -288,6 +288,29 @@ func TestGzipStatic(t *testing.T) {
 	}
 }
 
+// Weights are revalidated on every use (no-cache, with an ETag: a cheap
+// 304), so that forgetting the app's cached copy leaves none in the HTTP
+// cache to be used offline; sample photos may be kept for an hour.
+func TestModelCaching(t *testing.T) {
+	f := newFixture(t)
+	ts, _, _ := f.start(t)
+	resp, body := get(t, ts.URL+"/web/models/m.safetensors")
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, f.model) {
+		t.Fatalf("model: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	etag := resp.Header.Get("ETag")
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" || etag == "" {
+		t.Errorf("model caching headers: Cache-Control %q, ETag %q; want no-cache and an ETag", cc, etag)
+	}
+	r304, body := get(t, ts.URL+"/web/models/m.safetensors", "If-None-Match: "+etag)
+	if r304.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Errorf("model revalidation: %d with %d bytes, want 304 and no body", r304.StatusCode, len(body))
+	}
+	if resp, _ := get(t, ts.URL+"/web/samples/cat.jpg"); resp.Header.Get("Cache-Control") != "public, max-age=3600" {
+		t.Errorf("sample photo Cache-Control %q", resp.Header.Get("Cache-Control"))
+	}
+}
+
 func TestPrecompressedPreferred(t *testing.T) {
 	f := newFixture(t)
 	var pre bytes.Buffer

@@ -52,11 +52,13 @@ func contentType(name string) string {
 
 // cacheControl says how long browsers may keep a static file. Code and
 // styles are revalidated on every load (their names carry no hash; the
-// ETag makes that a cheap 304); images and weights may be reused for an
-// hour (the app also keeps weights in Cache Storage itself).
+// ETag makes that a cheap 304). So are weights: the app keeps them in
+// Cache Storage itself, and its "Forget the cached copy" must not leave a
+// second copy that the HTTP cache would hand back offline for an hour.
+// Images may be reused for an hour.
 func cacheControl(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
-	case ".wasm", ".js", ".mjs", ".css", ".json", ".webmanifest", ".html":
+	case ".wasm", ".js", ".mjs", ".css", ".json", ".webmanifest", ".html", ".safetensors", ".bin":
 		return "no-cache"
 	default:
 		return "public, max-age=3600"

@@ -31,7 +31,10 @@ import (
 // (most do; browsers refuse streaming compilation otherwise) and may
 // gzip or brotli it; web/app.wasm.gz is included for hosts that serve
 // precompressed files. The dev server's security headers (CSP and the
-// rest, headers.go) are the host's to set.
+// rest, headers.go) are the host's to set. Its caching headers need not
+// match the dev server's: the app fetches the weights with
+// cache: "no-cache", so a host's max-age cannot keep a forgotten copy
+// alive in the HTTP cache.
 
 // siteMarkers are files every generated site has and other directories
 // rarely do together: a directory holding both may be replaced.

@@ -68,9 +68,14 @@ func Error(v js.Value) error {
 }
 
 // Fetch GETs url with the page's fetch and returns the Response when its
-// status is 200.
-func Fetch(url string) (js.Value, error) {
-	resp, err := Await(js.Global().Call("fetch", url))
+// status is 200. init, when given, is fetch's options object (e.g.
+// {"cache": "no-cache"}).
+func Fetch(url string, init ...map[string]any) (js.Value, error) {
+	args := []any{url}
+	if len(init) > 0 {
+		args = append(args, init[0])
+	}
+	resp, err := Await(js.Global().Call("fetch", args...))
 	if err != nil {
 		return js.Value{}, fmt.Errorf("fetch %s: %w", url, err)
 	}
