@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/gogpu/gputypes"
 	"github.com/gogpu/wgpu"
@@ -41,6 +42,20 @@ func f32Bytes(v []float32) []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
 	return b
+}
+
+// littleEndian is true on every platform Residual runs on (wasm, amd64,
+// arm64), where a []uint32's memory already is its little-endian bytes.
+var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// wordBytes is words as little-endian bytes: the same memory where the
+// platform is little-endian (a 25 MB weight upload then needs no second
+// copy in the Go heap, which in a browser never shrinks), else a copy.
+func wordBytes(words []uint32) []byte {
+	if !littleEndian || len(words) == 0 {
+		return u32Bytes(words)
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 4*len(words))
 }
 
 // u32Bytes encodes uint32s little-endian.

@@ -233,6 +233,16 @@ type convWeights struct {
 	bias  []float32 // [G][NGP]
 }
 
+// packedSize is how many words packConv gives for g under t, and how many
+// epilogue floats (scales, then biases).
+func (g convGeom) packedSize(t convTile) (words, ep int) {
+	per := 1
+	if g.F32 {
+		per = 4
+	}
+	return g.Groups * g.k4() * g.ngp(t) * per, 2 * g.Groups * g.ngp(t)
+}
+
 // packConv lays a conv's weights out for the kernel: int8 values with
 // their per-output-channel scales as the file holds them, or with g.F32
 // the file's float32 values. The weights are never requantized here: the

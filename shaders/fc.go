@@ -24,6 +24,16 @@ func (f fcGeom) k4() int   { return (f.In + 3) / 4 }
 func (f fcGeom) np() int   { return (f.Out + 3) / 4 * 4 }
 func (f fcGeom) vec() bool { return f.In%4 == 0 }
 
+// packedSize is how many words packFC gives for f, and how many epilogue
+// floats (scales, then biases).
+func (f fcGeom) packedSize() (words, ep int) {
+	per := 1
+	if f.F32 {
+		per = 4
+	}
+	return f.k4() * f.np() * per, 2 * f.np()
+}
+
 // packFC lays a linear layer's weights out as [K4][NP] entries (one word
 // of four int8 values of consecutive k, or with F32 four words: their
 // float bits), with NP scales (1 for F32) then NP biases for the

@@ -90,8 +90,9 @@ func actRef(slot int) bufRef { return bufRef{kind: refAct, i: slot} }
 type builder struct {
 	p        *plan
 	m        *weights.Model
-	dry      bool // compile the pipelines only: no weights packed
-	chunks   [][]uint32
+	dry      bool  // compile the pipelines only: no weights packed
+	chunks   []int // each weight chunk's size in words
+	packs    []pending
 	chunkMax int // words per chunk
 	align    int // words: storage binding offset alignment
 	ep       []float32
@@ -99,21 +100,37 @@ type builder struct {
 	ualign   int    // bytes: uniform binding offset alignment
 }
 
-// addWeights places one layer's words in a chunk at a bindable offset.
-func (bl *builder) addWeights(words []uint32) (bufRef, error) {
-	size := (len(words) + bl.align - 1) / bl.align * bl.align
+// pending is one layer's weights, placed but not packed yet: allocate
+// packs and uploads the layers one at a time into buffers of their final
+// size, so the Go heap (which in a browser never shrinks) holds one
+// layer's packed copy at a time, not the whole network's beside the
+// model's own.
+type pending struct {
+	name  string
+	w     bufRef // its range of a weight chunk
+	words int    // without the padding to the binding alignment
+	ep    int    // its floats' offset in the epilogue
+	pack  func() (words []uint32, ep []float32, err error)
+}
+
+// addWeights places a layer of n words in a chunk at a bindable offset
+// and its nep epilogue floats (scales then biases), to be filled by pack.
+func (bl *builder) addWeights(name string, n, nep int, pack func() ([]uint32, []float32, error)) (w, ep bufRef, err error) {
+	size := (n + bl.align - 1) / bl.align * bl.align
 	if size > bl.chunkMax {
-		return bufRef{}, fmt.Errorf("%d weight bytes exceed the device's storage binding size", 4*len(words))
+		return bufRef{}, bufRef{}, fmt.Errorf("%d weight bytes exceed the device's storage binding size", 4*n)
 	}
 	last := len(bl.chunks) - 1
-	if last < 0 || len(bl.chunks[last])+size > bl.chunkMax {
-		bl.chunks = append(bl.chunks, nil)
+	if last < 0 || bl.chunks[last]+size > bl.chunkMax {
+		bl.chunks = append(bl.chunks, 0)
 		last++
 	}
-	off := len(bl.chunks[last])
-	bl.chunks[last] = append(bl.chunks[last], words...)
-	bl.chunks[last] = append(bl.chunks[last], make([]uint32, size-len(words))...)
-	return bufRef{kind: refWeights, i: last, offset: uint64(4 * off), size: uint64(4 * size)}, nil
+	w = bufRef{kind: refWeights, i: last, offset: uint64(4 * bl.chunks[last]), size: uint64(4 * size)}
+	bl.chunks[last] += size
+	off := len(bl.ep)
+	ep = bl.addEp(make([]float32, nep))
+	bl.packs = append(bl.packs, pending{name: name, w: w, words: n, ep: off, pack: pack})
+	return w, ep, nil
 }
 
 // addEp places one layer's scales and biases at a bindable offset.
@@ -160,14 +177,15 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool, out act)
 	var wr, er bufRef
 	if !bl.dry {
 		w, b := bl.m.Weight(c.Name)
-		cw, err := packConv(g, t, w, b)
+		n, nep := g.packedSize(t)
+		var err error
+		wr, er, err = bl.addWeights("conv "+c.Name, n, nep, func() ([]uint32, []float32, error) {
+			cw, err := packConv(g, t, w, b)
+			return cw.words, append(cw.scale, cw.bias...), err
+		})
 		if err != nil {
 			return step{}, fmt.Errorf("conv %s: %w", c.Name, err)
 		}
-		if wr, err = bl.addWeights(cw.words); err != nil {
-			return step{}, fmt.Errorf("conv %s: %w", c.Name, err)
-		}
-		er = bl.addEp(cw.scale, cw.bias)
 	}
 	k, err := bl.p.d.convKernel(g, t)
 	if err != nil {
@@ -194,14 +212,12 @@ func (bl *builder) fc(l model.Linear, in, out act) (step, error) {
 	var wr, er bufRef
 	if !bl.dry {
 		fw, fb := bl.m.Weight(l.Name)
-		words, ep, err := packFC(f, fw, fb)
+		n, nep := f.packedSize()
+		var err error
+		wr, er, err = bl.addWeights(l.Name, n, nep, func() ([]uint32, []float32, error) { return packFC(f, fw, fb) })
 		if err != nil {
 			return step{}, fmt.Errorf("%s: %w", l.Name, err)
 		}
-		if wr, err = bl.addWeights(words); err != nil {
-			return step{}, fmt.Errorf("%s: %w", l.Name, err)
-		}
-		er = bl.addEp(ep)
 	}
 	src, err := genFC(f)
 	if err != nil {
@@ -324,15 +340,34 @@ func (p *plan) act(id int) *wgpu.Buffer { return p.acts[p.bufOf[id]] }
 // allocate creates the buffers, uploads the weights and makes every bind group.
 func (p *plan) allocate(bl *builder) error {
 	d := p.d
-	for i, words := range bl.chunks {
-		buf, err := d.newBuffer(fmt.Sprintf("weights%d", i), uint64(4*len(words)), storageUsage)
+	for i, size := range bl.chunks {
+		buf, err := d.newBuffer(fmt.Sprintf("weights%d", i), uint64(4*size), storageUsage)
 		if err != nil {
 			return err
 		}
 		p.weights = append(p.weights, buf)
-		if err := d.write(buf, 0, u32Bytes(words)); err != nil {
+	}
+	for i := range bl.packs {
+		pk := &bl.packs[i]
+		words, ep, err := pk.pack()
+		if err != nil {
+			return fmt.Errorf("%s: %w", pk.name, err)
+		}
+		if len(words) != pk.words || pk.ep+len(ep) > len(bl.ep) {
+			return fmt.Errorf("%s: packed %d words and %d epilogue values, planned %d", pk.name, len(words), len(ep), pk.words)
+		}
+		copy(bl.ep[pk.ep:], ep)
+		buf := p.weights[pk.w.i]
+		if err := d.write(buf, pk.w.offset, wordBytes(words)); err != nil {
 			return err
 		}
+		// Zero the padding too: not every native backend zeroes new buffers.
+		if pad := int(pk.w.size) - 4*len(words); pad > 0 {
+			if err := d.write(buf, pk.w.offset+uint64(4*len(words)), make([]byte, pad)); err != nil {
+				return err
+			}
+		}
+		pk.pack = nil // its packed copy is garbage once written
 	}
 	var err error
 	if p.ep, err = d.newBuffer("epilogue", uint64(4*len(bl.ep)), storageUsage); err != nil {
