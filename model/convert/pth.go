@@ -566,32 +566,11 @@ func elemDecoder(class string, raw []byte) func(i int) float32 {
 	case "DoubleStorage":
 		return func(i int) float32 { return float32(math.Float64frombits(le(raw[8*i : 8*i+8]))) }
 	case "HalfStorage":
-		return func(i int) float32 { return halfToFloat32(uint16(le(raw[2*i : 2*i+2]))) }
+		return func(i int) float32 { return halfToFloat(uint16(le(raw[2*i : 2*i+2]))) }
 	case "BFloat16Storage":
 		return func(i int) float32 { return math.Float32frombits(uint32(le(raw[2*i:2*i+2])) << 16) }
 	}
 	panic("elemDecoder: " + class)
-}
-
-// halfToFloat32 converts IEEE binary16 bits to float32 exactly (subnormals
-// included, which gopickle gets wrong).
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // inf, NaN
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: frac × 2^-24
-		v := float32(frac) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
 }
 
 // entry is one key/value pair of a pickled dict, in order.

@@ -2,12 +2,16 @@ package convert
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/golden"
 )
 
 // sharedPTH is the folder of real torch.save files tools/golden/gen.py
@@ -31,6 +35,8 @@ type sidecar struct {
 		WeightedSum float64   `json:"weighted_sum"`
 		Values      []float64 `json:"values"`
 		Head        []float64 `json:"head"`
+		Digest      string    `json:"digest"`     // golden.Digest of torch's float32 values
+		Subnormals  int       `json:"subnormals"` // values subnormal in the tensor's dtype
 	} `json:"tensors"`
 }
 
@@ -253,4 +259,71 @@ func TestReadPTHRejects(t *testing.T) {
 	if _, err := Read(garbage); err == nil || !strings.Contains(err.Error(), "not a checkpoint") {
 		t.Errorf("Read(garbage) = %v", err)
 	}
+}
+
+// microArch is tools/golden/gen.py's micro_basic_10, the network of the
+// testdata/layouts checkpoints and of testdata/pth/micro_*.pth.
+var microArch = model.Arch{Name: "resnet_basic_1-1-1-1_base2", Block: model.Basic, Layers: [4]int{1, 1, 1, 1},
+	Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 2}
+
+// TestReadPTHHalfPrecision reads a whole ResNet saved by torch in float16
+// and in bfloat16, with subnormals planted in every tensor, and checks
+// every value bit for bit against torch's own float32 conversion (the
+// sidecar's digests), among them float16 0x0099 (9.1e-6), which gopickle
+// v0.3.0 decodes as 7.0e-5.
+func TestReadPTHHalfPrecision(t *testing.T) {
+	for _, name := range []string{"micro_f16", "micro_bf16"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(sharedPTH, name+".pth")
+			ck, err := ReadPTH(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			side := readSidecar(t, file)
+			subnormals, checked := 0, 0
+			for _, st := range side.Tensors {
+				if st.Digest == "" {
+					continue
+				}
+				got := ck.Tensors[st.Name]
+				if got == nil {
+					t.Fatalf("no %s", st.Name)
+				}
+				if d := fmt.Sprintf("%016x", golden.Digest(got.Data)); d != st.Digest {
+					t.Errorf("%s: digest %s, torch's float32 values give %s", st.Name, d, st.Digest)
+				}
+				n := 0
+				for _, v := range got.Data {
+					if a := math.Abs(float64(v)); a != 0 && a < tinyNormal(name) {
+						n++
+					}
+				}
+				if n != st.Subnormals {
+					t.Errorf("%s: %d subnormal values, torch has %d", st.Name, n, st.Subnormals)
+				}
+				subnormals += n
+				checked++
+			}
+			if checked != len(ck.Tensors) || subnormals < 1000 {
+				t.Errorf("%d of %d tensors checked, %d subnormals (want all, and over 1000)", checked, len(ck.Tensors), subnormals)
+			}
+			if name == "micro_f16" {
+				if v := ck.Tensors["fc.weight"].Data[0]; v != 153.0/(1<<24) {
+					t.Errorf("fc.weight[0] (float16 0x0099) = %g, want %g", v, 153.0/(1<<24))
+				}
+			}
+			arch, err := InferArch(ck.Tensors)
+			if err != nil || arch != microArch {
+				t.Errorf("InferArch: %+v, %v", arch, err)
+			}
+		})
+	}
+}
+
+// tinyNormal is the smallest normal value of a fixture's storage type.
+func tinyNormal(fixture string) float64 {
+	if fixture == "micro_f16" {
+		return math.Ldexp(1, -14)
+	}
+	return math.Ldexp(1, -126)
 }

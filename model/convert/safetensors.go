@@ -113,7 +113,9 @@ func decodeFloats(dtype string, b []byte) ([]float32, error) {
 }
 
 // halfToFloat converts an IEEE 754 binary16 value to float32, subnormals,
-// infinities and NaNs included.
+// infinities and NaNs included. Every float16 reader uses it (.pth
+// storages too, decoded from their bytes: gopickle v0.3.0's own
+// conversion gets subnormals wrong).
 func halfToFloat(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
