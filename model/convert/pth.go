@@ -53,7 +53,8 @@ func pthBudget(size int64) int64 {
 // torch.compile put on every key ("module.", "_orig_mod.", in any
 // nesting) are stripped; int64 num_batches_tracked counters are skipped;
 // float32, float16, bfloat16 and float64 tensors are decoded from their
-// storages' bytes honouring offset and strides. Another network than a ResNet
+// storages' bytes honouring offset and strides. A zip re-written with
+// deflate is read like torch's stored one. Another network than a ResNet
 // is refused, named, before its storages are read (see checkResNet).
 //
 // The file may be hostile: every length it claims is checked against what
@@ -218,6 +219,9 @@ func loadTorch(name string, r io.ReaderAt, size int64) (tf *torchFile, entries [
 			return nil, nil, "", fmt.Errorf("read %s: zip entry %s appears twice", name, f.Name)
 		}
 		tf.records[f.Name] = f
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return nil, nil, "", fmt.Errorf("read %s: zip entry %s is compressed with %s, which the reader does not support: torch.save stores entries uncompressed; re-zip it with deflate (zip -Z deflate) or store it", name, short(f.Name), zipMethod(f.Method))
+		}
 		switch f.Name[strings.LastIndex(f.Name, "/")+1:] {
 		case "data.pkl":
 			if pkl != nil {
@@ -254,6 +258,14 @@ func loadTorch(name string, r io.ReaderAt, size int64) (tf *torchFile, entries [
 		return nil, nil, "", fmt.Errorf("read %s: %w", name, err)
 	}
 	return tf, stripPrefix(entries), archName, nil
+}
+
+// zipMethod names a zip compression method for an error message.
+func zipMethod(m uint16) string {
+	if n, ok := map[uint16]string{12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 98: "PPMd"}[m]; ok {
+		return fmt.Sprintf("%s (zip method %d)", n, m)
+	}
+	return fmt.Sprintf("zip method %d", m)
 }
 
 // checkEntrySize checks a zip entry's declared sizes against what it may

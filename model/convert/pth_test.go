@@ -1,8 +1,11 @@
 package convert
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -327,3 +330,27 @@ func tinyNormal(fixture string) float64 {
 	}
 	return math.Ldexp(1, -126)
 }
+
+// TestReadPTHCompression reads deflated zips and refuses other zip
+// compression methods by name, before inflating anything.
+func TestReadPTHCompression(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	zw.RegisterCompressor(12, func(w io.Writer) (io.WriteCloser, error) { return nopCloser{w}, nil })
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "archive/data.pkl", Method: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("\x80\x02}q\x00.")) // the bytes are never inflated
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readPTH("bz.pth", bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err == nil || !strings.Contains(err.Error(), "read bz.pth: zip entry archive/data.pkl is compressed with bzip2 (zip method 12)") {
+		t.Errorf("bzip2 entry: %v", err)
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
