@@ -3,6 +3,7 @@ package convert
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model/golden"
@@ -86,6 +87,7 @@ func TestNamePrefix(t *testing.T) {
 		{with("features.", []string{"0.weight", "1.weight"}), ""}, // no conv1.weight under it
 		{[]string{"module.conv1.weight", "module.fc.weight", "module"}, ""},
 		{nil, ""},
+		{with(strings.Repeat("module.", 1000), resnet), strings.Repeat("module.", 4)}, // bounded work on hostile names
 	} {
 		if got := namePrefix(c.names); got != c.want {
 			t.Errorf("namePrefix(%v) = %q, want %q", c.names, got, c.want)

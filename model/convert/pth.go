@@ -770,15 +770,17 @@ func quoteOr(words []string) string {
 var wrapperPrefixes = []string{"module.", "_orig_mod."}
 
 // namePrefix returns what to strip from every name of a state dict: the
-// wrapperPrefixes every name carries, repeatedly; then, when the result
-// has no conv1.weight but every name shares one first component under
-// which there is one (a LightningModule's self.model, "model."), that too.
+// wrapperPrefixes every name carries, repeatedly (at most four, which no
+// real stack of wrappers reaches: a hostile name of a million "module."
+// must not cost a million scans); then, when the result has no
+// conv1.weight but every name shares one first component under which there
+// is one (a LightningModule's self.model, "model."), that too.
 func namePrefix(names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
 	prefix := ""
-	for {
+	for range 4 {
 		found := false
 		for _, w := range wrapperPrefixes {
 			all := true
