@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/residual-webgpu/residual/model/golden"
+	"github.com/residual-webgpu/residual/model/safetensors"
 )
 
 // TestReadPTHLayouts reads real training checkpoints as the scripts people
@@ -91,6 +92,29 @@ func TestNamePrefix(t *testing.T) {
 	} {
 		if got := namePrefix(c.names); got != c.want {
 			t.Errorf("namePrefix(%v) = %q, want %q", c.names, got, c.want)
+		}
+	}
+}
+
+// TestSafetensorsPrefixes strips the same wrapper prefixes from a
+// safetensors state dict as from a .pth.
+func TestSafetensorsPrefixes(t *testing.T) {
+	ck, err := ReadPTH(filepath.Join("testdata", "layouts", "deflated.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"_orig_mod.", "module._orig_mod.", "model."} {
+		var ts []safetensors.TensorInfo
+		for _, name := range ck.Tensors.Names() {
+			tt := ck.Tensors[name]
+			ts = append(ts, safetensors.TensorInfo{Name: prefix + name, DType: safetensors.F32, Shape: tt.Shape, Data: f32Bytes(tt.Data)})
+		}
+		got, err := ParseSafetensors(writeSafetensors(t, nil, ts))
+		if err != nil {
+			t.Fatalf("%s: %v", prefix, err)
+		}
+		if !slices.Equal(got.Tensors.Names(), ck.Tensors.Names()) {
+			t.Errorf("%s: names %v", prefix, got.Tensors.Names())
 		}
 	}
 }
