@@ -138,6 +138,29 @@ func TestQuantizeF32DefaultName(t *testing.T) {
 	}
 }
 
+// TestQuantizeCheckpointLayouts converts training checkpoints as the
+// PyTorch ImageNet example, the checkpoint tutorial and torchvision's
+// references save them, a float16 state dict and a deflated re-zip.
+func TestQuantizeCheckpointLayouts(t *testing.T) {
+	dir := t.TempDir()
+	for _, file := range []string{"../../model/convert/testdata/layouts/imagenet_example.pth", "../../model/convert/testdata/layouts/tutorial.pth",
+		"../../model/convert/testdata/layouts/references.pth", "../../model/convert/testdata/layouts/deflated.pth", "../../testdata/pth/micro_f16.pth"} {
+		out := filepath.Join(dir, filepath.Base(file)+".safetensors")
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"-o", out, file}, &stdout, &stderr); code != 0 {
+			t.Errorf("%s: exit %d: %s", file, code, stderr.String())
+			continue
+		}
+		m, err := weights.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := m.Meta.Arch; a.BaseChannels != 2 || a.NumClasses != 10 || a.Layers != [4]int{1, 1, 1, 1} {
+			t.Errorf("%s: arch %+v", file, a)
+		}
+	}
+}
+
 // TestQuantizeFailures: every failure exits non-zero with a message and
 // leaves no output file (and an existing one untouched), even when the
 // failure is in writing.
@@ -165,6 +188,8 @@ func TestQuantizeFailures(t *testing.T) {
 		{[]string{"-labels", filepath.Join(dir, "nolabels"), tinyPTH}, 1, "read labels"},
 		{[]string{legacy}, 1, "legacy"},
 		{[]string{three}, 1, "not a checkpoint"},
+		{[]string{"../../model/convert/testdata/layouts/vgg11.pth"}, 1, "quantize: read ../../model/convert/testdata/layouts/vgg11.pth: this is not a torchvision ResNet (found a VGG-11 (vgg11): features.0.weight, classifier.0.weight, classifier.6.weight …); Residual runs resnet18, "},
+		{[]string{"-arch", "resnet18", "../../model/convert/testdata/layouts/mobilenet_v2.pth"}, 1, "this is not a torchvision ResNet (found a MobileNetV2"},
 		{[]string{"-scheme", "int4", tinyPTH}, 2, "int4"},
 		{[]string{"-variant", "v2", tinyPTH}, 2, "v2"},
 		{[]string{"-preprocess", "imagenet", tinyPTH}, 2, "imagenet"},

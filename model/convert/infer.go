@@ -16,6 +16,8 @@ import (
 // weights: the result says V15 (torchvision's). The name is torchvision's
 // when the structure matches one of model.Names() at base width 64, and a
 // descriptive one otherwise. The result is checked with CheckStateDict.
+// Another network's state dict is an error that says what it is (see
+// checkResNet).
 func InferArch(sd StateDict) (model.Arch, error) {
 	get := func(name string, rank int) (*model.Tensor, error) {
 		t := sd[name]
@@ -28,6 +30,16 @@ func InferArch(sd StateDict) (model.Arch, error) {
 		return t, nil
 	}
 	a := model.Arch{Groups: 1, WidthPerGroup: 64, Variant: model.V15}
+	shapes := make(map[string][]int, len(sd))
+	for k, t := range sd {
+		shapes[k] = t.Shape
+	}
+	if err := checkResNet(shapes); err != nil {
+		return a, err
+	}
+	if sd["conv1.weight"] == nil && sd["layer1.0.conv1.weight"] == nil {
+		return a, noResNetKeys(sd.Names())
+	}
 	stem, err := get("conv1.weight", 4)
 	if err != nil {
 		return a, err

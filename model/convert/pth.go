@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
@@ -44,12 +45,17 @@ func pthBudget(size int64) int64 {
 }
 
 // ReadPTH reads a torch.save zip file (torch ≥ 1.6) holding a state dict,
-// either bare or wrapped as {"state_dict": …} or {"model": …} (the wrapper's
-// "arch" string, as the PyTorch ImageNet example writes it, becomes
-// Checkpoint.ArchName). A "module." prefix on every key (DataParallel) is
-// stripped; int64 num_batches_tracked counters are skipped; float32,
-// float16, bfloat16 and float64 tensors are read honouring their storage
-// offset and strides.
+// either bare or inside a training checkpoint: the PyTorch ImageNet
+// example's {"epoch", "arch", "state_dict", "best_acc1", "optimizer"}
+// (its "arch" string becomes Checkpoint.ArchName), the checkpoint
+// tutorial's "model_state_dict", torchvision's training references'
+// "model", "net" (see findStateDict). The prefixes DataParallel, DDP and
+// torch.compile put on every key ("module.", "_orig_mod.", in any
+// nesting) are stripped; int64 num_batches_tracked counters are skipped;
+// float32, float16, bfloat16 and float64 tensors are decoded from their
+// storages' bytes honouring offset and strides. A zip re-written with
+// deflate is read like torch's stored one. Another network than a ResNet
+// is refused, named, before its storages are read (see checkResNet).
 //
 // The file may be hostile: every length it claims is checked against what
 // the file can hold before anything is allocated (see readPTH).
@@ -108,7 +114,7 @@ func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error)
 	for _, e := range entries {
 		t, ok := e.value.(*pthTensor)
 		if !ok {
-			return nil, fmt.Errorf("read %s: entry %q is a %s, not a tensor", name, e.key, pyType(e.value))
+			return nil, fmt.Errorf("read %s: entry %q is a %s, not a tensor (a state dict holds only tensors)", name, e.key, pyType(e.value))
 		}
 		if err := t.check(); err != nil {
 			return nil, fmt.Errorf("read %s: tensor %s: %w", name, e.key, err)
@@ -137,6 +143,17 @@ func readPTH(name string, r io.ReaderAt, size int64) (ck *Checkpoint, err error)
 	}
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("read %s: the state dict holds no float tensors", name)
+	}
+	// Refuse another network before inflating its storages (a VGG is 0.5 GB).
+	shapes := make(map[string][]int, len(jobs)+len(ck.Skipped))
+	for _, j := range jobs {
+		shapes[j.key] = j.t.size
+	}
+	for _, k := range ck.Skipped {
+		shapes[k] = nil
+	}
+	if err := checkResNet(shapes); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	var inflate int64
 	for _, s := range order {
@@ -202,6 +219,9 @@ func loadTorch(name string, r io.ReaderAt, size int64) (tf *torchFile, entries [
 			return nil, nil, "", fmt.Errorf("read %s: zip entry %s appears twice", name, f.Name)
 		}
 		tf.records[f.Name] = f
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return nil, nil, "", fmt.Errorf("read %s: zip entry %s is compressed with %s, which the reader does not support: torch.save stores entries uncompressed; re-zip it with deflate (zip -Z deflate) or store it", name, short(f.Name), zipMethod(f.Method))
+		}
 		switch f.Name[strings.LastIndex(f.Name, "/")+1:] {
 		case "data.pkl":
 			if pkl != nil {
@@ -237,7 +257,15 @@ func loadTorch(name string, r io.ReaderAt, size int64) (tf *torchFile, entries [
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("read %s: %w", name, err)
 	}
-	return tf, stripModulePrefix(entries), archName, nil
+	return tf, stripPrefix(entries), archName, nil
+}
+
+// zipMethod names a zip compression method for an error message.
+func zipMethod(m uint16) string {
+	if n, ok := map[uint16]string{12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 98: "PPMd"}[m]; ok {
+		return fmt.Sprintf("%s (zip method %d)", n, m)
+	}
+	return fmt.Sprintf("zip method %d", m)
 }
 
 // checkEntrySize checks a zip entry's declared sizes against what it may
@@ -335,11 +363,31 @@ func findTorchClass(module, name string) (any, error) {
 	if c := storageClasses[full]; c != nil {
 		return c, nil
 	}
+	if opaqueClasses[full] {
+		return &opaqueClass{full}, nil
+	}
 	if module == "torch" && strings.HasSuffix(name, "Storage") {
 		return nil, fmt.Errorf("unsupported storage type %s", short(full))
 	}
 	return nil, fmt.Errorf("class not found: %s %s", short(module), short(name))
 }
+
+// opaqueClasses are classes training checkpoints pickle beside the state
+// dict, which the reader never looks into: the argparse.Namespace of the
+// "args" entry torchvision's and timm's training scripts save. They load
+// as opaqueObjects, their state dropped; every other class stays an error,
+// so that a whole pickled nn.Module is still refused with advice.
+var opaqueClasses = map[string]bool{"argparse.Namespace": true}
+
+// opaqueClass stands for one of opaqueClasses.
+type opaqueClass struct{ name string }
+
+// opaqueObject is an instance of an opaqueClass; it keeps nothing.
+type opaqueObject struct{ class *opaqueClass }
+
+func (c *opaqueClass) PyNew(...any) (any, error) { return &opaqueObject{c}, nil }
+func (c *opaqueClass) Call(...any) (any, error)  { return &opaqueObject{c}, nil }
+func (o *opaqueObject) PySetState(any) error     { return nil }
 
 // short clips a string from a hostile file for an error message.
 func short(s string) string {
@@ -566,32 +614,11 @@ func elemDecoder(class string, raw []byte) func(i int) float32 {
 	case "DoubleStorage":
 		return func(i int) float32 { return float32(math.Float64frombits(le(raw[8*i : 8*i+8]))) }
 	case "HalfStorage":
-		return func(i int) float32 { return halfToFloat32(uint16(le(raw[2*i : 2*i+2]))) }
+		return func(i int) float32 { return halfToFloat(uint16(le(raw[2*i : 2*i+2]))) }
 	case "BFloat16Storage":
 		return func(i int) float32 { return math.Float32frombits(uint32(le(raw[2*i:2*i+2])) << 16) }
 	}
 	panic("elemDecoder: " + class)
-}
-
-// halfToFloat32 converts IEEE binary16 bits to float32 exactly (subnormals
-// included, which gopickle gets wrong).
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // inf, NaN
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: frac × 2^-24
-		v := float32(frac) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
 }
 
 // entry is one key/value pair of a pickled dict, in order.
@@ -629,10 +656,22 @@ func dictEntries(v any) (es []entry, ok bool, err error) {
 	return nil, false, nil
 }
 
-// findStateDict finds the state dict in a loaded torch.save object: the
-// object itself, or its "state_dict" or "model" entry (one or two levels
-// down, as training scripts nest them). It also returns the wrapper's
-// "arch" string when there is one.
+// stateDictKeys are the entries training scripts keep the model's state
+// dict under, in order of preference: "state_dict" (the PyTorch ImageNet
+// example, Lightning, timm), "model_state_dict" (PyTorch's checkpoint
+// tutorial), "model" (torchvision's training references) and "net" (the
+// widespread pytorch-cifar scripts).
+var stateDictKeys = []string{"state_dict", "model_state_dict", "model", "net"}
+
+// findStateDict finds the state dict in a loaded torch.save object. A dict
+// whose values are all tensors is one. Any other dict is a wrapper (a
+// training checkpoint beside its epoch, optimizer and metrics, which may be
+// tensors too, like the ImageNet example's best_acc1): the state dict is
+// under the first of stateDictKeys that holds a dict, else it is the one
+// entry that is a dict of tensors only. Wrappers may nest (up to three
+// levels). A dict with tensors and stray values but no such entry is
+// returned as it is, for readPTH to name the stray entry. It also returns
+// the wrapper's "arch" string when there is one.
 func findStateDict(obj any) ([]entry, string, error) {
 	var archName string
 	for depth := 0; depth < 3; depth++ {
@@ -646,51 +685,147 @@ func findStateDict(obj any) ([]entry, string, error) {
 			}
 			return nil, "", fmt.Errorf("the file holds a %s, not a state dict (if it is a whole nn.Module saved with torch.save(model), save model.state_dict() instead)", pyType(obj))
 		}
-		var inner any
 		tensors := 0
-		var keys []string
+		byKey := map[string]any{}
 		for _, e := range es {
-			keys = append(keys, e.key)
-			switch e.key {
-			case "state_dict", "model":
-				if _, isDict, _ := dictEntries(e.value); isDict && inner == nil {
-					inner = e.value
-				}
-			case "arch":
-				if s, isStr := e.value.(string); isStr {
-					archName = s
-				}
-			}
+			byKey[e.key] = e.value
 			if _, isT := e.value.(*pthTensor); isT {
 				tensors++
 			}
 		}
-		if tensors > 0 {
+		if tensors > 0 && tensors == len(es) {
 			return es, archName, nil
 		}
+		if s, isStr := byKey["arch"].(string); isStr && archName == "" {
+			archName = s
+		}
+		var inner any
+		for _, k := range stateDictKeys {
+			if _, isDict, _ := dictEntries(byKey[k]); isDict {
+				inner = byKey[k]
+				break
+			}
+		}
 		if inner == nil {
+			var candidates []any
+			for _, e := range es {
+				if isTensorDict(e.value) {
+					candidates = append(candidates, e.value)
+				}
+			}
+			if len(candidates) == 1 {
+				inner = candidates[0]
+			}
+		}
+		if inner == nil {
+			if tensors > 0 {
+				return es, archName, nil
+			}
+			keys := make([]string, 0, len(es))
+			for _, e := range es {
+				keys = append(keys, short(e.key))
+			}
 			sort.Strings(keys)
 			if len(keys) > 20 {
 				keys = append(keys[:20], "…")
 			}
-			return nil, "", fmt.Errorf("no state dict found: the top-level dict has no tensors and no \"state_dict\" or \"model\" entry (keys: %v)", keys)
+			return nil, "", fmt.Errorf("no state dict found: the dict holds no tensors, no %s entry and no single dict of tensors (keys: %s)", quoteOr(stateDictKeys), strings.Join(keys, ", "))
 		}
 		obj = inner
 	}
-	return nil, "", fmt.Errorf("no state dict found: \"state_dict\"/\"model\" entries nested too deep")
+	return nil, "", fmt.Errorf("no state dict found: %s entries nested more than three deep", quoteOr(stateDictKeys))
 }
 
-// stripModulePrefix removes the "module." prefix DataParallel puts on every
-// key, when every key has it.
-func stripModulePrefix(es []entry) []entry {
+// isTensorDict reports whether v is a dict with string keys whose values
+// are all tensors (and at least one).
+func isTensorDict(v any) bool {
+	es, ok, err := dictEntries(v)
+	if !ok || err != nil || len(es) == 0 {
+		return false
+	}
 	for _, e := range es {
-		if !strings.HasPrefix(e.key, "module.") {
-			return es
+		if _, isT := e.value.(*pthTensor); !isT {
+			return false
 		}
+	}
+	return true
+}
+
+// quoteOr writes `"a", "b" or "c"`.
+func quoteOr(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = strconv.Quote(w)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// wrapperPrefixes are what wrapping a model adds to every state-dict name:
+// "module." (DataParallel, DistributedDataParallel) and "_orig_mod."
+// (torch.compile), nested in either order ("module._orig_mod." for a
+// compiled model under DDP).
+var wrapperPrefixes = []string{"module.", "_orig_mod."}
+
+// namePrefix returns what to strip from every name of a state dict: the
+// wrapperPrefixes every name carries, repeatedly (at most four, which no
+// real stack of wrappers reaches: a hostile name of a million "module."
+// must not cost a million scans); then, when the result has no
+// conv1.weight but every name shares one first component under which there
+// is one (a LightningModule's self.model, "model."), that too.
+func namePrefix(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	prefix := ""
+	for range 4 {
+		found := false
+		for _, w := range wrapperPrefixes {
+			all := true
+			for _, n := range names {
+				if !strings.HasPrefix(n, prefix+w) {
+					all = false
+					break
+				}
+			}
+			if all {
+				prefix += w
+				found = true
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	shapes := make(map[string][]int, len(names))
+	for _, n := range names {
+		shapes[n[len(prefix):]] = nil
+	}
+	if _, ok := shapes["conv1.weight"]; !ok {
+		if p := commonFirstComponent(shapes); p != "" {
+			if _, ok := shapes[p+"conv1.weight"]; ok {
+				prefix += p
+			}
+		}
+	}
+	return prefix
+}
+
+// stripPrefix removes namePrefix from every entry's key.
+func stripPrefix(es []entry) []entry {
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = e.key
+	}
+	prefix := namePrefix(names)
+	if prefix == "" {
+		return es
 	}
 	out := make([]entry, len(es))
 	for i, e := range es {
-		out[i] = entry{strings.TrimPrefix(e.key, "module."), e.value}
+		out[i] = entry{e.key[len(prefix):], e.value}
 	}
 	return out
 }
@@ -716,6 +851,10 @@ func pyType(v any) string {
 		return "storage"
 	case *storageClass:
 		return "class torch." + o.name
+	case *opaqueObject:
+		return o.class.name
+	case *opaqueClass:
+		return "class " + o.name
 	case nil:
 		return "None"
 	}

@@ -23,8 +23,9 @@ import (
 // bounded, must name the file in every error, and must return tensors
 // whose data matches their shape. Its seed corpus is testdata/fuzz/FuzzPth
 // (regenerate with go test ./model/convert -run TestFuzzPthSeeds
-// -update-seeds): small real torch.save files, generated valid pickles
-// and the hostile files of pth_hostile_test.go.
+// -update-seeds): small real torch.save files (a training checkpoint,
+// stored and deflated, among them), generated valid pickles and the
+// hostile files of pth_hostile_test.go.
 func FuzzPth(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file := data
@@ -102,6 +103,16 @@ func fuzzPthSeeds(t *testing.T) map[string][]byte {
 		}
 		seeds["real_"+strings.TrimSuffix(filepath.Base(name), ".pth")] = b
 	}
+	// A training checkpoint (ImageNet-example wrapper, optimizer with a
+	// momentum buffer, argparse.Namespace, "module._orig_mod." keys, a
+	// float16 tensor) as torch saves it, and re-zipped with deflate.
+	for _, name := range []string{"seed_wrapper", "seed_deflated"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "layouts", name+".pth"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds["real_"+name] = b
+	}
 	seeds["valid_generated"] = validFile(t)
 	// Pickles, wrapped by FuzzPth with 64-byte storages.
 	seeds["pkl_valid"] = torchPickle([]fakeTensor{
@@ -151,7 +162,7 @@ func TestFuzzPthSeeds(t *testing.T) {
 		if len(data) > 16<<10 {
 			t.Fatalf("seed %s is %d bytes", name, len(data))
 		}
-		if name == "pkl_valid" || name == "pkl_double" || name == "valid_generated" || name == "file_deflated" {
+		if name == "pkl_valid" || name == "pkl_double" || name == "valid_generated" || name == "file_deflated" || name == "real_seed_wrapper" || name == "real_seed_deflated" {
 			file := data
 			if strings.HasPrefix(name, "pkl_") {
 				file = wrapPickle(t, data)

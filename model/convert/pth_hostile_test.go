@@ -401,7 +401,7 @@ func TestHalfToFloat32(t *testing.T) {
 		if sign == 1 {
 			want = -want
 		}
-		got := halfToFloat32(uint16(h))
+		got := halfToFloat(uint16(h))
 		if math.IsNaN(want) != math.IsNaN(float64(got)) || (!math.IsNaN(want) && float64(got) != want) {
 			t.Fatalf("half %#04x = %v, want %v", h, got, want)
 		}

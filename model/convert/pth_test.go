@@ -1,13 +1,20 @@
 package convert
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/golden"
 )
 
 // sharedPTH is the folder of real torch.save files tools/golden/gen.py
@@ -31,6 +38,8 @@ type sidecar struct {
 		WeightedSum float64   `json:"weighted_sum"`
 		Values      []float64 `json:"values"`
 		Head        []float64 `json:"head"`
+		Digest      string    `json:"digest"`     // golden.Digest of torch's float32 values
+		Subnormals  int       `json:"subnormals"` // values subnormal in the tensor's dtype
 	} `json:"tensors"`
 }
 
@@ -254,3 +263,94 @@ func TestReadPTHRejects(t *testing.T) {
 		t.Errorf("Read(garbage) = %v", err)
 	}
 }
+
+// microArch is tools/golden/gen.py's micro_basic_10, the network of the
+// testdata/layouts checkpoints and of testdata/pth/micro_*.pth.
+var microArch = model.Arch{Name: "resnet_basic_1-1-1-1_base2", Block: model.Basic, Layers: [4]int{1, 1, 1, 1},
+	Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 2}
+
+// TestReadPTHHalfPrecision reads a whole ResNet saved by torch in float16
+// and in bfloat16, with subnormals planted in every tensor, and checks
+// every value bit for bit against torch's own float32 conversion (the
+// sidecar's digests), among them float16 0x0099 (9.1e-6), which gopickle
+// v0.3.0 decodes as 7.0e-5.
+func TestReadPTHHalfPrecision(t *testing.T) {
+	for _, name := range []string{"micro_f16", "micro_bf16"} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(sharedPTH, name+".pth")
+			ck, err := ReadPTH(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			side := readSidecar(t, file)
+			subnormals, checked := 0, 0
+			for _, st := range side.Tensors {
+				if st.Digest == "" {
+					continue
+				}
+				got := ck.Tensors[st.Name]
+				if got == nil {
+					t.Fatalf("no %s", st.Name)
+				}
+				if d := fmt.Sprintf("%016x", golden.Digest(got.Data)); d != st.Digest {
+					t.Errorf("%s: digest %s, torch's float32 values give %s", st.Name, d, st.Digest)
+				}
+				n := 0
+				for _, v := range got.Data {
+					if a := math.Abs(float64(v)); a != 0 && a < tinyNormal(name) {
+						n++
+					}
+				}
+				if n != st.Subnormals {
+					t.Errorf("%s: %d subnormal values, torch has %d", st.Name, n, st.Subnormals)
+				}
+				subnormals += n
+				checked++
+			}
+			if checked != len(ck.Tensors) || subnormals < 1000 {
+				t.Errorf("%d of %d tensors checked, %d subnormals (want all, and over 1000)", checked, len(ck.Tensors), subnormals)
+			}
+			if name == "micro_f16" {
+				if v := ck.Tensors["fc.weight"].Data[0]; v != 153.0/(1<<24) {
+					t.Errorf("fc.weight[0] (float16 0x0099) = %g, want %g", v, 153.0/(1<<24))
+				}
+			}
+			arch, err := InferArch(ck.Tensors)
+			if err != nil || arch != microArch {
+				t.Errorf("InferArch: %+v, %v", arch, err)
+			}
+		})
+	}
+}
+
+// tinyNormal is the smallest normal value of a fixture's storage type.
+func tinyNormal(fixture string) float64 {
+	if fixture == "micro_f16" {
+		return math.Ldexp(1, -14)
+	}
+	return math.Ldexp(1, -126)
+}
+
+// TestReadPTHCompression reads deflated zips and refuses other zip
+// compression methods by name, before inflating anything.
+func TestReadPTHCompression(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	zw.RegisterCompressor(12, func(w io.Writer) (io.WriteCloser, error) { return nopCloser{w}, nil })
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "archive/data.pkl", Method: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("\x80\x02}q\x00.")) // the bytes are never inflated
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readPTH("bz.pth", bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err == nil || !strings.Contains(err.Error(), "read bz.pth: zip entry archive/data.pkl is compressed with bzip2 (zip method 12)") {
+		t.Errorf("bzip2 entry: %v", err)
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

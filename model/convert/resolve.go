@@ -3,6 +3,7 @@ package convert
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -153,6 +154,9 @@ func resolveArch(ck *Checkpoint, opt Options) (model.Arch, error) {
 		}
 		if name == "" {
 			inf, err := InferArch(ck.Tensors)
+			if errors.Is(err, errNotResNet) {
+				return a, err
+			}
 			if err != nil {
 				return a, fmt.Errorf("%w (give -arch)", err)
 			}

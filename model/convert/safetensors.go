@@ -42,8 +42,10 @@ func ReadSafetensors(path string) (*Checkpoint, error) {
 
 // ParseSafetensors reads a safetensors state dict from memory. F32, F16,
 // BF16 and F64 tensors become float32; integer num_batches_tracked counters
-// are skipped; any other dtype is an error. A "module." prefix on every name
-// is stripped. A Residual weight file (already folded) is refused.
+// are skipped; any other dtype is an error. The prefixes wrappers put on
+// every name ("module.", "_orig_mod.", see namePrefix) are stripped. A
+// Residual weight file (already folded) and another network than a ResNet
+// (see checkResNet) are refused.
 func ParseSafetensors(data []byte) (*Checkpoint, error) {
 	f, err := safetensors.Parse(data)
 	if err != nil {
@@ -53,17 +55,20 @@ func ParseSafetensors(data []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("this is a Residual weight file (BatchNorm already folded), not a state dict to convert")
 	}
 	ck := &Checkpoint{Format: Safetensors, Tensors: StateDict{}, Preprocess: ptr(weights.TorchvisionPreprocess)}
-	strip := len(f.Tensors) > 0
+	names := make([]string, len(f.Tensors))
+	for i, t := range f.Tensors {
+		names[i] = t.Name
+	}
+	prefix := namePrefix(names)
+	shapes := make(map[string][]int, len(f.Tensors))
 	for _, t := range f.Tensors {
-		if !strings.HasPrefix(t.Name, "module.") {
-			strip = false
-		}
+		shapes[t.Name[len(prefix):]] = t.Shape
+	}
+	if err := checkResNet(shapes); err != nil {
+		return nil, err
 	}
 	for _, t := range f.Tensors {
-		name := t.Name
-		if strip {
-			name = strings.TrimPrefix(name, "module.")
-		}
+		name := t.Name[len(prefix):]
 		vals, err := decodeFloats(t.DType, t.Data)
 		if err != nil {
 			if strings.HasSuffix(name, "num_batches_tracked") {
@@ -113,7 +118,9 @@ func decodeFloats(dtype string, b []byte) ([]float32, error) {
 }
 
 // halfToFloat converts an IEEE 754 binary16 value to float32, subnormals,
-// infinities and NaNs included.
+// infinities and NaNs included. Every float16 reader uses it (.pth
+// storages too, decoded from their bytes: gopickle v0.3.0's own
+// conversion gets subnormals wrong).
 func halfToFloat(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f

@@ -29,7 +29,9 @@ testdata/pth/*.pth       small real torch.save files for the .pth reader, each
                          storage offsets, sums, first values): the tiny nets'
                          state dicts (values = golden.Fill), a training
                          checkpoint, views/shared storage, a legacy
-                         (non-zip) file, and assorted dtypes.
+                         (non-zip) file, assorted dtypes, and a whole tiny
+                         ResNet in float16 and in bfloat16 with planted
+                         subnormals (sidecar digests: torch's float32).
 
 How to regenerate
 -----------------
@@ -309,6 +311,9 @@ TINY = {
     "tiny_bottleneck": ("bottleneck", (1, 2, 1, 1), 8, 2, 32, 10, False),
     "tiny_bottleneck_v1": ("bottleneck", (2, 1, 1, 1), 8, 1, 64, 1000, True),
     "tiny_basic_10": ("basic", (1, 1, 1, 1), 4, 1, 64, 10, False),
+    # only for .pth files (no golden fixture): small enough that a whole
+    # checkpoint is a few tens of KB
+    "micro_basic_10": ("basic", (1, 1, 1, 1), 2, 1, 64, 10, False),
 }
 
 
@@ -476,9 +481,11 @@ def short(x):
     return float(str(np.float32(x)))
 
 
-def describe(sd):
+def describe(sd, digests=False):
     """Sidecar entries: what a reader must reconstruct for each tensor, in
-    logical row-major order."""
+    logical row-major order. With digests, float tensors also get the
+    digest of torch's own float32 conversion (every value, bit for bit)
+    and their count of subnormal values."""
     out = []
     for name, t in sd.items():
         d = t.detach().double().contiguous().reshape(-1)
@@ -495,6 +502,10 @@ def describe(sd):
             # position-weighted: catches a reader that ignores strides
             "weighted_sum": (d * (idx % 17 + 1)).sum().item(),
         }
+        if digests and t.is_floating_point():
+            f = t.detach().float().contiguous()
+            e["digest"] = digest(f.numpy())
+            e["subnormals"] = int(((f != 0) & (f.abs() < torch.finfo(t.dtype).tiny)).sum().item())
         if d.numel() <= 64:
             e["values"] = [short(x) for x in d.tolist()]
         else:
@@ -503,7 +514,7 @@ def describe(sd):
     return out
 
 
-def save_pth(fn, obj, sd, extra, legacy=False):
+def save_pth(fn, obj, sd, extra, legacy=False, digests=False):
     path = os.path.join(PTH_DIR, fn)
     if legacy:
         torch.save(obj, path, _use_new_zipfile_serialization=False)
@@ -511,7 +522,7 @@ def save_pth(fn, obj, sd, extra, legacy=False):
         torch.save(obj, path)
     side = dict(extra)
     side.update({"file": fn, "format": "legacy" if legacy else "zip", "torch": torch.__version__,
-                 "tensors": describe(sd)})
+                 "tensors": describe(sd, digests)})
     write_json(os.path.join(PTH_DIR, fn[:-4] + ".json"), side)
     print("%-32s %8d bytes" % (fn, os.path.getsize(path)))
 
@@ -567,6 +578,39 @@ def make_pth(seed):
           "u8": torch.arange(250, 256, dtype=torch.uint8), "bool": torch.tensor([True, False, True])}
     save_pth("dtypes.pth", dt, dt, {"what": "float16, bfloat16, float64, int32, uint8, bool tensors", "seed": seed,
                                      "generated": False})
+
+    # (h) a whole ResNet saved in float16 and in bfloat16 (model.half(),
+    # model.bfloat16()), with subnormal values planted in every tensor:
+    # the sidecars hold the digest of torch's own float32 conversion.
+    for fn, dtype, ulp, kinds in [("micro_f16.pth", torch.float16, 2.0 ** -24, 1023),
+                                  ("micro_bf16.pth", torch.bfloat16, 2.0 ** -133, 127)]:
+        model, arch, eps = build("micro_basic_10")
+        fill(model, seed)
+        plant_subnormals(model, ulp, kinds)
+        model = model.to(dtype)
+        sd = model.state_dict()
+        save_pth(fn, sd, sd, {"what": "state dict of a tiny basic ResNet saved as %s, subnormals planted (every 5th "
+                                      "value of every float tensor is ±k·%g)" % (str(dtype)[6:], ulp),
+                              "arch": arch, "bn_eps": eps, "seed": seed, "generated": False}, digests=True)
+
+
+def plant_subnormals(model, ulp, kinds):
+    """Sets every 5th value of every float tensor to ±k·ulp, k in 1..kinds
+    (the subnormals of a format whose smallest subnormal is ulp), signs
+    alternating (running variances stay positive), so that a reader's conversion of them is checked on a
+    real file; in float16, fc.weight[0,0] is 0x0099, which gopickle v0.3.0
+    decodes as 7.0e-5 instead of 9.1e-6."""
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            flat = t.view(-1)
+            for n, j in enumerate(range(0, flat.numel(), 5)):
+                k = 1 + (j * 131) % kinds
+                negative = n % 2 and not name.endswith("running_var")  # a variance stays positive
+                flat[j] = (-1.0 if negative else 1.0) * k * ulp
+        if kinds == 1023:
+            model.fc.weight[0, 0] = 153 * ulp
 
 
 # ---------------------------------------------------------------- main
