@@ -9,6 +9,7 @@ require (
 	github.com/gogpu/wgpu v0.34.5
 	github.com/maxence-charriere/go-app/v10 v10.1.10
 	github.com/nlpodyssey/gopickle v0.3.0
+	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/image v0.48.0
 )
 
@@ -19,5 +20,6 @@ require (
 	github.com/gogpu/gpucontext v0.31.3 // indirect
 	github.com/gogpu/naga v0.19.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )

@@ -1,0 +1,121 @@
+// Package wasmsimd runs Residual's wasm SIMD128 kernel module
+// (kernels/kernels.c): natively through wazero for tests and benchmarks,
+// and in the browser through the page's own WebAssembly (to come). The
+// module's linear memory holds the packed weights and the activations;
+// Go only lays memory out and sequences the calls.
+package wasmsimd
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Kernels is one instance of the kernel module with a bump allocator over
+// its memory.
+type Kernels struct {
+	rt     wazero.Runtime
+	mod    api.Module
+	mem    api.Memory
+	im2col api.Function
+	gemm   api.Function
+	next   uint32 // the first free byte
+}
+
+// Load instantiates the module (the bytes clang built from kernels.c).
+func Load(ctx context.Context, wasm []byte) (*Kernels, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2|api.CoreFeatureSIMD))
+	mod, err := rt.Instantiate(ctx, wasm)
+	if err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("wasmsimd: instantiate: %w", err)
+	}
+	k := &Kernels{rt: rt, mod: mod, mem: mod.Memory(), im2col: mod.ExportedFunction("im2col"), gemm: mod.ExportedFunction("gemm_i8")}
+	hb := mod.ExportedGlobal("__heap_base")
+	if k.mem == nil || k.im2col == nil || k.gemm == nil || hb == nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("wasmsimd: the module lacks memory, im2col, gemm_i8 or __heap_base")
+	}
+	k.next = uint32(hb.Get())
+	return k, nil
+}
+
+// Close releases the instance.
+func (k *Kernels) Close(ctx context.Context) error { return k.rt.Close(ctx) }
+
+// Alloc reserves n bytes, 16-aligned, growing the memory as needed.
+func (k *Kernels) Alloc(n int) (uint32, error) {
+	p := (k.next + 15) &^ 15
+	end := uint64(p) + uint64(n)
+	if end > math.MaxUint32 {
+		return 0, fmt.Errorf("wasmsimd: %d bytes past the 4 GiB of a wasm32 memory", n)
+	}
+	if size := uint64(k.mem.Size()); end > size {
+		if _, ok := k.mem.Grow(uint32((end - size + 65535) / 65536)); !ok {
+			return 0, fmt.Errorf("wasmsimd: cannot grow memory to %d bytes", end)
+		}
+	}
+	k.next = uint32(end)
+	return p, nil
+}
+
+// WriteF32 stores v at p.
+func (k *Kernels) WriteF32(p uint32, v []float32) {
+	b, _ := k.mem.Read(p, uint32(4*len(v)))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+}
+
+// ReadF32 loads n floats from p.
+func (k *Kernels) ReadF32(p uint32, n int) []float32 {
+	b, _ := k.mem.Read(p, uint32(4*n))
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// WriteI8 stores v at p.
+func (k *Kernels) WriteI8(p uint32, v []int8) {
+	b, _ := k.mem.Read(p, uint32(len(v)))
+	for i, x := range v {
+		b[i] = byte(x)
+	}
+}
+
+// Im2col runs the module's im2col (see kernels.c).
+func (k *Kernels) Im2col(ctx context.Context, in uint32, c, h, w, kh, kw, stride, pad, oh, ow int, col uint32) error {
+	_, err := k.im2col.Call(ctx, uint64(in), u(c), u(h), u(w), u(kh), u(kw), u(stride), u(pad), u(oh), u(ow), uint64(col))
+	return err
+}
+
+// GemmI8 runs the module's gemm_i8 (see kernels.c); res 0 means none.
+func (k *Kernels) GemmI8(ctx context.Context, wp, scale, bias, col uint32, kk, p, co int, out, res uint32, relu bool) error {
+	r := 0
+	if relu {
+		r = 1
+	}
+	_, err := k.gemm.Call(ctx, uint64(wp), uint64(scale), uint64(bias), uint64(col), u(kk), u(p), u(co), uint64(out), uint64(res), u(r))
+	return err
+}
+
+func u(v int) uint64 { return uint64(uint32(int32(v))) }
+
+// PackI8 lays int8 weights [co][k] out in the panels gemm_i8 reads:
+// [co/4][k][4], rows past co zero.
+func PackI8(w []int8, co, k int) []int8 {
+	panels := (co + 3) / 4
+	out := make([]int8, panels*k*4)
+	for o := range co {
+		for j := range k {
+			out[((o/4)*k+j)*4+o%4] = w[o*k+j]
+		}
+	}
+	return out
+}

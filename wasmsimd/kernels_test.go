@@ -1,0 +1,172 @@
+package wasmsimd
+
+import (
+	"context"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// buildKernels compiles kernels.c as the Makefile does.
+func buildKernels(t *testing.T) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Skip("clang is not installed (tools/deps.sh installs it)")
+	}
+	out := filepath.Join(t.TempDir(), "kernels.wasm")
+	cmd := exec.Command("clang", "--target=wasm32", "-O3", "-msimd128", "-mbulk-memory", "-nostdlib",
+		"-Wl,--no-entry", "-Wl,--export=__heap_base", "-o", out, "kernels/kernels.c")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// convRef is a direct convolution in float64: out[co][oh][ow] =
+// scale[co]*Σ w[co][ci][kh][kw]*in[ci][ih][iw] + bias[co] (+res, ReLU).
+func convRef(in []float32, ci, h, w int, wq []int8, scale, bias []float32, co, kh, kw, stride, pad int, res []float32, relu bool) ([]float32, int, int) {
+	oh, ow := (h+2*pad-kh)/stride+1, (w+2*pad-kw)/stride+1
+	out := make([]float32, co*oh*ow)
+	for o := range co {
+		for y := range oh {
+			for x := range ow {
+				var s float64
+				for c := range ci {
+					for i := range kh {
+						for j := range kw {
+							iy, ix := y*stride-pad+i, x*stride-pad+j
+							if iy < 0 || iy >= h || ix < 0 || ix >= w {
+								continue
+							}
+							s += float64(wq[((o*ci+c)*kh+i)*kw+j]) * float64(in[(c*h+iy)*w+ix])
+						}
+					}
+				}
+				v := s*float64(scale[o]) + float64(bias[o])
+				if res != nil {
+					v += float64(res[(o*oh+y)*ow+x])
+				}
+				if relu && v < 0 {
+					v = 0
+				}
+				out[(o*oh+y)*ow+x] = float32(v)
+			}
+		}
+	}
+	return out, oh, ow
+}
+
+// TestConvMatchesReference runs convolutions of ResNet's kinds (7×7/2
+// stem, 3×3, 1×1, strided 1×1 shortcut; with and without residual and
+// ReLU; odd sizes so every tail path runs) through im2col + gemm_i8 in
+// the module, against a float64 reference.
+func TestConvMatchesReference(t *testing.T) {
+	ctx := context.Background()
+	k, err := Load(ctx, buildKernels(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close(ctx)
+	rng := rand.New(rand.NewSource(1))
+	for _, c := range []struct {
+		name                               string
+		ci, h, w, co, kh, kw, stride, pad int
+		residual, relu                     bool
+	}{
+		{"stem", 3, 37, 41, 64, 7, 7, 2, 3, false, true},
+		{"3x3", 16, 13, 11, 13, 3, 3, 1, 1, true, true},
+		{"3x3/2", 8, 15, 15, 24, 3, 3, 2, 1, false, false},
+		{"1x1", 32, 9, 7, 30, 1, 1, 1, 0, true, false},
+		{"1x1/2", 12, 10, 10, 8, 1, 1, 2, 0, false, true},
+	} {
+		in := make([]float32, c.ci*c.h*c.w)
+		for i := range in {
+			in[i] = float32(rng.NormFloat64())
+		}
+		wq := make([]int8, c.co*c.ci*c.kh*c.kw)
+		for i := range wq {
+			wq[i] = int8(rng.Intn(255) - 127)
+		}
+		scale, bias := make([]float32, c.co), make([]float32, c.co)
+		for i := range scale {
+			scale[i], bias[i] = float32(0.001+0.01*rng.Float64()), float32(rng.NormFloat64())
+		}
+		oh, ow := (c.h+2*c.pad-c.kh)/c.stride+1, (c.w+2*c.pad-c.kw)/c.stride+1
+		var res []float32
+		if c.residual {
+			res = make([]float32, c.co*oh*ow)
+			for i := range res {
+				res[i] = float32(rng.NormFloat64())
+			}
+		}
+		want, _, _ := convRef(in, c.ci, c.h, c.w, wq, scale, bias, c.co, c.kh, c.kw, c.stride, c.pad, res, c.relu)
+
+		kk, p := c.ci*c.kh*c.kw, oh*ow
+		pw := PackI8(wq, c.co, kk)
+		mIn, _ := k.Alloc(4 * len(in))
+		mW, _ := k.Alloc(len(pw))
+		mS, _ := k.Alloc(4 * c.co)
+		mB, _ := k.Alloc(4 * c.co)
+		mCol, _ := k.Alloc(4 * kk * p)
+		mOut, _ := k.Alloc(4 * c.co * p)
+		var mRes uint32
+		k.WriteF32(mIn, in)
+		k.WriteI8(mW, pw)
+		k.WriteF32(mS, scale)
+		k.WriteF32(mB, bias)
+		if res != nil {
+			mRes, _ = k.Alloc(4 * len(res))
+			k.WriteF32(mRes, res)
+		}
+		if err := k.Im2col(ctx, mIn, c.ci, c.h, c.w, c.kh, c.kw, c.stride, c.pad, oh, ow, mCol); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, c.relu); err != nil {
+			t.Fatal(err)
+		}
+		got := k.ReadF32(mOut, c.co*p)
+		worst := 0.0
+		for i := range got {
+			d := math.Abs(float64(got[i]-want[i])) / (1 + math.Abs(float64(want[i])))
+			worst = max(worst, d)
+		}
+		t.Logf("%s: [%d,%d,%d] → [%d,%d,%d]: max relative error %.2g", c.name, c.ci, c.h, c.w, c.co, oh, ow, worst)
+		if worst > 1e-4 {
+			t.Errorf("%s: max relative error %g", c.name, worst)
+		}
+	}
+}
+
+// BenchmarkGemmLayer1 times gemm_i8 on layer1's 3×3 conv of ResNet-50 at
+// 224 (K=576, P=3136, 64 outputs), reporting GFLOP/s (2 per MAC).
+func BenchmarkGemmLayer1(b *testing.B) {
+	ctx := context.Background()
+	wasm, err := os.ReadFile(os.Getenv("RESIDUAL_KERNELS_WASM"))
+	if err != nil {
+		b.Skip("set RESIDUAL_KERNELS_WASM to a built kernels.wasm")
+	}
+	k, err := Load(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Close(ctx)
+	const kk, p, co = 576, 3136, 64
+	mW, _ := k.Alloc(kk * co)
+	mS, _ := k.Alloc(4 * co)
+	mB, _ := k.Alloc(4 * co)
+	mCol, _ := k.Alloc(4 * kk * p)
+	mOut, _ := k.Alloc(4 * co * p)
+	for b.Loop() {
+		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, co, mOut, 0, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(2*kk*p*co*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
