@@ -76,9 +76,9 @@ func TestConvMatchesReference(t *testing.T) {
 	defer k.Close(ctx)
 	rng := rand.New(rand.NewSource(1))
 	for _, c := range []struct {
-		name                               string
+		name                              string
 		ci, h, w, co, kh, kw, stride, pad int
-		residual, relu                     bool
+		residual, relu                    bool
 	}{
 		{"stem", 3, 37, 41, 64, 7, 7, 2, 3, false, true},
 		{"3x3", 16, 13, 11, 13, 3, 3, 1, 1, true, true},
