@@ -1,8 +1,10 @@
-// Package wasmsimd runs Residual's wasm SIMD128 kernel module
-// (kernels/kernels.c): natively through wazero for tests and benchmarks,
-// and in the browser through the page's own WebAssembly (to come). The
-// module's linear memory holds the packed weights and the activations;
-// Go only lays memory out and sequences the calls.
+// Package wasmsimd is a third engine: Residual's wasm SIMD128 kernel
+// module (kernels/kernels.c, built by tools/build_kernels.sh) driven by
+// the network's Program. The module's linear memory holds the packed
+// int8 weights and the activations; Go only lays memory out and sequences
+// the calls. It runs natively through wazero (tests, benchmarks); running
+// it in the browser, on two workers, and an int8-activation path are the
+// next steps (issue 12).
 package wasmsimd
 
 import (
@@ -23,7 +25,11 @@ type Kernels struct {
 	mem    api.Memory
 	im2col api.Function
 	gemm   api.Function
-	next   uint32 // the first free byte
+	maxp   api.Function
+	avgp   api.Function
+	relu   api.Function
+	next   uint32              // the first free byte
+	free   map[uint32][]uint32 // released blocks by size, for reuse
 }
 
 // Load instantiates the module (the bytes clang built from kernels.c).
@@ -34,11 +40,18 @@ func Load(ctx context.Context, wasm []byte) (*Kernels, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasmsimd: instantiate: %w", err)
 	}
-	k := &Kernels{rt: rt, mod: mod, mem: mod.Memory(), im2col: mod.ExportedFunction("im2col"), gemm: mod.ExportedFunction("gemm_i8")}
+	k := &Kernels{rt: rt, mod: mod, mem: mod.Memory(), free: map[uint32][]uint32{}}
+	fns := map[string]*api.Function{"im2col": &k.im2col, "gemm_i8": &k.gemm, "maxpool": &k.maxp, "avgpool": &k.avgp, "relu": &k.relu}
+	for name, f := range fns {
+		if *f = mod.ExportedFunction(name); *f == nil {
+			rt.Close(ctx)
+			return nil, fmt.Errorf("wasmsimd: the module has no function %s", name)
+		}
+	}
 	hb := mod.ExportedGlobal("__heap_base")
-	if k.mem == nil || k.im2col == nil || k.gemm == nil || hb == nil {
+	if k.mem == nil || hb == nil {
 		rt.Close(ctx)
-		return nil, fmt.Errorf("wasmsimd: the module lacks memory, im2col, gemm_i8 or __heap_base")
+		return nil, fmt.Errorf("wasmsimd: the module exports no memory or __heap_base")
 	}
 	k.next = uint32(hb.Get())
 	return k, nil
@@ -47,8 +60,14 @@ func Load(ctx context.Context, wasm []byte) (*Kernels, error) {
 // Close releases the instance.
 func (k *Kernels) Close(ctx context.Context) error { return k.rt.Close(ctx) }
 
-// Alloc reserves n bytes, 16-aligned, growing the memory as needed.
+// Alloc reserves n bytes, 16-aligned, growing the memory as needed; a
+// block of the same size released by Free is reused first (a ResNet's
+// activations come in few sizes).
 func (k *Kernels) Alloc(n int) (uint32, error) {
+	if l := k.free[uint32(n)]; len(l) > 0 {
+		k.free[uint32(n)] = l[:len(l)-1]
+		return l[len(l)-1], nil
+	}
 	p := (k.next + 15) &^ 15
 	end := uint64(p) + uint64(n)
 	if end > math.MaxUint32 {
@@ -61,6 +80,27 @@ func (k *Kernels) Alloc(n int) (uint32, error) {
 	}
 	k.next = uint32(end)
 	return p, nil
+}
+
+// Free releases a block of n bytes from Alloc for reuse.
+func (k *Kernels) Free(p uint32, n int) { k.free[uint32(n)] = append(k.free[uint32(n)], p) }
+
+// MaxPool, AvgPool and ReLU run the module's kernels of those names.
+func (k *Kernels) MaxPool(ctx context.Context, in uint32, c, h, w, kernel, stride, pad, oh, ow int, out uint32) error {
+	_, err := k.maxp.Call(ctx, uint64(in), u(c), u(h), u(w), u(kernel), u(stride), u(pad), u(oh), u(ow), uint64(out))
+	return err
+}
+
+// AvgPool averages n planes of hw values.
+func (k *Kernels) AvgPool(ctx context.Context, in uint32, n, hw int, out uint32) error {
+	_, err := k.avgp.Call(ctx, uint64(in), u(n), u(hw), uint64(out))
+	return err
+}
+
+// ReLU writes max(x, 0) of n values.
+func (k *Kernels) ReLU(ctx context.Context, in uint32, n int, out uint32) error {
+	_, err := k.relu.Call(ctx, uint64(in), u(n), uint64(out))
+	return err
 }
 
 // WriteF32 stores v at p.

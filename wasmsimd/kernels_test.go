@@ -1,32 +1,45 @@
 package wasmsimd
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/cpu"
+	"github.com/residual-webgpu/residual/model/golden"
+	"github.com/residual-webgpu/residual/model/weights"
 )
 
-// buildKernels compiles kernels.c as the Makefile does.
+// buildKernels compiles kernels.c with tools/build_kernels.sh (as the
+// Makefile does), twice, and checks the two builds are the same bytes.
 func buildKernels(t *testing.T) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("clang"); err != nil {
-		t.Skip("clang is not installed (tools/deps.sh installs it)")
+		t.Fatal("clang is not installed: run tools/deps.sh (make test does)")
 	}
-	out := filepath.Join(t.TempDir(), "kernels.wasm")
-	cmd := exec.Command("clang", "--target=wasm32", "-O3", "-msimd128", "-mbulk-memory", "-nostdlib",
-		"-Wl,--no-entry", "-Wl,--export=__heap_base", "-o", out, "kernels/kernels.c")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("clang: %v\n%s", err, b)
+	var builds [][]byte
+	for i := range 2 {
+		out := filepath.Join(t.TempDir(), fmt.Sprintf("kernels%d.wasm", i))
+		if b, err := exec.Command("../tools/build_kernels.sh", out).CombinedOutput(); err != nil {
+			t.Fatalf("build_kernels.sh: %v\n%s", err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds = append(builds, b)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
+	if !bytes.Equal(builds[0], builds[1]) {
+		t.Fatal("two builds of kernels.c differ")
 	}
-	return b
+	return builds[0]
 }
 
 // convRef is a direct convolution in float64: out[co][oh][ow] =
@@ -169,4 +182,65 @@ func BenchmarkGemmLayer1(b *testing.B) {
 		}
 	}
 	b.ReportMetric(2*kk*p*co*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestEngineMatchesCPU runs whole generated int8 networks (basic blocks;
+// grouped bottlenecks with the v1 strides; batch 2, odd size) through the
+// engine and the CPU reference: logits within 1e-3 relative, the same
+// top-5.
+func TestEngineMatchesCPU(t *testing.T) {
+	ctx := context.Background()
+	wasm := buildKernels(t)
+	for _, a := range []model.Arch{
+		{Name: "basic", Block: model.Basic, Layers: [4]int{1, 1, 1, 1}, Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 8},
+		{Name: "bottleneck", Block: model.Bottleneck, Layers: [4]int{1, 2, 1, 1}, Groups: 4, WidthPerGroup: 16, NumClasses: 17, Variant: model.V1, BaseChannels: 16},
+	} {
+		m, err := golden.Model(a, 3, 1e-5, weights.Int8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := New(ctx, wasm, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := cpu.New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := model.NewTensor(2, 3, 45, 39)
+		rng := rand.New(rand.NewSource(2))
+		for i := range x.Data {
+			x.Data[i] = float32(rng.NormFloat64())
+		}
+		opt := model.RunOptions{TopK: 5}
+		got, err := e.Run(ctx, x, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := ref.Run(ctx, x, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for i := range want.Logits {
+			scale := 0.0
+			for _, v := range want.Logits[i] {
+				scale = max(scale, math.Abs(float64(v)))
+			}
+			for j, v := range want.Logits[i] {
+				worst = max(worst, math.Abs(float64(got.Logits[i][j]-v))/scale)
+			}
+			for j := range want.Top[i] {
+				if got.Top[i][j].Index != want.Top[i][j].Index {
+					t.Errorf("%s image %d: top-5 %v, CPU %v", a.Name, i, got.Top[i], want.Top[i])
+					break
+				}
+			}
+		}
+		t.Logf("%s: max |Δlogit| / max |logit| = %.2g", a.Name, worst)
+		if worst > 1e-3 {
+			t.Errorf("%s: logits differ from the CPU's by %g relative", a.Name, worst)
+		}
+		e.Close()
+	}
 }

@@ -105,3 +105,48 @@ void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
     }
   }
 }
+
+// maxpool takes the KxK maximum with stride S and padding P (padding
+// never wins: torch pads max pooling with -inf) of each of C planes.
+EXPORT(maxpool)
+void maxpool(const float *in, int C, int H, int W, int K, int S, int P,
+             int OH, int OW, float *out) {
+  for (int c = 0; c < C; c++) {
+    const float *plane = in + c * H * W;
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        float m = -__builtin_inff();
+        for (int i = 0; i < K; i++) {
+          int ih = oh * S - P + i;
+          if (ih < 0 || ih >= H) continue;
+          for (int j = 0; j < K; j++) {
+            int iw = ow * S - P + j;
+            if (iw < 0 || iw >= W) continue;
+            float v = plane[ih * W + iw];
+            m = v > m ? v : m;
+          }
+        }
+        out[(c * OH + oh) * OW + ow] = m;
+      }
+  }
+}
+
+// avgpool averages each of n planes of hw values (the global average
+// pool: one value a channel), summing in order as the reference does.
+EXPORT(avgpool)
+void avgpool(const float *in, int n, int hw, float *out) {
+  for (int c = 0; c < n; c++) {
+    float s = 0;
+    for (int i = 0; i < hw; i++) s += in[c * hw + i];
+    out[c] = s / (float)hw;
+  }
+}
+
+// relu writes max(x, 0) of n values.
+EXPORT(relu)
+void relu(const float *in, int n, float *out) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4)
+    wasm_v128_store(out + i, wasm_f32x4_max(wasm_v128_load(in + i), wasm_f32x4_splat(0)));
+  for (; i < n; i++) out[i] = in[i] > 0 ? in[i] : 0;
+}

@@ -1,0 +1,234 @@
+package wasmsimd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/residual-webgpu/residual/model"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// EngineName is what Result.Engine says for this engine.
+const EngineName = "wasm-simd"
+
+// Engine runs an int8 model through the kernel module: every conv's
+// weights packed into the module's memory once, activations allocated
+// there by the Program's liveness, the Go side only sequencing ops. It
+// implements model.Engine.
+type Engine struct {
+	k    *Kernels
+	m    *weights.Model
+	net  model.Net
+	conv map[string]*packed
+}
+
+// packed is one conv's (or the fc's) weights in module memory: per
+// group, panels of int8 rows, then scales and biases for all outputs.
+type packed struct {
+	w            []uint32 // per group
+	scale, bias  uint32
+	groups, k, n int // n outputs per group, k inputs per output
+}
+
+var _ model.Engine = (*Engine)(nil)
+
+// New loads the kernel module and packs m's weights into it. Only int8
+// weight files run here (the f32 scheme is for the other engines).
+func New(ctx context.Context, wasm []byte, m *weights.Model) (*Engine, error) {
+	if m.Meta.Scheme != weights.Int8 {
+		return nil, fmt.Errorf("wasm-simd engine: %s weights are not supported yet (int8 only)", m.Meta.Scheme)
+	}
+	k, err := Load(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{k: k, m: m, net: m.Net, conv: map[string]*packed{}}
+	p, err := m.Net.Layout()
+	if err != nil {
+		k.Close(ctx)
+		return nil, err
+	}
+	for _, op := range p.Ops {
+		var err error
+		switch op.Kind {
+		case model.OpConv:
+			err = e.pack(op.Name, op.Conv.Groups)
+		case model.OpFC:
+			err = e.pack(op.Name, 1)
+		}
+		if err != nil {
+			k.Close(ctx)
+			return nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
+		}
+	}
+	return e, nil
+}
+
+// pack places one layer's int8 weights, per group, in gemm_i8's panels.
+func (e *Engine) pack(name string, groups int) error {
+	w, b := e.m.Weight(name)
+	if w == nil || b == nil || w.I8 == nil || len(w.Scale) != w.Shape[0] {
+		return fmt.Errorf("missing int8 weight, scale or bias")
+	}
+	cout := w.Shape[0]
+	per := w.Len() / cout // inputs per output
+	n := cout / groups
+	pk := &packed{groups: groups, k: per, n: n}
+	for g := range groups {
+		panels := PackI8(w.I8[g*n*per:(g+1)*n*per], n, per)
+		p, err := e.k.Alloc(len(panels))
+		if err != nil {
+			return err
+		}
+		e.k.WriteI8(p, panels)
+		pk.w = append(pk.w, p)
+	}
+	var err error
+	if pk.scale, err = e.k.Alloc(4 * cout); err != nil {
+		return err
+	}
+	if pk.bias, err = e.k.Alloc(4 * cout); err != nil {
+		return err
+	}
+	e.k.WriteF32(pk.scale, w.Scale)
+	e.k.WriteF32(pk.bias, b.Float())
+	e.conv[name] = pk
+	return nil
+}
+
+// Name says which engine this is.
+func (e *Engine) Name() string { return EngineName }
+
+// Close releases the module.
+func (e *Engine) Close() { e.k.Close(context.Background()) }
+
+// Run classifies a batch [B,3,H,W], one image at a time through the
+// Program's ops.
+func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
+	if x == nil || len(x.Shape) != 4 || x.Shape[1] != 3 {
+		return nil, fmt.Errorf("wasm-simd engine: input shape %v, want [B,3,H,W]", x.Shape)
+	}
+	b := x.Shape[0]
+	one, err := e.net.Program(1, x.Shape[2], x.Shape[3])
+	if err != nil {
+		return nil, fmt.Errorf("wasm-simd engine: %w", err)
+	}
+	full, err := e.net.Program(b, x.Shape[2], x.Shape[3])
+	if err != nil {
+		return nil, fmt.Errorf("wasm-simd engine: %w", err)
+	}
+	res := model.NewResult(full)
+	res.Engine = EngineName
+	for i := range b {
+		logits, err := e.image(ctx, one, x.Images(i, i+1), res, opt)
+		if err != nil {
+			return nil, err
+		}
+		res.Logits = append(res.Logits, logits)
+	}
+	res.SetTop(e.m.Meta.Labels, opt.K())
+	return res, nil
+}
+
+// image runs the one-image program p on x, adding op times to res.
+func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, res *model.Result, opt model.RunOptions) ([]float32, error) {
+	k := e.k
+	size := func(t int) int {
+		n := 4
+		for _, d := range p.Tensors[t].Shape {
+			n *= d
+		}
+		return n
+	}
+	at := make([]uint32, len(p.Tensors))
+	owned := make([]bool, len(p.Tensors))
+	var err error
+	if at[p.Input], err = k.Alloc(size(p.Input)); err != nil {
+		return nil, err
+	}
+	owned[p.Input] = true
+	k.WriteF32(at[p.Input], x.Data)
+	var col uint32
+	colBytes := 0
+	defer func() {
+		for t, o := range owned {
+			if o {
+				k.Free(at[t], size(t))
+			}
+		}
+		if colBytes > 0 {
+			k.Free(col, colBytes)
+		}
+	}()
+	for i, op := range p.Ops {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
+		if op.Kind == model.OpFlatten {
+			at[op.Out] = at[op.In]
+		} else {
+			if at[op.Out], err = k.Alloc(size(op.Out)); err != nil {
+				return nil, err
+			}
+			owned[op.Out] = true
+		}
+		switch op.Kind {
+		case model.OpConv:
+			c, pk := op.Conv, e.conv[op.Name]
+			h, w, oh, ow := in[2], in[3], out[2], out[3]
+			cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
+			if need := 4 * kk * pp; need > colBytes {
+				if colBytes > 0 {
+					k.Free(col, colBytes)
+				}
+				if col, err = k.Alloc(need); err != nil {
+					return nil, err
+				}
+				colBytes = need
+			}
+			for g := range c.Groups {
+				src := at[op.In] + uint32(4*g*cg*h*w)
+				if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
+					break
+				}
+				var r uint32
+				if op.Residual >= 0 {
+					r = at[op.Residual] + uint32(4*g*pk.n*pp)
+				}
+				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), col, kk, pp, pk.n,
+					at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU)
+				if err != nil {
+					break
+				}
+			}
+		case model.OpReLU:
+			err = k.ReLU(ctx, at[op.In], size(op.In)/4, at[op.Out])
+		case model.OpMaxPool:
+			err = k.MaxPool(ctx, at[op.In], in[1], in[2], in[3], model.PoolKernel, model.PoolStride, model.PoolPad, out[2], out[3], at[op.Out])
+		case model.OpAvgPool:
+			err = k.AvgPool(ctx, at[op.In], in[1], in[2]*in[3], at[op.Out])
+		case model.OpFlatten:
+		case model.OpFC:
+			pk := e.conv[op.Name]
+			err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false)
+		default:
+			err = fmt.Errorf("op kind %q is not supported", op.Kind)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
+		}
+		if opt.Profile {
+			res.AddTime(op.Stage, op.Block, float64(time.Since(start).Microseconds())/1000)
+		}
+		for _, t := range []int{op.In, op.Residual} {
+			if t >= 0 && p.Tensors[t].LastUse == i && owned[t] && p.Tensors[t].ViewOf < 0 {
+				k.Free(at[t], size(t))
+				owned[t] = false
+			}
+		}
+	}
+	return k.ReadF32(at[p.Output], size(p.Output)/4), nil
+}
