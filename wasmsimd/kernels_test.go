@@ -14,6 +14,7 @@ import (
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/cpu"
 	"github.com/residual-webgpu/residual/model/golden"
+	"github.com/residual-webgpu/residual/model/preprocess"
 	"github.com/residual-webgpu/residual/model/weights"
 )
 
@@ -242,5 +243,86 @@ func TestEngineMatchesCPU(t *testing.T) {
 			t.Errorf("%s: logits differ from the CPU's by %g relative", a.Name, worst)
 		}
 		e.Close()
+	}
+}
+
+// TestRealResNet50 classifies the test photos with the real int8
+// ResNet-50 (`make weights`) at 224 on this engine and the CPU
+// reference: the same top-5 in the same order, logits within 1e-3 of the
+// largest. Skipped when the model is missing, unless make test's
+// RESIDUAL_REQUIRE_WEIGHTS is set.
+func TestRealResNet50(t *testing.T) {
+	const path = "../web/models/resnet50-v1-int8.safetensors"
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("RESIDUAL_REQUIRE_WEIGHTS") != "" {
+			t.Fatalf("%v (run make weights)", err)
+		}
+		t.Skipf("%v (run make weights)", err)
+	}
+	m, err := weights.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../testdata/photos/*")
+	if len(files) < 4 {
+		t.Fatalf("%d photos", len(files))
+	}
+	var xs []*model.Tensor
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := preprocess.Decode(filepath.Base(f), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, _, err := preprocess.Prepare(img, m.Meta.Preprocess, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs = append(xs, x)
+	}
+	x, err := preprocess.Batch(xs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e, err := New(ctx, buildKernels(t), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ref, err := cpu.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := model.RunOptions{TopK: 5}
+	got, err := e.Run(ctx, x, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.Run(ctx, x, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		scale, worst := 0.0, 0.0
+		for _, v := range want.Logits[i] {
+			scale = max(scale, math.Abs(float64(v)))
+		}
+		for j, v := range want.Logits[i] {
+			worst = max(worst, math.Abs(float64(got.Logits[i][j]-v))/scale)
+		}
+		t.Logf("%s: %s %.3f; max |Δlogit| %.2g of the largest", filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
+		if worst > 1e-3 {
+			t.Errorf("%s: logits differ by %g of the largest", f, worst)
+		}
+		for j := range want.Top[i] {
+			if got.Top[i][j].Index != want.Top[i][j].Index {
+				t.Errorf("%s: top-5 %v, CPU %v", f, got.Top[i], want.Top[i])
+				break
+			}
+		}
 	}
 }
