@@ -17,10 +17,11 @@ const EngineName = "wasm-simd"
 // there by the Program's liveness, the Go side only sequencing ops. It
 // implements model.Engine.
 type Engine struct {
-	k    *Kernels
-	m    *weights.Model
-	net  model.Net
-	conv map[string]*packed
+	k       *Kernels
+	m       *weights.Model
+	net     model.Net
+	conv    map[string]*packed
+	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
 }
 
 // packed is one conv's (or the fc's) weights in module memory: per
@@ -61,6 +62,14 @@ func New(ctx context.Context, wasm []byte, m *weights.Model) (*Engine, error) {
 			k.Close(ctx)
 			return nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
+	}
+	maxK := 0
+	for _, pk := range e.conv {
+		maxK = max(maxK, pk.k)
+	}
+	if e.scratch, err = k.Alloc(32 * maxK); err != nil {
+		k.Close(ctx)
+		return nil, err
 	}
 	return e, nil
 }
@@ -191,15 +200,18 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			}
 			for g := range c.Groups {
 				src := at[op.In] + uint32(4*g*cg*h*w)
-				if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
+				cols := col
+				if c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 {
+					cols = src // a 1×1 conv's input already is its K×P matrix
+				} else if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
 					break
 				}
 				var r uint32
 				if op.Residual >= 0 {
 					r = at[op.Residual] + uint32(4*g*pk.n*pp)
 				}
-				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), col, kk, pp, pk.n,
-					at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU)
+				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, pp, pk.n,
+					at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU, e.scratch)
 				if err != nil {
 					break
 				}
@@ -213,7 +225,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		case model.OpFlatten:
 		case model.OpFC:
 			pk := e.conv[op.Name]
-			err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false)
+			err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
 		default:
 			err = fmt.Errorf("op kind %q is not supported", op.Kind)
 		}

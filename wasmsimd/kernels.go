@@ -136,12 +136,13 @@ func (k *Kernels) Im2col(ctx context.Context, in uint32, c, h, w, kh, kw, stride
 }
 
 // GemmI8 runs the module's gemm_i8 (see kernels.c); res 0 means none.
-func (k *Kernels) GemmI8(ctx context.Context, wp, scale, bias, col uint32, kk, p, co int, out, res uint32, relu bool) error {
+// scratch holds at least 32*kk bytes (one strip of 8 columns).
+func (k *Kernels) GemmI8(ctx context.Context, wp, scale, bias, col uint32, kk, p, co int, out, res uint32, relu bool, scratch uint32) error {
 	r := 0
 	if relu {
 		r = 1
 	}
-	_, err := k.gemm.Call(ctx, uint64(wp), uint64(scale), uint64(bias), uint64(col), u(kk), u(p), u(co), uint64(out), uint64(res), u(r))
+	_, err := k.gemm.Call(ctx, uint64(wp), uint64(scale), uint64(bias), uint64(col), u(kk), u(p), u(co), uint64(out), uint64(res), u(r), uint64(scratch))
 	return err
 }
 

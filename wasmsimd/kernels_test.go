@@ -142,7 +142,8 @@ func TestConvMatchesReference(t *testing.T) {
 		if err := k.Im2col(ctx, mIn, c.ci, c.h, c.w, c.kh, c.kw, c.stride, c.pad, oh, ow, mCol); err != nil {
 			t.Fatal(err)
 		}
-		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, c.relu); err != nil {
+		scratch, _ := k.Alloc(32 * kk)
+		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, c.relu, scratch); err != nil {
 			t.Fatal(err)
 		}
 		got := k.ReadF32(mOut, c.co*p)
@@ -177,8 +178,9 @@ func BenchmarkGemmLayer1(b *testing.B) {
 	mB, _ := k.Alloc(4 * co)
 	mCol, _ := k.Alloc(4 * kk * p)
 	mOut, _ := k.Alloc(4 * co * p)
+	scratch, _ := k.Alloc(32 * kk)
 	for b.Loop() {
-		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, co, mOut, 0, true); err != nil {
+		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, co, mOut, 0, true, scratch); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -49,24 +49,32 @@ static inline v128_t epi(v128_t acc, v128_t s, v128_t b, const float *res,
 // w[co][k] * col[k*P + p] + bias[co]) for a conv (or fc, with P the
 // batch) whose int8 weights are packed in panels of 4 output channels:
 // wp[((co/4)*K + k)*4 + co%4] (rows past CO are zero). res, when not 0,
-// is added (a residual, laid out like out) before the ReLU. A 4x8 register
-// tile: 8 f32x4 accumulators per step of k, weights widened to f32 once per
-// k and shared by 8 columns.
+// is added (a residual, laid out like out) before the ReLU.
+//
+// The loop runs over strips of 8 columns: each strip of col is copied
+// once into scratch (K*8 floats, contiguous), then every panel of 4
+// output channels multiplies it in a 4x8 register tile (8 f32x4
+// accumulators; each int8 weight widened once and shared by 8 columns).
+// So col streams from memory once, not once per panel.
 EXPORT(gemm_i8)
 void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
              const float *col, int K, int P, int CO, float *out,
-             const float *res, int relu) {
-  for (int c0 = 0; c0 < CO; c0 += 4) {
-    const int8_t *panel = wp + (c0 / 4) * K * 4;
-    int rows = CO - c0 < 4 ? CO - c0 : 4;
-    int p = 0;
-    for (; p + 8 <= P; p += 8) {
+             const float *res, int relu, float *scratch) {
+  int p = 0;
+  for (; p + 8 <= P; p += 8) {
+    const float *src = col + p;
+    for (int k = 0; k < K; k++, src += P) {
+      wasm_v128_store(scratch + 8 * k, wasm_v128_load(src));
+      wasm_v128_store(scratch + 8 * k + 4, wasm_v128_load(src + 4));
+    }
+    for (int c0 = 0; c0 < CO; c0 += 4) {
+      const int8_t *q = wp + (c0 / 4) * K * 4;
+      int rows = CO - c0 < 4 ? CO - c0 : 4;
       v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
              a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      const float *cp = col + p;
-      for (int k = 0; k < K; k++, cp += P) {
+      const float *cp = scratch;
+      for (int k = 0; k < K; k++, cp += 8, q += 4) {
         v128_t x0 = wasm_v128_load(cp), x1 = wasm_v128_load(cp + 4);
-        const int8_t *q = panel + k * 4;
         v128_t w0 = wasm_f32x4_splat((float)q[0]), w1 = wasm_f32x4_splat((float)q[1]),
                w2 = wasm_f32x4_splat((float)q[2]), w3 = wasm_f32x4_splat((float)q[3]);
         a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(w0, x0));
@@ -88,11 +96,14 @@ void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
         wasm_v128_store(o + 4, epi(acc[r][1], s, b, rp ? rp + 4 : 0, relu));
       }
     }
-    for (; p < P; p++) { // the last columns, one at a time
+  }
+  for (; p < P; p++) { // the last columns, one at a time
+    for (int c0 = 0; c0 < CO; c0 += 4) {
+      const int8_t *q = wp + (c0 / 4) * K * 4;
+      int rows = CO - c0 < 4 ? CO - c0 : 4;
       float a[4] = {0, 0, 0, 0};
-      for (int k = 0; k < K; k++) {
+      for (int k = 0; k < K; k++, q += 4) {
         float x = col[k * P + p];
-        const int8_t *q = panel + k * 4;
         a[0] += q[0] * x, a[1] += q[1] * x, a[2] += q[2] * x, a[3] += q[3] * x;
       }
       for (int r = 0; r < rows; r++) {
