@@ -13,6 +13,16 @@ import (
 // `make weights`) at 224, one image, natively through wazero: one thread,
 // the module's SIMD compiled to the host's.
 func BenchmarkResNet50(b *testing.B) {
+	for _, q := range []bool{false, true} {
+		name := "f32-activations"
+		if q {
+			name = "int8-activations"
+		}
+		b.Run(name, func(b *testing.B) { benchResNet50(b, Options{Int8Activations: q}) })
+	}
+}
+
+func benchResNet50(b *testing.B, opt Options) {
 	path := os.Getenv("RESIDUAL_MODEL")
 	wasm, err := os.ReadFile(os.Getenv("RESIDUAL_KERNELS_WASM"))
 	if path == "" || err != nil {
@@ -23,7 +33,7 @@ func BenchmarkResNet50(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	e, err := New(ctx, wasm, m)
+	e, err := New(ctx, wasm, m, opt)
 	if err != nil {
 		b.Fatal(err)
 	}

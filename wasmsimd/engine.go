@@ -17,6 +17,7 @@ const EngineName = "wasm-simd"
 // there by the Program's liveness, the Go side only sequencing ops. It
 // implements model.Engine.
 type Engine struct {
+	opt     Options
 	k       *Kernels
 	m       *weights.Model
 	net     model.Net
@@ -24,19 +25,31 @@ type Engine struct {
 	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
 }
 
+// Options choose how the engine computes.
+type Options struct {
+	// Int8Activations quantizes each conv's and the fc's input to 8 bits
+	// (one scale per tensor found at run time: its largest |x| / 127, or
+	// / 255 as unsigned bytes when it has no negative value, as after a
+	// ReLU) and multiplies them by the int8 weights with i16x8 dot
+	// products into exact int32 sums; otherwise activations stay float32.
+	Int8Activations bool
+}
+
 // packed is one conv's (or the fc's) weights in module memory: per
-// group, panels of int8 rows, then scales and biases for all outputs.
+// group, the layout of the GEMM in use, then scales and biases for all
+// outputs.
 type packed struct {
 	w            []uint32 // per group
 	scale, bias  uint32
 	groups, k, n int // n outputs per group, k inputs per output
+	kp           int // Int8Activations: k rounded up to 8
 }
 
 var _ model.Engine = (*Engine)(nil)
 
 // New loads the kernel module and packs m's weights into it. Only int8
 // weight files run here (the f32 scheme is for the other engines).
-func New(ctx context.Context, wasm []byte, m *weights.Model) (*Engine, error) {
+func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engine, error) {
 	if m.Meta.Scheme != weights.Int8 {
 		return nil, fmt.Errorf("wasm-simd engine: %s weights are not supported yet (int8 only)", m.Meta.Scheme)
 	}
@@ -44,7 +57,7 @@ func New(ctx context.Context, wasm []byte, m *weights.Model) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{k: k, m: m, net: m.Net, conv: map[string]*packed{}}
+	e := &Engine{opt: opt, k: k, m: m, net: m.Net, conv: map[string]*packed{}}
 	p, err := m.Net.Layout()
 	if err != nil {
 		k.Close(ctx)
@@ -86,6 +99,9 @@ func (e *Engine) pack(name string, groups int) error {
 	pk := &packed{groups: groups, k: per, n: n}
 	for g := range groups {
 		panels := PackI8(w.I8[g*n*per:(g+1)*n*per], n, per)
+		if e.opt.Int8Activations {
+			panels, pk.kp = PackQ8(w.I8[g*n*per:(g+1)*n*per], n, per)
+		}
 		p, err := e.k.Alloc(len(panels))
 		if err != nil {
 			return err
@@ -188,6 +204,10 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		case model.OpConv:
 			c, pk := op.Conv, e.conv[op.Name]
 			h, w, oh, ow := in[2], in[3], out[2], out[3]
+			if e.opt.Int8Activations {
+				err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, &col, &colBytes)
+				break
+			}
 			cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
 			if need := 4 * kk * pp; need > colBytes {
 				if colBytes > 0 {
@@ -225,6 +245,10 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		case model.OpFlatten:
 		case model.OpFC:
 			pk := e.conv[op.Name]
+			if e.opt.Int8Activations {
+				err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, &col, &colBytes)
+				break
+			}
 			err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
 		default:
 			err = fmt.Errorf("op kind %q is not supported", op.Kind)
@@ -243,4 +267,57 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		}
 	}
 	return k.ReadF32(at[p.Output], size(p.Output)/4), nil
+}
+
+// convQ8 runs a conv (or the fc, as a 1×1 conv of a 1×1 input) with int8
+// activations: the input's scale from its largest |x|, each group's
+// patches quantized into rows, then gemm_q8. col is the scratch rows
+// buffer, grown as needed.
+func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, col *uint32, colBytes *int) error {
+	k := e.k
+	c := op.Conv
+	if op.Kind == model.OpFC {
+		c = model.Conv{Cin: pk.k, Cout: pk.n, Kernel: 1, Stride: 1, Groups: 1}
+	}
+	h, w, oh, ow := in[2], in[3], out[2], out[3]
+	cg, pp := c.Cin/c.Groups, oh*ow
+	amax, err := k.AbsMax(ctx, src, in[1]*h*w)
+	if err != nil {
+		return err
+	}
+	neg, err := k.AnyNeg(ctx, src, in[1]*h*w)
+	if err != nil {
+		return err
+	}
+	levels := float32(127)
+	if !neg { // after a ReLU: 0..255
+		levels = 255
+	}
+	sx, inv := amax/levels, float32(0)
+	if amax > 0 {
+		inv = levels / amax
+	}
+	if need := pp * pk.kp; need > *colBytes {
+		if *colBytes > 0 {
+			k.Free(*col, *colBytes)
+		}
+		if *col, err = k.Alloc(need); err != nil {
+			return err
+		}
+		*colBytes = need
+	}
+	for g := range c.Groups {
+		if err := k.Im2rowQ8(ctx, src+uint32(4*g*cg*h*w), cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, inv, pk.kp, !neg, *col); err != nil {
+			return err
+		}
+		var r uint32
+		if op.Residual >= 0 {
+			r = at[op.Residual] + uint32(4*g*pk.n*pp)
+		}
+		if err := k.GemmQ8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), sx, pk.bias+uint32(4*g*pk.n), *col, pk.kp, pp, pk.n,
+			dst+uint32(4*g*pk.n*pp), r, op.ReLU, !neg); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -28,6 +28,10 @@ type Kernels struct {
 	maxp   api.Function
 	avgp   api.Function
 	relu   api.Function
+	absmax api.Function
+	anyneg api.Function
+	im2row api.Function
+	gemmq  api.Function
 	next   uint32              // the first free byte
 	free   map[uint32][]uint32 // released blocks by size, for reuse
 }
@@ -41,7 +45,8 @@ func Load(ctx context.Context, wasm []byte) (*Kernels, error) {
 		return nil, fmt.Errorf("wasmsimd: instantiate: %w", err)
 	}
 	k := &Kernels{rt: rt, mod: mod, mem: mod.Memory(), free: map[uint32][]uint32{}}
-	fns := map[string]*api.Function{"im2col": &k.im2col, "gemm_i8": &k.gemm, "maxpool": &k.maxp, "avgpool": &k.avgp, "relu": &k.relu}
+	fns := map[string]*api.Function{"im2col": &k.im2col, "gemm_i8": &k.gemm, "maxpool": &k.maxp, "avgpool": &k.avgp, "relu": &k.relu,
+		"absmax": &k.absmax, "anyneg": &k.anyneg, "im2row_q8": &k.im2row, "gemm_q8": &k.gemmq}
 	for name, f := range fns {
 		if *f = mod.ExportedFunction(name); *f == nil {
 			rt.Close(ctx)
@@ -101,6 +106,54 @@ func (k *Kernels) AvgPool(ctx context.Context, in uint32, n, hw int, out uint32)
 func (k *Kernels) ReLU(ctx context.Context, in uint32, n int, out uint32) error {
 	_, err := k.relu.Call(ctx, uint64(in), u(n), uint64(out))
 	return err
+}
+
+// AbsMax is the largest |x| of n floats at p.
+func (k *Kernels) AbsMax(ctx context.Context, p uint32, n int) (float32, error) {
+	r, err := k.absmax.Call(ctx, uint64(p), u(n))
+	if err != nil {
+		return 0, err
+	}
+	return api.DecodeF32(r[0]), nil
+}
+
+// AnyNeg says whether any of n floats at p is negative.
+func (k *Kernels) AnyNeg(ctx context.Context, p uint32, n int) (bool, error) {
+	r, err := k.anyneg.Call(ctx, uint64(p), u(n))
+	if err != nil {
+		return false, err
+	}
+	return r[0] != 0, nil
+}
+
+// Im2rowQ8 runs the module's im2row_q8 (see kernels.c).
+func (k *Kernels) Im2rowQ8(ctx context.Context, in uint32, c, h, w, kh, kw, stride, pad, oh, ow int, inv float32, kp int, u8 bool, rows uint32) error {
+	_, err := k.im2row.Call(ctx, uint64(in), u(c), u(h), u(w), u(kh), u(kw), u(stride), u(pad), u(oh), u(ow), api.EncodeF32(inv), u(kp), b(u8), uint64(rows))
+	return err
+}
+
+func b(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// GemmQ8 runs the module's gemm_q8 (see kernels.c); res 0 means none.
+func (k *Kernels) GemmQ8(ctx context.Context, w, scale uint32, sx float32, bias, rows uint32, kp, p, co int, out, res uint32, relu, u8 bool) error {
+	_, err := k.gemmq.Call(ctx, uint64(w), uint64(scale), api.EncodeF32(sx), uint64(bias), uint64(rows), u(kp), u(p), u(co), uint64(out), uint64(res), b(relu), b(u8))
+	return err
+}
+
+// PackQ8 lays int8 weights [co][k] out as gemm_q8 reads them: rows of kp
+// (k rounded up to 8) bytes, co rounded up to 4 rows, padding zero.
+func PackQ8(w []int8, co, k int) (rows []int8, kp int) {
+	kp = (k + 7) / 8 * 8
+	rows = make([]int8, (co+3)/4*4*kp)
+	for o := range co {
+		copy(rows[o*kp:o*kp+k], w[o*k:(o+1)*k])
+	}
+	return rows, kp
 }
 
 // WriteF32 stores v at p.

@@ -202,7 +202,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := New(ctx, wasm, m)
+		e, err := New(ctx, wasm, m, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,43 +254,9 @@ func TestEngineMatchesCPU(t *testing.T) {
 // largest. Skipped when the model is missing, unless make test's
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func TestRealResNet50(t *testing.T) {
-	const path = "../web/models/resnet50-v1-int8.safetensors"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("RESIDUAL_REQUIRE_WEIGHTS") != "" {
-			t.Fatalf("%v (run make weights)", err)
-		}
-		t.Skipf("%v (run make weights)", err)
-	}
-	m, err := weights.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("../testdata/photos/*")
-	if len(files) < 4 {
-		t.Fatalf("%d photos", len(files))
-	}
-	var xs []*model.Tensor
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := preprocess.Decode(filepath.Base(f), b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, _, err := preprocess.Prepare(img, m.Meta.Preprocess, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		xs = append(xs, x)
-	}
-	x, err := preprocess.Batch(xs...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, x, files := realBatch(t)
 	ctx := context.Background()
-	e, err := New(ctx, buildKernels(t), m)
+	e, err := New(ctx, buildKernels(t), m, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,4 +293,95 @@ func TestRealResNet50(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestInt8ActivationsRealResNet50: with int8 activations the real
+// ResNet-50 keeps the float32 engine's top-1 on every test photo; the
+// top-5 overlap and the logits' cosine are logged.
+func TestInt8ActivationsRealResNet50(t *testing.T) {
+	m, x, files := realBatch(t)
+	ctx := context.Background()
+	wasm := buildKernels(t)
+	f32, err := New(ctx, wasm, m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f32.Close()
+	q8, err := New(ctx, wasm, m, Options{Int8Activations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q8.Close()
+	opt := model.RunOptions{TopK: 5}
+	want, err := f32.Run(ctx, x, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := q8.Run(ctx, x, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		var dot, na, nb float64
+		for j, v := range want.Logits[i] {
+			g := float64(got.Logits[i][j])
+			dot, na, nb = dot+float64(v)*g, na+float64(v)*float64(v), nb+g*g
+		}
+		overlap := 0
+		for _, a := range got.Top[i] {
+			for _, b := range want.Top[i] {
+				if a.Index == b.Index {
+					overlap++
+				}
+			}
+		}
+		t.Logf("%s: int8 %s %.3f, f32 %s %.3f; top-5 overlap %d/5, cosine %.5f", filepath.Base(f),
+			got.Top[i][0].Label, got.Top[i][0].Prob, want.Top[i][0].Label, want.Top[i][0].Prob, overlap, dot/math.Sqrt(na*nb))
+		if got.Top[i][0].Index != want.Top[i][0].Index {
+			t.Errorf("%s: int8 activations give top-1 %s, float32 %s", f, got.Top[i][0].Label, want.Top[i][0].Label)
+		}
+	}
+}
+
+// realBatch loads the real int8 ResNet-50 and the test photos as one
+// batch at 224. A missing model skips, unless make test's
+// RESIDUAL_REQUIRE_WEIGHTS is set.
+func realBatch(t *testing.T) (*weights.Model, *model.Tensor, []string) {
+	t.Helper()
+	const path = "../web/models/resnet50-v1-int8.safetensors"
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("RESIDUAL_REQUIRE_WEIGHTS") != "" {
+			t.Fatalf("%v (run make weights)", err)
+		}
+		t.Skipf("%v (run make weights)", err)
+	}
+	m, err := weights.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../testdata/photos/*")
+	if len(files) < 4 {
+		t.Fatalf("%d photos", len(files))
+	}
+	var xs []*model.Tensor
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := preprocess.Decode(filepath.Base(f), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, _, err := preprocess.Prepare(img, m.Meta.Preprocess, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs = append(xs, x)
+	}
+	x, err := preprocess.Batch(xs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, x, files
 }

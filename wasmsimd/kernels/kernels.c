@@ -161,3 +161,121 @@ void relu(const float *in, int n, float *out) {
     wasm_v128_store(out + i, wasm_f32x4_max(wasm_v128_load(in + i), wasm_f32x4_splat(0)));
   for (; i < n; i++) out[i] = in[i] > 0 ? in[i] : 0;
 }
+
+// absmax is the largest |x| of n values (an activation's int8 scale is
+// absmax/127).
+EXPORT(absmax)
+float absmax(const float *x, int n) {
+  v128_t m = wasm_f32x4_splat(0);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
+  float r = 0;
+  for (int j = 0; j < 4; j++) {
+    float v = wasm_f32x4_extract_lane(m, 0);
+    r = v > r ? v : r;
+    m = wasm_i32x4_shuffle(m, m, 1, 2, 3, 0);
+  }
+  for (; i < n; i++) {
+    float v = x[i] < 0 ? -x[i] : x[i];
+    r = v > r ? v : r;
+  }
+  return r;
+}
+
+// anyneg says whether any of n values is negative: a tensor that has none
+// (after a ReLU) is quantized to 0..255, twice the resolution of ±127.
+EXPORT(anyneg)
+int anyneg(const float *x, int n) {
+  for (int i = 0; i < n; i++)
+    if (x[i] < 0) return 1;
+  return 0;
+}
+
+static inline int q8(float x, float inv, int lo, int hi) {
+  float v = x * inv;
+  v = v < lo ? lo : (v > hi ? hi : v);
+  return (int)(v < 0 ? v - 0.5f : v + 0.5f); // round half away from zero
+}
+
+// im2row_q8 quantizes a CxHxW tensor (q = round(x*inv), clamped to ±127,
+// or with u8 to 0..255 stored as bytes) and lays its KHxKW patches out
+// as rows: rows[p*Kp + k], k = (c*KH + kh)*KW + kw, p = oh*OW + ow,
+// padding taps and k >= C*KH*KW zero. Each output position's K inputs
+// are then contiguous, as gemm_q8's dot products read them.
+EXPORT(im2row_q8)
+void im2row_q8(const float *in, int C, int H, int W, int KH, int KW,
+               int stride, int pad, int OH, int OW, float inv, int Kp,
+               int u8, uint8_t *rows) {
+  int lo = u8 ? 0 : -127, hi = u8 ? 255 : 127;
+  int K = C * KH * KW;
+  for (int oh = 0; oh < OH; oh++)
+    for (int ow = 0; ow < OW; ow++) {
+      uint8_t *r = rows + (oh * OW + ow) * Kp;
+      int k = 0;
+      for (int c = 0; c < C; c++)
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * stride - pad + kh;
+          for (int kw = 0; kw < KW; kw++, k++) {
+            int iw = ow * stride - pad + kw;
+            r[k] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                       ? 0
+                       : (uint8_t)q8(in[(c * H + ih) * W + iw], inv, lo, hi);
+          }
+        }
+      for (; k < Kp; k++) r[k] = 0;
+    }
+}
+
+static inline int32_t hsum(v128_t v) {
+  v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_i32x4_extract_lane(v, 0);
+}
+
+// gemm_q8 is gemm_i8 with int8 activations: out[co*P + p] =
+// epilogue(sx * scale[co] * sum_k w[co*Kp + k] * rows[p*Kp + k] +
+// bias[co]), exact int32 sums of i16x8 dot products (8 multiplies a
+// step), in a 4x2 tile (8 i32x4 accumulators). rows are int8, or with
+// u8 unsigned bytes (0..255: an i16 holds them, and 255*127 products
+// still sum exactly in int32). Weight rows past CO must be zero, up to a
+// multiple of 4; Kp is a multiple of 8.
+EXPORT(gemm_q8)
+void gemm_q8(const int8_t *w, const float *scale, float sx, const float *bias,
+             const uint8_t *rows, int Kp, int P, int CO, float *out,
+             const float *res, int relu, int u8) {
+  for (int c0 = 0; c0 < CO; c0 += 4) {
+    const int8_t *w0 = w + c0 * Kp, *w1 = w0 + Kp, *w2 = w1 + Kp, *w3 = w2 + Kp;
+    int nr = CO - c0 < 4 ? CO - c0 : 4;
+    for (int p = 0; p < P; p += 2) {
+      int np = P - p < 2 ? 1 : 2;
+      const uint8_t *x0 = rows + p * Kp, *x1 = np == 2 ? x0 + Kp : x0;
+      v128_t a00 = wasm_i32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
+             a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      for (int k = 0; k < Kp; k += 8) {
+        v128_t u0 = u8 ? wasm_u16x8_load8x8(x0 + k) : wasm_i16x8_load8x8(x0 + k);
+        v128_t u1 = u8 ? wasm_u16x8_load8x8(x1 + k) : wasm_i16x8_load8x8(x1 + k);
+        v128_t v0 = wasm_i16x8_load8x8(w0 + k), v1 = wasm_i16x8_load8x8(w1 + k),
+               v2 = wasm_i16x8_load8x8(w2 + k), v3 = wasm_i16x8_load8x8(w3 + k);
+        a00 = wasm_i32x4_add(a00, wasm_i32x4_dot_i16x8(v0, u0));
+        a01 = wasm_i32x4_add(a01, wasm_i32x4_dot_i16x8(v0, u1));
+        a10 = wasm_i32x4_add(a10, wasm_i32x4_dot_i16x8(v1, u0));
+        a11 = wasm_i32x4_add(a11, wasm_i32x4_dot_i16x8(v1, u1));
+        a20 = wasm_i32x4_add(a20, wasm_i32x4_dot_i16x8(v2, u0));
+        a21 = wasm_i32x4_add(a21, wasm_i32x4_dot_i16x8(v2, u1));
+        a30 = wasm_i32x4_add(a30, wasm_i32x4_dot_i16x8(v3, u0));
+        a31 = wasm_i32x4_add(a31, wasm_i32x4_dot_i16x8(v3, u1));
+      }
+      int32_t s[4][2] = {{hsum(a00), hsum(a01)}, {hsum(a10), hsum(a11)},
+                         {hsum(a20), hsum(a21)}, {hsum(a30), hsum(a31)}};
+      for (int r = 0; r < nr; r++) {
+        int co = c0 + r;
+        for (int j = 0; j < np; j++) {
+          float v = (float)s[r][j] * (sx * scale[co]) + bias[co];
+          if (res) v += res[co * P + p + j];
+          if (relu && v < 0) v = 0;
+          out[co * P + p + j] = v;
+        }
+      }
+    }
+  }
+}
