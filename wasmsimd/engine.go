@@ -60,7 +60,7 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 	e := &Engine{opt: opt, k: k, m: m, net: m.Net, conv: map[string]*packed{}}
 	p, err := m.Net.Layout()
 	if err != nil {
-		k.Close(ctx)
+		k.Close()
 		return nil, err
 	}
 	for _, op := range p.Ops {
@@ -72,7 +72,7 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 			err = e.pack(op.Name, 1)
 		}
 		if err != nil {
-			k.Close(ctx)
+			k.Close()
 			return nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
 	}
@@ -81,7 +81,7 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 		maxK = max(maxK, pk.k)
 	}
 	if e.scratch, err = k.Alloc(32 * maxK); err != nil {
-		k.Close(ctx)
+		k.Close()
 		return nil, err
 	}
 	return e, nil
@@ -126,7 +126,7 @@ func (e *Engine) pack(name string, groups int) error {
 func (e *Engine) Name() string { return EngineName }
 
 // Close releases the module.
-func (e *Engine) Close() { e.k.Close(context.Background()) }
+func (e *Engine) Close() { e.k.Close() }
 
 // Run classifies a batch [B,3,H,W], one image at a time through the
 // Program's ops.

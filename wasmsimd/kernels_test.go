@@ -1,13 +1,10 @@
 package wasmsimd
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"math"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -17,31 +14,6 @@ import (
 	"github.com/residual-webgpu/residual/model/preprocess"
 	"github.com/residual-webgpu/residual/model/weights"
 )
-
-// buildKernels compiles kernels.c with tools/build_kernels.sh (as the
-// Makefile does), twice, and checks the two builds are the same bytes.
-func buildKernels(t *testing.T) []byte {
-	t.Helper()
-	if _, err := exec.LookPath("clang"); err != nil {
-		t.Fatal("clang is not installed: run tools/deps.sh (make test does)")
-	}
-	var builds [][]byte
-	for i := range 2 {
-		out := filepath.Join(t.TempDir(), fmt.Sprintf("kernels%d.wasm", i))
-		if b, err := exec.Command("../tools/build_kernels.sh", out).CombinedOutput(); err != nil {
-			t.Fatalf("build_kernels.sh: %v\n%s", err, b)
-		}
-		b, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		builds = append(builds, b)
-	}
-	if !bytes.Equal(builds[0], builds[1]) {
-		t.Fatal("two builds of kernels.c differ")
-	}
-	return builds[0]
-}
 
 // convRef is a direct convolution in float64: out[co][oh][ow] =
 // scale[co]*Σ w[co][ci][kh][kw]*in[ci][ih][iw] + bias[co] (+res, ReLU).
@@ -87,7 +59,7 @@ func TestConvMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Close(ctx)
+	defer k.Close()
 	rng := rand.New(rand.NewSource(1))
 	for _, c := range []struct {
 		name                              string
@@ -157,34 +129,6 @@ func TestConvMatchesReference(t *testing.T) {
 			t.Errorf("%s: max relative error %g", c.name, worst)
 		}
 	}
-}
-
-// BenchmarkGemmLayer1 times gemm_i8 on layer1's 3×3 conv of ResNet-50 at
-// 224 (K=576, P=3136, 64 outputs), reporting GFLOP/s (2 per MAC).
-func BenchmarkGemmLayer1(b *testing.B) {
-	ctx := context.Background()
-	wasm, err := os.ReadFile(os.Getenv("RESIDUAL_KERNELS_WASM"))
-	if err != nil {
-		b.Skip("set RESIDUAL_KERNELS_WASM to a built kernels.wasm")
-	}
-	k, err := Load(ctx, wasm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer k.Close(ctx)
-	const kk, p, co = 576, 3136, 64
-	mW, _ := k.Alloc(kk * co)
-	mS, _ := k.Alloc(4 * co)
-	mB, _ := k.Alloc(4 * co)
-	mCol, _ := k.Alloc(4 * kk * p)
-	mOut, _ := k.Alloc(4 * co * p)
-	scratch, _ := k.Alloc(32 * kk)
-	for b.Loop() {
-		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, co, mOut, 0, true, scratch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(2*kk*p*co*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // TestEngineMatchesCPU runs whole generated int8 networks (basic blocks;

@@ -1,0 +1,38 @@
+//go:build js
+
+package wasmsimd
+
+import (
+	"testing"
+
+	"github.com/residual-webgpu/residual/internal/webio"
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// fetched downloads a file the browser test's page serves.
+func fetched(t testing.TB, url string) []byte {
+	t.Helper()
+	resp, err := webio.Fetch(url)
+	if err != nil {
+		t.Skipf("%v", err)
+	}
+	b, err := webio.ReadBody(url, resp, 1<<30, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// buildKernels is, in the browser, the module the native TestBrowser built
+// and serves.
+func buildKernels(t testing.TB) []byte { return fetched(t, "/kernels.wasm") }
+
+// benchModel is the real int8 ResNet-50 the native TestBrowser serves
+// (with RESIDUAL_BROWSER_BENCH), or a skip.
+func benchModel(b *testing.B) *weights.Model {
+	m, err := weights.Decode("model.safetensors", fetched(b, "/model.safetensors"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}

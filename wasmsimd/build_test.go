@@ -1,0 +1,48 @@
+//go:build !js
+
+package wasmsimd
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/residual-webgpu/residual/model/weights"
+)
+
+// buildKernels compiles kernels.c with tools/build_kernels.sh (as the
+// Makefile does), twice, and checks the two builds are the same bytes.
+func buildKernels(t testing.TB) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Fatal("clang is not installed: run tools/deps.sh (make test does)")
+	}
+	var builds [][]byte
+	for i := range 2 {
+		out := filepath.Join(t.TempDir(), fmt.Sprintf("kernels%d.wasm", i))
+		if b, err := exec.Command("../tools/build_kernels.sh", out).CombinedOutput(); err != nil {
+			t.Fatalf("build_kernels.sh: %v\n%s", err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds = append(builds, b)
+	}
+	if !bytes.Equal(builds[0], builds[1]) {
+		t.Fatal("two builds of kernels.c differ")
+	}
+	return builds[0]
+}
+
+// benchModel is the real int8 ResNet-50 (`make weights`), or a skip.
+func benchModel(b *testing.B) *weights.Model {
+	m, err := weights.Load("../web/models/resnet50-v1-int8.safetensors")
+	if err != nil {
+		b.Skipf("%v (run make weights)", err)
+	}
+	return m
+}
