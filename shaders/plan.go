@@ -2,6 +2,7 @@ package shaders
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gogpu/wgpu"
 	"github.com/residual-webgpu/residual/model"
@@ -267,7 +268,16 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		}
 		p.norm = step{k: k, bufs: []bufRef{actRef(acts[prog.Input].slot)}, x: x, y: y, layer: "normalize"}
 	}
+	stepName, total := StepUploading, len(prog.Ops)+1 // the upload is the last step
+	if dry {
+		stepName, total = StepCompiling, len(prog.Ops)
+	}
+	last := time.Now()
 	for i, op := range prog.Ops {
+		if i > 0 {
+			d.report(stepName, i, total)
+			d.pause(&last)
+		}
 		in, out := acts[op.In], acts[op.Out]
 		var st step
 		var err error
@@ -307,12 +317,16 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		p.writer[out.slot] = len(p.slots)
 	}
 	if dry {
+		d.report(stepName, total, total)
 		return p, nil // nothing to free: no buffer was made
 	}
 
+	d.report(stepName, total-1, total)
+	d.pause(&last)
 	if err := p.allocate(bl); err != nil {
 		return nil, err
 	}
+	d.report(stepName, total, total)
 	p.measure()
 	ok = true
 	return p, nil

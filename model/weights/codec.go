@@ -34,7 +34,15 @@ func Load(path string) (*Model, error) {
 // scheme stores, finite values and positive scales. The model does not
 // keep data: its tensors are decoded copies.
 func Decode(name string, data []byte) (*Model, error) {
-	m, err := decode(data)
+	return DecodeEach(name, data, nil)
+}
+
+// DecodeEach is Decode that calls each, when not nil, after every layer's
+// tensors are decoded and checked, with the layers done so far and their
+// number: a progress bar, and a place for a host with a single thread
+// (the browser) to let the page paint during a decode of seconds.
+func DecodeEach(name string, data []byte, each func(done, total int)) (*Model, error) {
+	m, err := decode(data, each)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
@@ -62,7 +70,7 @@ func DecodeHeader(name string, prefix []byte) (*Model, error) {
 	return &Model{Meta: meta, Net: net}, nil
 }
 
-func decode(data []byte) (*Model, error) {
+func decode(data []byte, each func(done, total int)) (*Model, error) {
 	f, err := safetensors.Parse(data)
 	if err != nil {
 		return nil, err
@@ -94,7 +102,11 @@ func decode(data []byte) (*Model, error) {
 		return ti, nil
 	}
 	tensors := map[string]*Tensor{}
-	for _, l := range layers(net) {
+	ls := layers(net)
+	for li, l := range ls {
+		if each != nil && li > 0 {
+			each(li, len(ls))
+		}
 		wname, bname := l.prefix+".weight", l.prefix+".bias"
 		w := &Tensor{Name: wname, Shape: l.wshape}
 		if meta.Scheme == Int8 {
@@ -134,6 +146,9 @@ func decode(data []byte) (*Model, error) {
 	}
 	if err := noExtra(byName, used, meta); err != nil {
 		return nil, err
+	}
+	if each != nil {
+		each(len(ls), len(ls))
 	}
 	return &Model{Meta: meta, Net: net, Tensors: tensors}, nil
 }
