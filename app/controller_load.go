@@ -38,8 +38,13 @@ func (c *controller) gpuUsable() bool { return c.gpu.Available && c.d.engines.gp
 // and downloaded again, once.
 func (c *controller) loadModel(url, file string) {
 	var last time.Time
+	worked := time.Now() // since the page last had its thread
 	headRead := false
 	progress := func(data []byte, total int64, cached bool) {
+		// A cached file's chunks come as fast as they are read: without
+		// a break the whole read is one task of seconds, and the page
+		// neither paints nor takes input.
+		c.breathe(&worked)
 		if !headRead {
 			// The header is in: the GPU can compile while the rest downloads.
 			head, err := weights.DecodeHeader(file, data)
@@ -63,9 +68,16 @@ func (c *controller) loadModel(url, file string) {
 			return
 		}
 		n := int64(len(data))
-		c.update(func() { c.phase, c.loaded, c.total, c.cached = phaseDecoding, n, n, hit })
+		c.update(func() { c.phase, c.loaded, c.total, c.cached, c.decoded = phaseDecoding, n, n, hit, 0 })
 		c.d.plat.yield() // let the page paint before decoding
-		m, err = weights.Decode(file, data)
+		worked = time.Now()
+		m, err = weights.DecodeEach(file, data, func(done, layers int) {
+			c.breathe(&worked)
+			if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || done == layers {
+				last = now
+				c.update(func() { c.decoded, c.layers = done, layers })
+			}
+		})
 		if err == nil {
 			cached = hit
 			break
@@ -79,6 +91,7 @@ func (c *controller) loadModel(url, file string) {
 	facts := factsOf(m)
 	c.update(func() {
 		c.mdl, c.facts, c.cached, c.phase = m, facts, cached, phaseReady
+		c.readyMs = c.d.plat.mark("residual-model-ready")
 		c.replan()
 		c.warmUp()
 		c.schedule()
@@ -111,9 +124,8 @@ func (c *controller) warmUp() {
 	}
 	c.warmed = true
 	m, size := c.mdl, c.size
-	c.status = "Preparing the GPU engine (compiling shaders, uploading weights)…"
 	c.d.goFn(func() {
-		_, err := c.engines.ready(BackendGPU, m, 1, size)
+		err := c.readyGPU(m, 1, size)
 		c.update(func() {
 			switch {
 			case err != nil:
@@ -122,8 +134,8 @@ func (c *controller) warmUp() {
 				if c.backend == BackendGPU {
 					c.backend = BackendCPU
 				}
-			case len(c.files) == 0 && !c.busy:
-				c.status = "Ready: drop, paste or choose an image, or try a sample."
+			case len(c.files) == 0 && !c.busy && c.status == statusIdle:
+				c.status = statusReady
 			}
 		})
 	})

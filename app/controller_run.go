@@ -13,7 +13,7 @@ type runJob struct {
 	size    int
 	backend Backend
 	model   *weights.Model
-	measure bool // time both engines and choose (software adapter)
+	measure bool // answer on the engine predicted faster, then time the other (software adapter)
 }
 
 // schedule starts a run of the current images when everything is ready;
@@ -25,17 +25,20 @@ func (c *controller) schedule() {
 	}
 	if c.mdl == nil || !c.probed {
 		if c.phase != phaseFailed {
-			c.status = "Waiting for the model to load…"
+			c.status = statusWaiting
 		}
 		return
 	}
-	if c.busy {
+	if c.busy || c.stopMeasure() {
+		// A background measurement gives way: it is canceled and the
+		// run starts when it has stopped (endMeasure).
 		c.again = true
 		return
 	}
 	c.busy = true
-	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl, measure: c.measure && c.gpuUsable()}
-	c.measuring = job.measure
+	c.pending = nil // a measurement not yet started is of images no longer shown
+	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl,
+		measure: c.measure && !c.choice.Manual && c.linked == "" && c.gpuUsable()}
 	c.d.goFn(func() { c.execute(job) })
 }
 
@@ -63,17 +66,12 @@ func (c *controller) execute(job runJob) {
 		c.problems, c.images, c.goodN = b.Errs, pending, n
 		c.replan()
 	})
-	var gpuFailed string
+	var why string
+	shared := false
 	if job.measure {
-		if gpuFailed = c.measureEngines(job, b); gpuFailed == "" {
-			return
-		}
-		job.backend = BackendCPU
+		job.backend, why, shared = c.predict(job, n)
 	}
 	eng, fallback, err := c.engineFor(job)
-	if gpuFailed != "" {
-		fallback = gpuFailed
-	}
 	if err != nil {
 		c.failRun(err)
 		return
@@ -97,6 +95,22 @@ func (c *controller) execute(job runJob) {
 		c.show(job, a)
 		c.fallback = fallback
 		c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
+		if job.measure {
+			answeredOn := BackendCPU
+			if res.Engine != BackendCPU.engineName() {
+				answeredOn = BackendGPU
+			}
+			if fallback != "" {
+				// The GPU failed: there is nothing to compare.
+				c.measure = false
+				if !c.choice.Manual {
+					c.backend = BackendCPU
+				}
+			} else {
+				c.why = why
+				c.queueMeasure(&measureJob{job: job, b: b, first: answeredOn, firstMs: ms, retime: shared && answeredOn == BackendCPU})
+			}
+		}
 		c.finish()
 	})
 }
@@ -168,4 +182,5 @@ func (c *controller) finish() {
 		c.again = false
 		c.schedule()
 	}
+	c.startMeasure()
 }

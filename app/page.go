@@ -98,10 +98,7 @@ func (p *Page) Render() goapp.UI {
 		cls = append(cls, "dragging")
 	}
 	s := &p.st
-	badge := s.Shown.Engine
-	if badge == "" {
-		badge = string(s.Backend)
-	}
+	badge := engineBadge(s)
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
@@ -125,6 +122,7 @@ func (p *Page) Render() goapp.UI {
 					File: s.ModelFile, Phase: s.Phase, Loaded: s.Loaded, Total: s.Total,
 					Cached: s.Cached, Err: s.ModelErr, Arch: s.Facts.Arch, Scheme: s.Facts.Scheme,
 					Params: s.Facts.Params, Classes: s.Facts.Classes, Source: s.Facts.Source,
+					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
 				&BackendPanel{
 					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,

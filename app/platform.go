@@ -12,7 +12,7 @@ func browserDeps() controllerDeps {
 		store:    browserStore{},
 		plat:     browserPlatform{},
 		settings: newSettings(),
-		engines:  engineMakers{cpu: newCPUEngine, gpu: newGPUEngine, precompile: precompileGPU},
+		engines:  engineMakers{cpu: newCPUEngine, gpu: newGPUEngine, precompile: precompileGPU, watch: watchGPU},
 	}
 }
 
@@ -31,6 +31,14 @@ type browserPlatform struct{}
 func (browserPlatform) probeGPU() gpuInfo                { return probeWebGPU() }
 func (browserPlatform) fetch(url string) ([]byte, error) { return fetchBytes(url) }
 func (browserPlatform) mark(name string) float64         { return markTiming(name) }
+
+// pause ends the current task for a moment (a timer of about a
+// millisecond), where the page runs long work; nothing natively.
+func (browserPlatform) pause() {
+	if yieldToBrowser != nil {
+		yieldToBrowser()
+	}
+}
 
 // yield sleeps long enough for the browser to paint: sleeping parks every
 // goroutine, so the Go runtime returns to JavaScript until the timer fires.

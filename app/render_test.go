@@ -72,7 +72,17 @@ func TestRenderBackendPanel(t *testing.T) {
 
 func TestRenderModelPanel(t *testing.T) {
 	html := render(t, &ModelPanel{File: defaultModel, Phase: phaseDownloading, Loaded: 12_300_000, Total: 25_600_000})
-	wantAll(t, html, `Downloading: 12.3 MB of 25.6 MB`, `<progress`, `max="25600000"`, `value="12300000"`)
+	wantAll(t, html, `Downloading the weights: 12.3 MB of 25.6 MB`, `<progress`, `max="25600000"`, `value="12300000"`)
+	if strings.Contains(html, "gpu-prep") {
+		t.Error("a GPU step before the GPU engine started")
+	}
+	// Decoding and the GPU engine's steps each have their own bar.
+	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseDecoding, Total: 25_600_000, Decoded: 20, Layers: 54,
+		GPUStep: gpuCompiling, GPUDone: 7, GPUTotal: 170})
+	wantAll(t, html, `data-phase="decoding"`, `Decoding the weights: layer 20 of 54`, `max="54"`, `value="20"`,
+		`id="gpu-prep-label"`, `data-step="compiling"`, `GPU engine: compiling shaders, layer 7 of 170`, `max="170"`, `value="7"`)
+	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, GPUStep: gpuUploading, GPUDone: 100, GPUTotal: 171})
+	wantAll(t, html, `data-step="uploading"`, `GPU engine: uploading weights, layer 100 of 171`)
 	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, Total: 25_600_000, Cached: true, Arch: "resnet50", Scheme: "int8"})
 	wantAll(t, html, `Loaded from this browser&#39;s cache (no download)`, `data-cached="yes"`, `id="model-scheme">int8`, `25.6 MB`)
 }
