@@ -40,9 +40,9 @@ func (browserPlatform) pause() {
 	}
 }
 
-// yield sleeps long enough for the browser to paint: sleeping parks every
-// goroutine, so the Go runtime returns to JavaScript until the timer fires.
-func (browserPlatform) yield() { time.Sleep(20 * time.Millisecond) }
+// yield waits long enough for the browser to paint, on a JavaScript
+// timer (waitTimer) so that the browser runs whatever else is busy.
+func (browserPlatform) yield() { pauseFor(20 * time.Millisecond) }
 
 // A fileHandle is a fileSource.
 func (h fileHandle) fileName() string      { return h.name }

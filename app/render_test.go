@@ -130,3 +130,28 @@ func TestRenderPageFromState(t *testing.T) {
 		t.Errorf("size 288 not checked: %q", in)
 	}
 }
+
+// The banner names the engine in one form, before and after an answer.
+func TestEngineBadge(t *testing.T) {
+	sw := gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader", Fallback: true}
+	for _, tc := range []struct {
+		s    pageState
+		want string
+	}{
+		{pageState{}, ""},
+		{pageState{Backend: BackendGPU, GPU: sw}, "webgpu (google swiftshader)"},
+		{pageState{Backend: BackendCPU, GPU: sw}, "cpu"},
+		{pageState{Backend: BackendCPU, GPU: noAdapter}, "cpu"},
+		{pageState{Backend: BackendGPU, GPU: sw, Shown: shownRun{Engine: "cpu"}}, "cpu"},
+		{pageState{Backend: BackendCPU, GPU: sw, Shown: shownRun{Engine: "webgpu (google swiftshader)"}}, "webgpu (google swiftshader)"},
+	} {
+		if got := engineBadge(&tc.s); got != tc.want {
+			t.Errorf("backend %q shown %q: badge %q, want %q", tc.s.Backend, tc.s.Shown.Engine, got, tc.want)
+		}
+	}
+	// Before a first answer the latency line is not drawn ("0×0 on :").
+	html := render(t, &Predictions{Images: []imageView{{Name: "cat.jpg"}}, Busy: true, Status: "Running…"})
+	if strings.Contains(html, `id="latency"`) {
+		t.Error("a latency line before any answer")
+	}
+}

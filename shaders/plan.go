@@ -91,13 +91,21 @@ func actRef(slot int) bufRef { return bufRef{kind: refAct, i: slot} }
 type builder struct {
 	p        *plan
 	m        *weights.Model
-	dry      bool // compile the pipelines only: no weights packed
-	chunks   [][]uint32
-	chunkMax int // words per chunk
-	align    int // words: storage binding offset alignment
+	dry      bool          // compile the pipelines only: no weights packed
+	chunks   []int         // words in each weight buffer
+	pieces   []weightPiece // each layer's words and where they go
+	chunkMax int           // words per chunk
+	align    int           // words: storage binding offset alignment
 	ep       []float32
 	params   []byte // conv shapes (uniforms)
 	ualign   int    // bytes: uniform binding offset alignment
+}
+
+// weightPiece is one layer's packed weights and their place: a word
+// offset in a weight buffer.
+type weightPiece struct {
+	chunk, off int
+	words      []uint32
 }
 
 // addWeights places one layer's words in a chunk at a bindable offset.
@@ -107,13 +115,15 @@ func (bl *builder) addWeights(words []uint32) (bufRef, error) {
 		return bufRef{}, fmt.Errorf("%d weight bytes exceed the device's storage binding size", 4*len(words))
 	}
 	last := len(bl.chunks) - 1
-	if last < 0 || len(bl.chunks[last])+size > bl.chunkMax {
-		bl.chunks = append(bl.chunks, nil)
+	if last < 0 || bl.chunks[last]+size > bl.chunkMax {
+		bl.chunks = append(bl.chunks, 0)
 		last++
 	}
-	off := len(bl.chunks[last])
-	bl.chunks[last] = append(bl.chunks[last], words...)
-	bl.chunks[last] = append(bl.chunks[last], make([]uint32, size-len(words))...)
+	off := bl.chunks[last]
+	bl.chunks[last] += size
+	// Kept apart, not appended to one slice: allocate uploads layer by
+	// layer, with a pause between, and no copy of the whole is made.
+	bl.pieces = append(bl.pieces, weightPiece{chunk: last, off: off, words: words})
 	return bufRef{kind: refWeights, i: last, offset: uint64(4 * off), size: uint64(4 * size)}, nil
 }
 
@@ -339,14 +349,19 @@ func (p *plan) act(id int) *wgpu.Buffer { return p.acts[p.bufOf[id]] }
 func (p *plan) allocate(bl *builder) error {
 	d := p.d
 	for i, words := range bl.chunks {
-		buf, err := d.newBuffer(fmt.Sprintf("weights%d", i), uint64(4*len(words)), storageUsage)
+		// New buffers are zeroed: the padding between layers needs no upload.
+		buf, err := d.newBuffer(fmt.Sprintf("weights%d", i), uint64(4*words), storageUsage)
 		if err != nil {
 			return err
 		}
 		p.weights = append(p.weights, buf)
-		if err := d.write(buf, 0, u32Bytes(words)); err != nil {
+	}
+	last := time.Now()
+	for _, pc := range bl.pieces {
+		if err := d.write(p.weights[pc.chunk], uint64(4*pc.off), u32Bytes(pc.words)); err != nil {
 			return err
 		}
+		d.pause(&last)
 	}
 	var err error
 	if p.ep, err = d.newBuffer("epilogue", uint64(4*len(bl.ep)), storageUsage); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"unsafe"
 
 	"github.com/residual-webgpu/residual/model/safetensors"
 )
@@ -37,10 +38,11 @@ func Decode(name string, data []byte) (*Model, error) {
 	return DecodeEach(name, data, nil)
 }
 
-// DecodeEach is Decode that calls each, when not nil, after every layer's
-// tensors are decoded and checked, with the layers done so far and their
-// number: a progress bar, and a place for a host with a single thread
-// (the browser) to let the page paint during a decode of seconds.
+// DecodeEach is Decode that calls each, when not nil, once the header is
+// parsed (done 0) and after every layer's tensors are decoded and checked,
+// with the layers done so far and their number: a progress bar, and a
+// place for a host with a single thread (the browser) to let the page
+// paint during a decode of seconds.
 func DecodeEach(name string, data []byte, each func(done, total int)) (*Model, error) {
 	m, err := decode(data, each)
 	if err != nil {
@@ -104,8 +106,8 @@ func decode(data []byte, each func(done, total int)) (*Model, error) {
 	tensors := map[string]*Tensor{}
 	ls := layers(net)
 	for li, l := range ls {
-		if each != nil && li > 0 {
-			each(li, len(ls))
+		if each != nil {
+			each(li, len(ls)) // the first call follows parsing the header
 		}
 		wname, bname := l.prefix+".weight", l.prefix+".bias"
 		w := &Tensor{Name: wname, Shape: l.wshape}
@@ -115,9 +117,9 @@ func decode(data []byte, each func(done, total int)) (*Model, error) {
 				return nil, err
 			}
 			w.I8 = make([]int8, len(ti.Data))
-			for i, b := range ti.Data {
-				w.I8[i] = int8(b)
-			}
+			// A bulk copy, not a loop over bytes: in the browser's
+			// WebAssembly the loop takes seconds for ResNet-50.
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.I8))), len(w.I8)), ti.Data)
 			si, err := get(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
 			if err != nil {
 				return nil, err

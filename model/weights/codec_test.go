@@ -357,8 +357,8 @@ func TestDecodeHeader(t *testing.T) {
 	}
 }
 
-// DecodeEach reports every layer once, in order, ending at the total, and
-// decodes the same model as Decode.
+// DecodeEach reports the parsed header (0), then every layer once, in
+// order, ending at the total, and decodes the same model as Decode.
 func TestDecodeEachReportsLayers(t *testing.T) {
 	m := tinyInt8(t)
 	data := encode(t, m)
@@ -375,12 +375,12 @@ func TestDecodeEachReportsLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameModel(t, got, m)
-	if want := len(layers(m.Net)); total != want || len(seen) != want {
-		t.Fatalf("reported %v of %d, want 1…%d", seen, total, want)
+	if want := len(layers(m.Net)); total != want || len(seen) != want+1 {
+		t.Fatalf("reported %v of %d, want 0…%d", seen, total, want)
 	}
 	for i, d := range seen {
-		if d != i+1 {
-			t.Fatalf("reported %v, want 1…%d in order", seen, total)
+		if d != i {
+			t.Fatalf("reported %v, want 0…%d in order", seen, total)
 		}
 	}
 	// A file that fails part way reports only the layers before the failure.
@@ -389,7 +389,7 @@ func TestDecodeEachReportsLayers(t *testing.T) {
 	if _, err := DecodeEach("bad.safetensors", bad, func(done, _ int) { seen = append(seen, done) }); err == nil {
 		t.Fatal("a file without fc.bias decoded")
 	}
-	if len(seen) != len(layers(m.Net))-1 {
+	if len(seen) != len(layers(m.Net)) || seen[len(seen)-1] != len(layers(m.Net))-1 {
 		t.Errorf("a failed decode reported %v", seen)
 	}
 }
