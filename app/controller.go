@@ -74,9 +74,11 @@ type engineMakers struct {
 	// downloads.
 	precompile func(head *weights.Model, size int)
 	// watch, when set, makes the GPU engines and precompile report their
-	// preparation to report: step gpuCompiling or gpuUploading, done of
-	// total layers. It is called once, before any engine is built.
-	watch func(report func(step string, done, total int))
+	// preparation to report (step gpuCompiling or gpuUploading, done of
+	// total layers) and call hold between layers, which returns when the
+	// CPU engine is not answering in the foreground. It is called once,
+	// before any engine is built.
+	watch func(report func(step string, done, total int), hold func())
 }
 
 // controllerDeps is everything outside the controller it works with.
@@ -199,6 +201,12 @@ type controller struct {
 	gpuShown        time.Time // when the page was last told of gpuDone
 	sizeGen         int       // counts size changes: only the last one's debounced run starts
 
+	// While the CPU engine answers in the foreground the GPU engine's
+	// preparation waits (holdGPU): on a machine of few cores, compiling
+	// shaders beside a CPU run slows the answer several times over.
+	holding  bool
+	released *sync.Cond // on mu: holding became false
+
 	// The input.
 	size     int
 	files    []inputFile
@@ -260,8 +268,9 @@ func newController(d controllerDeps) *controller {
 		macs:      "–",
 		macsAt:    map[int]int64{},
 	}
+	c.released = sync.NewCond(&c.mu)
 	if d.engines.watch != nil {
-		d.engines.watch(c.gpuProgress)
+		d.engines.watch(c.gpuProgress, c.holdGPU)
 	}
 	return c
 }

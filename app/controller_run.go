@@ -51,6 +51,12 @@ func (c *controller) say(s string) {
 
 // execute prepares and runs one batch (in a goroutine).
 func (c *controller) execute(job runJob) {
+	if job.backend == BackendCPU || job.measure {
+		// The answer may come from the CPU: the GPU engine's preparation
+		// waits until it has (or until the GPU is chosen to answer).
+		c.hold(true)
+		defer c.hold(false)
+	}
 	c.say(fmt.Sprintf("Preparing %d image%s at %d×%d…", len(job.files), plural(len(job.files)), job.size, job.size))
 	b := prepareBatch(job.files, job.model.Meta.Preprocess, job.size)
 	if b.X == nil {
@@ -70,6 +76,9 @@ func (c *controller) execute(job runJob) {
 	shared := false
 	if job.measure {
 		job.backend, why, shared = c.predict(job, n)
+	}
+	if job.backend == BackendGPU {
+		c.hold(false)
 	}
 	eng, fallback, err := c.engineFor(job)
 	if err != nil {

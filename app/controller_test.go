@@ -143,6 +143,10 @@ type timedEngine struct {
 	fail       error
 	prepareErr error
 	report     func(step string, done, total int)
+	hold       func()        // called between Prepare's steps when set
+	stepDelay  time.Duration // each of Prepare's steps takes this long
+	steps      atomic.Int32  // Prepare's steps done
+	during     func()        // called at the start of each run, when set
 	runs       atomic.Int32
 	canceled   atomic.Int32
 	probes     atomic.Int32
@@ -152,6 +156,9 @@ type timedEngine struct {
 
 func (e *timedEngine) Run(ctx context.Context, x *model.Tensor, _ model.RunOptions) (*model.Result, error) {
 	e.runs.Add(1)
+	if e.during != nil {
+		e.during()
+	}
 	select {
 	case <-time.After(e.delay):
 	case <-ctx.Done():
@@ -176,8 +183,13 @@ func (e *timedEngine) Name() string { return e.name }
 func (e *timedEngine) Close()       { e.closed.Store(true) }
 func (e *timedEngine) Prepare(context.Context, int, int, int) error {
 	e.prepared.Add(1)
-	if e.report != nil {
-		for i := range 4 {
+	for i := range 4 {
+		if e.hold != nil {
+			e.hold()
+		}
+		time.Sleep(e.stepDelay)
+		e.steps.Add(1)
+		if e.report != nil {
 			e.report(gpuUploading, i, 3)
 		}
 	}
@@ -248,7 +260,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	mk := engineMakers{cpu: newCPUEngine}
 	if r.gpu != nil {
 		gpu := r.gpu
-		mk.watch = func(report func(string, int, int)) { gpu.report = report }
+		mk.watch = func(report func(string, int, int), hold func()) { gpu.report, gpu.hold = report, hold }
 		mk.precompile = func(*weights.Model, int) {
 			for i := range 3 {
 				gpu.report(gpuCompiling, i, 2)
@@ -532,16 +544,19 @@ func TestControllerAnswersFirstThenMeasures(t *testing.T) {
 }
 
 // When the image comes before the GPU engine is ready (a ?sample= link),
-// the CPU answers at once while the GPU gets ready; then the GPU is timed
-// and the CPU again, since its first run shared the machine.
+// the CPU answers at once while the GPU's preparation waits for it; then
+// the GPU is timed and the CPU again, since its first run did not have
+// the machine to itself.
 func TestControllerAnswersOnCPUWhileGPUWarmsUp(t *testing.T) {
-	cpu := &timedEngine{name: "cpu", classes: 10, delay: time.Millisecond}
-	gpu := &timedEngine{name: "webgpu (fake)", classes: 10, delay: 100 * time.Millisecond}
+	cpu := &timedEngine{name: "cpu", classes: 10, delay: 100 * time.Millisecond}
+	gpu := &timedEngine{name: "webgpu (fake)", classes: 10, delay: 250 * time.Millisecond, stepDelay: 10 * time.Millisecond}
 	r := newRig(t, rigOptions{gpu: softwareAdapter, cpu: cpu, gpuEng: gpu})
-	var runsAtFirst atomic.Int32
+	var runsAtFirst, stepsAtFirst atomic.Int32
+	stepsAtFirst.Store(-1)
 	r.plat.onMark = func(name string) {
 		if name == "residual-first-top5" {
 			runsAtFirst.Store(cpu.runs.Load()*10 + gpu.runs.Load())
+			stepsAtFirst.Store(gpu.steps.Load())
 		}
 	}
 	// The image is given before the model has loaded: the run waits for it
@@ -552,6 +567,12 @@ func TestControllerAnswersOnCPUWhileGPUWarmsUp(t *testing.T) {
 	answered(t, s, 2, "cpu")
 	if got := runsAtFirst.Load(); got != 10 {
 		t.Errorf("runs when the first answer appeared: CPU %d, GPU %d; want one of the CPU", got/10, got%10)
+	}
+	if got := stepsAtFirst.Load(); got != 0 {
+		t.Errorf("the GPU engine's preparation went %d steps during the CPU's answer, want it held", got)
+	}
+	if gpu.steps.Load() != 4 {
+		t.Errorf("the GPU engine's preparation did %d of 4 steps after the answer", gpu.steps.Load())
 	}
 	if cpu.runs.Load() != 2 || gpu.runs.Load() != 1 || cpu.probes.Load() != 0 {
 		t.Errorf("runs: CPU %d (the answer, then a fair time), GPU %d; %d probes", cpu.runs.Load(), gpu.runs.Load(), cpu.probes.Load())

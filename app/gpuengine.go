@@ -19,5 +19,6 @@ var precompileGPU func(head *weights.Model, size int)
 
 // watchGPU, set in the browser build, makes the GPU engines and
 // precompileGPU report their preparation (compiling shaders, uploading
-// weights, layer by layer) to report (engineMakers.watch).
-var watchGPU func(report func(step string, done, total int))
+// weights, layer by layer) to report, and wait in hold between layers
+// (engineMakers.watch).
+var watchGPU func(report func(step string, done, total int), hold func())

@@ -15,12 +15,15 @@ import (
 func init() {
 	newGPUEngine = openGPUEngine
 	precompileGPU = precompile
-	watchGPU = func(r func(step string, done, total int)) { report = r }
+	watchGPU = func(r func(step string, done, total int), h func()) { report, hold = r, h }
 }
 
-// report is where devices report their plan builds (watchGPU); set once,
-// before any device is opened.
-var report func(step string, done, total int)
+// report is where devices report their plan builds, hold where they wait
+// between layers (watchGPU); set once, before any device is opened.
+var (
+	report func(step string, done, total int)
+	hold   func()
+)
 
 // hook makes a device report its plan builds and give the page its
 // thread back between layers: building a plan packs megabytes of
@@ -29,7 +32,12 @@ func hook(d *shaders.Device) {
 	if report != nil {
 		d.SetProgress(report)
 	}
-	d.SetYield(breatheEvery, yieldToBrowser)
+	d.SetYield(breatheEvery, func() {
+		yieldToBrowser()
+		if hold != nil {
+			hold()
+		}
+	})
 }
 
 // early is the device precompile opened, until a GPU engine takes it.

@@ -151,3 +151,24 @@ func (c *controller) statusLine() string {
 	}
 	return c.status
 }
+
+// holdGPU returns once the CPU engine is not answering in the foreground
+// (engineMakers.watch): the GPU engine's preparation calls it between
+// layers (any goroutine, never with the mutex held).
+func (c *controller) holdGPU() {
+	c.mu.Lock()
+	for c.holding {
+		c.released.Wait()
+	}
+	c.mu.Unlock()
+}
+
+// hold makes the GPU engine's preparation wait (holdGPU) while on.
+func (c *controller) hold(on bool) {
+	c.mu.Lock()
+	c.holding = on
+	if !on {
+		c.released.Broadcast()
+	}
+	c.mu.Unlock()
+}
