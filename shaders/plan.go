@@ -284,8 +284,8 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 	}
 	last := time.Now()
 	for i, op := range prog.Ops {
+		d.report(stepName, i, total)
 		if i > 0 {
-			d.report(stepName, i, total)
 			d.pause(&last)
 		}
 		in, out := acts[op.In], acts[op.Out]

@@ -15,12 +15,15 @@ type stepLog struct {
 	done, total int
 }
 
-// checkSteps checks that a plan build reported step from its first layer
-// to total of total, never going back.
+// checkSteps checks that a plan build reported step from 0 (before its
+// first layer) to total of total, never going back.
 func checkSteps(t *testing.T, log []stepLog, step string, total int) {
 	t.Helper()
 	if len(log) == 0 {
 		t.Fatalf("%s: nothing reported", step)
+	}
+	if log[0].done != 0 {
+		t.Fatalf("%s: first reported %+v, want 0 done", step, log[0])
 	}
 	prev := 0
 	for _, l := range log {
