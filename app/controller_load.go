@@ -104,9 +104,15 @@ func (c *controller) loadModel(url, file string) {
 // engine then starts on that device. On a software adapter compiling takes
 // seconds, so this is most of what a first run would otherwise wait for
 // (locked).
+//
+// Not while an image waits on a software adapter with nothing measured:
+// the CPU answers it first, and compiling beside that run (SwiftShader
+// compiles on the same cores) would slow the answer; readyGPU compiles
+// afterwards.
 func (c *controller) precompile() {
 	pre := c.d.engines.precompile
-	if c.precompiled || c.head == nil || !c.probed || c.backend != BackendGPU || pre == nil {
+	if c.precompiled || c.head == nil || !c.probed || c.backend != BackendGPU || pre == nil ||
+		c.measure && len(c.files) > 0 {
 		return
 	}
 	c.precompiled = true

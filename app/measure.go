@@ -35,13 +35,16 @@ type measureJob struct {
 // measured yet, and says why (in a goroutine). When the GPU engine is
 // prepared for this shape, each engine times one layer (probeLayer) and
 // the faster answers. When it is not, the CPU answers, since it is ready
-// now, while the GPU gets ready for the measurement afterwards; shared is
-// then true, for the CPU's time is taken while the GPU prepares.
+// now; the GPU gets ready afterwards, for the measurement. shared is then
+// true when the GPU's preparation had started already: it is held while
+// the CPU answers, but a shader it was compiling shares the machine.
 func (c *controller) predict(job runJob, n int) (b Backend, why string, shared bool) {
 	m := job.model
 	if !c.engines.isReady(BackendGPU, n, job.size) {
-		c.d.goFn(func() { c.readyGPU(m, n, job.size) })
-		return BackendCPU, "The CPU answered first, while the GPU engine got ready.", true
+		c.mu.Lock()
+		shared = c.precompiled || c.warmed
+		c.mu.Unlock()
+		return BackendCPU, "The CPU answered first: the GPU engine was not ready yet.", shared
 	}
 	layer := probeLayer(m.Net, n, job.size)
 	cpu, err := c.engines.get(BackendCPU, m)
@@ -100,6 +103,16 @@ func probeLayer(net model.Net, n, size int) string {
 // readyGPU prepares the GPU engine for batches of n images of size×size
 // and keeps what the page says about it current (in a goroutine).
 func (c *controller) readyGPU(m *weights.Model, n, size int) error {
+	c.mu.Lock()
+	pre := c.d.engines.precompile
+	late := !c.precompiled && pre != nil
+	c.precompiled = true
+	c.mu.Unlock()
+	if late {
+		// Deferred while the CPU answered (precompile): compiling first
+		// reports its progress as such, apart from the upload.
+		pre(m, size)
+	}
 	_, err := c.engines.ready(BackendGPU, m, n, size)
 	c.update(func() {
 		if err != nil {
