@@ -210,6 +210,7 @@ type controller struct {
 	// The input.
 	size     int
 	files    []inputFile
+	incoming int // images being read or fetched, not yet in files
 	goodN    int // images that made it into the last batch (plans use it)
 	problems []string
 
@@ -347,13 +348,14 @@ func (c *controller) takeFiles(hs []fileSource) {
 	c.update(func() {
 		c.problems = nil
 		c.status = fmt.Sprintf("Reading %d file%s…", len(hs), plural(len(hs)))
+		c.incoming++
 		c.d.goFn(func() {
 			files := make([]inputFile, len(hs))
 			for i, h := range hs {
 				data, err := h.read()
 				files[i] = inputFile{Name: h.fileName(), Data: data, Err: err}
 			}
-			c.update(func() { c.setFiles(files) })
+			c.update(func() { c.incoming--; c.setFiles(files) })
 		})
 	})
 }
@@ -366,10 +368,11 @@ func (c *controller) takeSample(name string) {
 	c.update(func() {
 		c.problems = nil
 		c.status = "Fetching the sample " + name + "…"
+		c.incoming++
 		c.d.goFn(func() {
 			data, err := c.d.plat.fetch("/web/samples/" + name)
 			f := inputFile{Name: name, Data: data, Err: err}
-			c.update(func() { c.setFiles([]inputFile{f}) })
+			c.update(func() { c.incoming--; c.setFiles([]inputFile{f}) })
 		})
 	})
 }

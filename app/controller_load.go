@@ -105,14 +105,15 @@ func (c *controller) loadModel(url, file string) {
 // seconds, so this is most of what a first run would otherwise wait for
 // (locked).
 //
-// Not while an image waits on a software adapter with nothing measured:
+// Not while an image waits (or is on its way) on a software adapter with
+// nothing measured:
 // the CPU answers it first, and compiling beside that run (SwiftShader
 // compiles on the same cores) would slow the answer; readyGPU compiles
 // afterwards.
 func (c *controller) precompile() {
 	pre := c.d.engines.precompile
 	if c.precompiled || c.head == nil || !c.probed || c.backend != BackendGPU || pre == nil ||
-		c.measure && len(c.files) > 0 {
+		c.measure && (len(c.files) > 0 || c.incoming > 0) {
 		return
 	}
 	c.precompiled = true
