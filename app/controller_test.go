@@ -957,3 +957,23 @@ func TestControllerRetimesSharedAnswer(t *testing.T) {
 		t.Errorf("choice %q", s.Choice)
 	}
 }
+
+// On a hardware adapter an image waits for the GPU engine, and the status
+// line says so while it compiles.
+func TestControllerStatusWhileGPUPrepares(t *testing.T) {
+	gpu := &timedEngine{name: "webgpu (fake)", classes: 10}
+	r := newRig(t, rigOptions{gpu: hardwareAdapter, gpuEng: gpu})
+	r.started()
+	r.c.update(func() { r.c.gpuStep, r.c.gpuDone, r.c.gpuTotal = gpuCompiling, 3, 58 })
+	if s := r.c.state(); s.Status != "Loading (preparing the GPU engine: compiling shaders, layer 3 of 58). You can drop, paste or choose an image now: it runs as soon as the model is ready." {
+		t.Errorf("status %q", s.Status)
+	}
+	// On a software adapter with nothing measured the CPU answers first:
+	// nothing to wait for.
+	r = newRig(t, rigOptions{gpu: softwareAdapter, gpuEng: &timedEngine{name: "webgpu (fake)", classes: 10}})
+	r.started()
+	r.c.update(func() { r.c.gpuStep, r.c.gpuDone, r.c.gpuTotal = gpuCompiling, 3, 58 })
+	if s := r.c.state(); s.Status != statusReady {
+		t.Errorf("software adapter: status %q", s.Status)
+	}
+}

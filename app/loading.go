@@ -93,16 +93,22 @@ func decodeText(done, layers int) string {
 // gpuStepText describes a step of the GPU engine's preparation.
 func gpuStepText(step string, done, total int) string {
 	switch step {
-	case gpuCompiling:
-		return fmt.Sprintf("GPU engine: compiling shaders, layer %d of %d", done, total)
-	case gpuUploading:
-		return fmt.Sprintf("GPU engine: uploading weights, layer %d of %d", done, total)
+	case gpuCompiling, gpuUploading:
+		return "GPU engine: " + gpuStepDetail(step, done, total)
 	case gpuReady:
 		return "GPU engine: ready"
 	case gpuFailed:
 		return "GPU engine: could not start"
 	}
 	return ""
+}
+
+// gpuStepDetail is what the GPU engine is doing while it prepares.
+func gpuStepDetail(step string, done, total int) string {
+	if step == gpuCompiling {
+		return fmt.Sprintf("compiling shaders, layer %d of %d", done, total)
+	}
+	return fmt.Sprintf("uploading weights, layer %d of %d", done, total)
 }
 
 // waitingFor says what loading step a run would wait for now, or "" when
@@ -119,7 +125,7 @@ func (c *controller) waitingFor() string {
 		return ""
 	}
 	if c.backend == BackendGPU && !c.measure && (c.gpuStep == gpuCompiling || c.gpuStep == gpuUploading) {
-		return lower(gpuStepText(c.gpuStep, c.gpuDone, c.gpuTotal))
+		return "preparing the GPU engine: " + gpuStepDetail(c.gpuStep, c.gpuDone, c.gpuTotal)
 	}
 	return ""
 }
