@@ -38,13 +38,12 @@ func (c *controller) gpuUsable() bool { return c.gpu.Available && c.d.engines.gp
 // and downloaded again, once.
 func (c *controller) loadModel(url, file string) {
 	var last time.Time
-	worked := time.Now() // since the page last had its thread
 	headRead := false
 	progress := func(data []byte, total int64, cached bool) {
 		// A cached file's chunks come as fast as they are read: without
 		// a break the whole read is one task of seconds, and the page
 		// neither paints nor takes input.
-		c.breathe(&worked)
+		c.breathe()
 		if !headRead {
 			// The header is in: the GPU can compile while the rest downloads.
 			head, err := weights.DecodeHeader(file, data)
@@ -70,9 +69,8 @@ func (c *controller) loadModel(url, file string) {
 		n := int64(len(data))
 		c.update(func() { c.phase, c.loaded, c.total, c.cached, c.decoded = phaseDecoding, n, n, hit, 0 })
 		c.d.plat.yield() // let the page paint before decoding
-		worked = time.Now()
 		m, err = weights.DecodeEach(file, data, func(done, layers int) {
-			c.breathe(&worked)
+			c.breathe()
 			if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || done == layers {
 				last = now
 				c.update(func() { c.decoded, c.layers = done, layers })

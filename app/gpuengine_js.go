@@ -32,8 +32,8 @@ func hook(d *shaders.Device) {
 	if report != nil {
 		d.SetProgress(report)
 	}
-	d.SetYield(breatheEvery, func() {
-		yieldToBrowser()
+	d.SetYield(0, func() {
+		breatheWith(yieldToBrowser)
 		if hold != nil {
 			hold()
 		}

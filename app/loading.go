@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,14 +26,25 @@ const (
 // a page feels stuck well before 200 ms).
 const breatheEvery = 40 * time.Millisecond
 
-// breathe pauses (platform.pause) when breatheEvery has passed since
-// *last, and restarts the count.
-func (c *controller) breathe(last *time.Time) {
-	if time.Since(*last) >= breatheEvery {
-		c.d.plat.pause()
-		*last = time.Now()
+// lastBreath is when the page last had its thread back (UnixNano). It is
+// shared by every goroutine of the page: the browser gets its thread only
+// when all of them wait, so each pauses once any has run breatheEvery.
+var lastBreath atomic.Int64
+
+// breatheWith calls pause when breatheEvery has passed since the page last
+// had its thread, and reports whether it did.
+func breatheWith(pause func()) bool {
+	if time.Since(time.Unix(0, lastBreath.Load())) < breatheEvery {
+		return false
 	}
+	pause()
+	lastBreath.Store(time.Now().UnixNano())
+	return true
 }
+
+// breathe pauses (platform.pause) when breatheEvery has passed since the
+// page last had its thread.
+func (c *controller) breathe() { breatheWith(c.d.plat.pause) }
 
 // gpuProgress is the GPU engines' report of their preparation (engineMakers.watch):
 // step gpuCompiling or gpuUploading, done of total layers. The page is
