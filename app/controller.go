@@ -194,10 +194,9 @@ type controller struct {
 	// Loading, step by step (loading.go).
 	decoded, layers int       // weight layers decoded so far, of layers
 	gpuStep         string    // the GPU engine's preparation: gpuCompiling, gpuUploading, gpuReady, gpuFailed or ""
-	gpuDone         int       // its progress, of gpuTotal
-	gpuTotal        int       //
-	readyMs         float64   // when the model was ready, ms since navigation
-	gpuReadyMs      float64   // when the GPU engine was first ready
+	gpuDone         int       // its progress, of gpuTotal (layers)
+	gpuTotal        int       // layers of the step under way
+	gpuReadyMs      float64   // when the GPU engine was first ready, ms since navigation
 	gpuShown        time.Time // when the page was last told of gpuDone
 	sizeGen         int       // counts size changes: only the last one's debounced run starts
 

@@ -89,7 +89,7 @@ func (c *controller) loadModel(url, file string) {
 	facts := factsOf(m)
 	c.update(func() {
 		c.mdl, c.facts, c.cached, c.phase = m, facts, cached, phaseReady
-		c.readyMs = c.d.plat.mark("residual-model-ready")
+		c.d.plat.mark("residual-model-ready")
 		c.replan()
 		c.warmUp()
 		c.schedule()

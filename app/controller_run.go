@@ -36,6 +36,7 @@ func (c *controller) schedule() {
 		return
 	}
 	c.busy = true
+	c.sizeGen++     // this run is at the current size: a debounced one would repeat it
 	c.pending = nil // a measurement not yet started is of images no longer shown
 	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl,
 		measure: c.measure && !c.choice.Manual && c.linked == "" && c.gpuUsable()}
