@@ -12,10 +12,32 @@ import (
 )
 
 // yieldToBrowser lets the browser run its event loop (paint, input) for a
-// moment in the middle of a CPU run: WebAssembly has one thread, and the
-// CPU engine would otherwise hold it for seconds. Sleeping parks every
-// goroutine, so the Go runtime returns to JavaScript until the timer fires.
-var yieldToBrowser = func() { time.Sleep(time.Millisecond) }
+// moment in the middle of long work (a CPU run, decoding the weights,
+// building the GPU plan): WebAssembly has one thread, and that work would
+// otherwise hold it for seconds. It waits for a JavaScript timer rather
+// than sleeping: with two busy goroutines (a CPU run while the GPU engine
+// prepares), each one's short sleep has expired by the time the other
+// pauses, so the Go runtime would switch between them without ever
+// returning to the browser; a goroutine waiting for a JavaScript callback
+// can only be woken once the browser has run it, after the current task.
+var yieldToBrowser = func() { waitTimer(0) }
+
+// pauseFor waits d on a JavaScript timer (platform.yield).
+func pauseFor(d time.Duration) { waitTimer(int(d.Milliseconds())) }
+
+// waitTimer blocks the calling goroutine on a JavaScript timer of ms
+// milliseconds (see yieldToBrowser for why not time.Sleep).
+func waitTimer(ms int) {
+	done := make(chan struct{})
+	var f js.Func
+	f = js.FuncOf(func(js.Value, []js.Value) any {
+		f.Release()
+		close(done)
+		return nil
+	})
+	js.Global().Call("setTimeout", f, ms)
+	<-done
+}
 
 // fileHandle is a file the user gave (drop, picker, paste), not yet read.
 type fileHandle struct {

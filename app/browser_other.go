@@ -2,7 +2,10 @@
 
 package app
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // This file stands in for browser_js.go outside the browser: the dev
 // server renders the page server-side and tests exercise the rest of the
@@ -34,6 +37,9 @@ func openDetails(string)                     {}
 
 // newSettings keeps settings for the process only.
 func newSettings() settingsStore { return &memorySettings{} }
+
+// pauseFor sleeps: outside the browser there is nothing to paint.
+func pauseFor(d time.Duration) { time.Sleep(d) }
 
 // yieldToBrowser is nil outside the browser: there is no page to repaint
 // during a CPU run, and the engine uses every core anyway.

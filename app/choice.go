@@ -4,36 +4,39 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 )
 
 // A software WebGPU adapter (isFallbackAdapter: SwiftShader, WARP) runs
 // shaders on the CPU and can be far slower than the CPU engine. On such an
-// adapter the page times one warm run of each engine on the first image,
-// keeps the faster one and remembers that in localStorage, per adapter,
-// model and input size (the ratio changes with the size). The GPU/CPU
-// toggle overrides the choice, and the override is remembered the same
-// way. On a hardware adapter the GPU is used without measuring.
+// adapter the first image is answered by the engine predicted faster (a
+// remembered measurement, or a one-layer probe of each), and the other
+// engine is timed afterwards in the background; the faster one is kept
+// and remembered in localStorage per adapter and model. One measurement
+// serves every input size: both engines' times scale with the network's
+// MACs, so the faster one stays the faster one. The GPU/CPU toggle
+// overrides the choice, and the override is remembered the same way. On a
+// hardware adapter the GPU is used without measuring.
 
-// engineChoice is which engine runs images for one adapter, model and input
-// size, and what it is based on.
+// engineChoice is which engine runs images for one adapter and model, and
+// what it is based on.
 type engineChoice struct {
 	Backend Backend `json:"backend"`
-	GPUMs   float64 `json:"gpuMs,omitempty"` // one warm run on WebGPU, per image
-	CPUMs   float64 `json:"cpuMs,omitempty"` // one warm run on the CPU engine, per image
+	GPUMs   float64 `json:"gpuMs,omitempty"` // one warm run on WebGPU, per image, at Size
+	CPUMs   float64 `json:"cpuMs,omitempty"` // one warm run on the CPU engine, per image, at Size
+	Size    int     `json:"size,omitempty"`  // the input side the timings were measured at
 	Manual  bool    `json:"manual,omitempty"`
 	Linked  bool    `json:"-"` // asked for by the page's address (?engine=), never remembered
 }
 
 // choiceKeyPrefix starts every localStorage key of a remembered choice; the
-// version changes if the stored form does.
-const choiceKeyPrefix = "residual/engine-choice/v1"
+// version changes if the stored form does (v1 was per input size).
+const choiceKeyPrefix = "residual/engine-choice/v2"
 
 // choiceKey is the localStorage key of the choice for an adapter (as
-// adapterKey names it), a weight file and an input size.
-func choiceKey(adapter, modelFile string, size int) string {
-	return choiceKeyPrefix + "|" + adapter + "|" + modelFile + "|" + strconv.Itoa(size)
+// adapterKey names it) and a weight file.
+func choiceKey(adapter, modelFile string) string {
+	return choiceKeyPrefix + "|" + adapter + "|" + modelFile
 }
 
 // adapterKey names an adapter for choiceKey: everything the browser says
@@ -57,7 +60,20 @@ func fasterBackend(gpuMs, cpuMs float64) Backend {
 }
 
 // measured reports whether both engines were timed.
-func (c engineChoice) measured() bool { return c.GPUMs > 0 && c.CPUMs > 0 }
+func (c engineChoice) measured() bool { return c.GPUMs > 0 && c.CPUMs > 0 && c.Size > 0 }
+
+// scaled is the choice with its timings scaled to another input size by
+// the ratio of the network's MACs there and at the measured size (ratio
+// gives MACs(size)/MACs(c.Size)); Size becomes size.
+func (c engineChoice) scaled(size int, ratio float64) engineChoice {
+	if !c.measured() || size == c.Size || ratio <= 0 {
+		return c
+	}
+	c.GPUMs *= ratio
+	c.CPUMs *= ratio
+	c.Size = size
+	return c
+}
 
 // encode is the stored form.
 func (c engineChoice) encode() string {
@@ -79,6 +95,9 @@ func parseChoice(s string) (engineChoice, bool) {
 		if ms < 0 || math.IsNaN(ms) || math.IsInf(ms, 0) {
 			return engineChoice{}, false
 		}
+	}
+	if c.Size < 0 || (c.GPUMs > 0 || c.CPUMs > 0) && !c.measured() {
+		return engineChoice{}, false // timings without the size they are for
 	}
 	if !c.Manual && !c.measured() {
 		return engineChoice{}, false // an automatic choice always rests on timings
@@ -104,9 +123,10 @@ func otherPlace(b Backend) string {
 
 // message says which engine is used and why, for the backend panel:
 // "Using the CPU engine: on this software adapter (google swiftshader) it
-// took 4.1 s per image against 9.8 s on WebGPU." adapter is the adapter's
-// short name; size the input side the timings are for.
-func (c engineChoice) message(adapter string, size int) string {
+// took 4.1 s per image against 9.8 s on WebGPU (measured at 224×224; …)".
+// adapter is the adapter's short name; measuredAt the size the timings
+// were taken at when they have been scaled to c.Size, else 0.
+func (c engineChoice) message(adapter string, measuredAt int) string {
 	if c.Backend == "" {
 		return ""
 	}
@@ -114,19 +134,23 @@ func (c engineChoice) message(adapter string, size int) string {
 	if c.Backend == BackendCPU {
 		mine, other = c.CPUMs, c.GPUMs
 	}
+	at := fmt.Sprintf("measured at %d×%d", c.Size, c.Size)
+	if measuredAt > 0 && measuredAt != c.Size {
+		at = fmt.Sprintf("measured at %d×%d, scaled to %d×%d by the network's MACs", measuredAt, measuredAt, c.Size, c.Size)
+	}
 	if c.Linked {
 		return fmt.Sprintf("Using the %s engine, as the page's address asks (?engine=%s).", engineLabel(c.Backend), c.Backend)
 	}
 	if c.Manual {
 		s := fmt.Sprintf("Using the %s engine, as you chose.", engineLabel(c.Backend))
 		if c.measured() {
-			s += fmt.Sprintf(" Measured on this software adapter (%s) at %d×%d: %s per image on the CPU, %s on WebGPU.",
-				adapter, size, size, formatSeconds(c.CPUMs), formatSeconds(c.GPUMs))
+			s += fmt.Sprintf(" On this software adapter (%s): %s per image on the CPU, %s on WebGPU (%s).",
+				adapter, formatSeconds(c.CPUMs), formatSeconds(c.GPUMs), at)
 		}
 		return s
 	}
-	return fmt.Sprintf("Using the %s engine: on this software adapter (%s) it took %s per image against %s on %s (measured at %d×%d; the toggle below overrides this).",
-		engineLabel(c.Backend), adapter, formatSeconds(mine), formatSeconds(other), otherPlace(c.Backend), size, size)
+	return fmt.Sprintf("Using the %s engine: on this software adapter (%s) it took %s per image against %s on %s (%s; the toggle below overrides this).",
+		engineLabel(c.Backend), adapter, formatSeconds(mine), formatSeconds(other), otherPlace(c.Backend), at)
 }
 
 // formatSeconds writes a duration for a sentence: "4.1 s", "850 ms".

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,10 +16,10 @@ import (
 
 func TestChoiceRoundTrip(t *testing.T) {
 	for _, c := range []engineChoice{
-		{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100},
-		{Backend: BackendGPU, GPUMs: 1200.5, CPUMs: 3000},
+		{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100, Size: 224},
+		{Backend: BackendGPU, GPUMs: 1200.5, CPUMs: 3000, Size: 320},
 		{Backend: BackendGPU, Manual: true},
-		{Backend: BackendCPU, Manual: true, GPUMs: 9800, CPUMs: 4100},
+		{Backend: BackendCPU, Manual: true, GPUMs: 9800, CPUMs: 4100, Size: 224},
 	} {
 		got, ok := parseChoice(c.encode())
 		if !ok || got != c {
@@ -32,9 +33,12 @@ func TestParseChoiceRejects(t *testing.T) {
 		"",
 		"cpu",
 		`{"backend":"tpu","gpuMs":1,"cpuMs":2}`,
-		`{"backend":"cpu"}`,                      // automatic without timings
-		`{"backend":"cpu","gpuMs":1}`,            // half measured
-		`{"backend":"gpu","gpuMs":-1,"cpuMs":2}`, // negative
+		`{"backend":"cpu"}`,                     // automatic without timings
+		`{"backend":"cpu","gpuMs":1}`,           // half measured
+		`{"backend":"cpu","gpuMs":1,"cpuMs":2}`, // timings without their size (v1's form)
+		`{"backend":"cpu","manual":true,"gpuMs":1,"cpuMs":2}`,
+		`{"backend":"cpu","gpuMs":1,"cpuMs":2,"size":-224}`,
+		`{"backend":"gpu","gpuMs":-1,"cpuMs":2}`,    // negative
 		`{"backend":"gpu","gpuMs":1e400,"cpuMs":2}`, // overflows: not JSON-decodable into float64
 		`{"backend":"gpu","gpuMs":"1","cpuMs":2}`,
 		`[1,2]`,
@@ -63,26 +67,34 @@ func TestChoiceMessages(t *testing.T) {
 		c    engineChoice
 		want []string
 	}{
-		{engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100},
-			[]string{"Using the CPU engine: on this software adapter (google swiftshader) it took 4.1 s per image against 9.8 s on WebGPU", "224×224"}},
-		{engineChoice{Backend: BackendGPU, GPUMs: 850, CPUMs: 4100},
+		{engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100, Size: 224},
+			[]string{"Using the CPU engine: on this software adapter (google swiftshader) it took 4.1 s per image against 9.8 s on WebGPU (measured at 224×224;"}},
+		{engineChoice{Backend: BackendGPU, GPUMs: 850, CPUMs: 4100, Size: 224},
 			[]string{"Using the GPU engine: on this software adapter (google swiftshader) it took 850 ms per image against 4.1 s on the CPU"}},
-		{engineChoice{Backend: BackendGPU, Manual: true, GPUMs: 9800, CPUMs: 4100},
-			[]string{"Using the GPU engine, as you chose.", "4.1 s per image on the CPU, 9.8 s on WebGPU"}},
+		{engineChoice{Backend: BackendGPU, Manual: true, GPUMs: 9800, CPUMs: 4100, Size: 224},
+			[]string{"Using the GPU engine, as you chose.", "4.1 s per image on the CPU, 9.8 s on WebGPU (measured at 224×224)"}},
 	}
 	for _, tc := range cases {
-		got := tc.c.message(a, 224)
+		got := tc.c.message(a, 0)
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%+v: message %q lacks %q", tc.c, got, w)
 			}
 		}
 	}
-	if got := (engineChoice{Backend: BackendCPU, Manual: true}).message(a, 224); got != "Using the CPU engine, as you chose." {
+	if got := (engineChoice{Backend: BackendCPU, Manual: true}).message(a, 0); got != "Using the CPU engine, as you chose." {
 		t.Errorf("manual without timings: %q", got)
 	}
-	if got := (engineChoice{}).message(a, 224); got != "" {
+	if got := (engineChoice{}).message(a, 0); got != "" {
 		t.Errorf("no choice: %q", got)
+	}
+	// Timings measured at 224 and scaled to 320 say so.
+	c := engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100, Size: 224}.scaled(320, 2)
+	if c.GPUMs != 19600 || c.CPUMs != 8200 || c.Size != 320 {
+		t.Fatalf("scaled: %+v", c)
+	}
+	if got := c.message(a, 224); !strings.Contains(got, "it took 8.2 s per image against 19.6 s on WebGPU (measured at 224×224, scaled to 320×320 by the network's MACs;") {
+		t.Errorf("scaled message %q", got)
 	}
 }
 
@@ -91,10 +103,9 @@ func TestChoiceKeySeparates(t *testing.T) {
 	hw := gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader"}
 	keys := map[string]bool{}
 	for _, k := range []string{
-		choiceKey(adapterKey(sw), "a.safetensors", 224),
-		choiceKey(adapterKey(sw), "a.safetensors", 320),
-		choiceKey(adapterKey(sw), "b.safetensors", 224),
-		choiceKey(adapterKey(hw), "a.safetensors", 224),
+		choiceKey(adapterKey(sw), "a.safetensors"),
+		choiceKey(adapterKey(sw), "b.safetensors"),
+		choiceKey(adapterKey(hw), "a.safetensors"),
 	} {
 		if keys[k] {
 			t.Errorf("key %q repeats", k)
@@ -124,12 +135,13 @@ func TestApplyChoice(t *testing.T) {
 	if !p.measure || p.backend != BackendGPU {
 		t.Fatalf("fresh software adapter: measure %v backend %s", p.measure, p.backend)
 	}
-	if text, state := p.choiceNote(); state != "pending" || !strings.Contains(text, "google swiftshader") {
+	if text, state := p.choiceNote(); state != "pending" || !strings.Contains(text, "google swiftshader") ||
+		!strings.Contains(text, "the first image runs on the engine predicted faster, and the other is measured afterwards") {
 		t.Errorf("pending note %q (%s)", text, state)
 	}
 
 	// A remembered automatic choice is used without measuring.
-	p.settings.set(p.choiceKey(224), engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100}.encode())
+	p.settings.set(p.choiceKey(), engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100, Size: 224}.encode())
 	p.applyChoice()
 	if p.measure || p.backend != BackendCPU {
 		t.Fatalf("remembered CPU: measure %v backend %s", p.measure, p.backend)
@@ -138,25 +150,38 @@ func TestApplyChoice(t *testing.T) {
 		t.Errorf("auto note %q (%s)", text, state)
 	}
 
-	// The toggle overrides it, keeps the timings and is remembered.
+	// It serves every input size, its timings scaled by the network's
+	// MACs: no new measurement at 320.
+	p.mdl = tinyModel(t)
+	p.size = 320
+	p.applyChoice()
+	if p.measure || p.backend != BackendCPU {
+		t.Fatalf("320 after a measurement at 224: measure %v backend %s", p.measure, p.backend)
+	}
+	ratio := float64(p.macsPerImage(320)) / float64(p.macsPerImage(224))
+	if ratio < 1.9 || ratio > 2.2 {
+		t.Fatalf("MACs at 320 / at 224 = %v, want about (320/224)² ≈ 2", ratio)
+	}
+	want := fmt.Sprintf("it took %s per image against %s on WebGPU (measured at 224×224, scaled to 320×320 by the network's MACs",
+		formatSeconds(4100*ratio), formatSeconds(9800*ratio))
+	if text, state := p.choiceNote(); state != "auto" || !strings.Contains(text, want) {
+		t.Errorf("note at 320 %q (%s), want …%s…", text, state, want)
+	}
+
+	// The toggle overrides it, keeps the timings and is remembered for
+	// every size.
 	p.chooseBackend(BackendGPU)
-	stored, ok := parseChoice(p.settings.get(p.choiceKey(224)))
-	if !ok || stored != (engineChoice{Backend: BackendGPU, Manual: true, GPUMs: 9800, CPUMs: 4100}) {
+	stored, ok := parseChoice(p.settings.get(p.choiceKey()))
+	if !ok || stored != (engineChoice{Backend: BackendGPU, Manual: true, GPUMs: 9800, CPUMs: 4100, Size: 224}) {
 		t.Fatalf("stored after the toggle: %+v %v", stored, ok)
 	}
 	if _, state := p.choiceNote(); state != "manual" {
 		t.Errorf("note state after the toggle: %s", state)
 	}
-
-	// At a size with nothing remembered, a choice by hand carries over
-	// (no measurement) and is remembered there too.
-	p.size = 320
+	p.size = 160
 	p.applyChoice()
 	if p.measure || p.backend != BackendGPU || !p.choice.Manual {
-		t.Fatalf("320 after a manual choice: measure %v backend %s choice %+v", p.measure, p.backend, p.choice)
-	}
-	if c, ok := parseChoice(p.settings.get(p.choiceKey(320))); !ok || c.Backend != BackendGPU || !c.Manual {
-		t.Errorf("320 not remembered: %+v", c)
+		t.Fatalf("160 after a manual choice: measure %v backend %s choice %+v", p.measure, p.backend, p.choice)
 	}
 
 	// A new visit (same store) starts from what was remembered.
@@ -165,17 +190,6 @@ func TestApplyChoice(t *testing.T) {
 	q.applyChoice()
 	if q.backend != BackendGPU || !q.choice.Manual || q.measure {
 		t.Errorf("new visit: backend %s choice %+v measure %v", q.backend, q.choice, q.measure)
-	}
-
-	// An automatic choice at one size does not carry over: a new size on
-	// a software adapter is measured again.
-	r := choicePage(t, sw)
-	r.settings.set(r.choiceKey(224), engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100}.encode())
-	r.applyChoice()
-	r.size = 288
-	r.applyChoice()
-	if !r.measure {
-		t.Error("a new size after an automatic choice is not measured")
 	}
 }
 
@@ -199,8 +213,8 @@ func TestNoWebGPUHasNoChoice(t *testing.T) {
 	p.gpu, p.probed, p.backend = gpuInfo{Problem: "none"}, true, BackendCPU
 	p.applyChoice()
 	p.chooseBackend(BackendGPU) // the page disables it; an action could still arrive
-	if p.measure || p.settings.get(p.choiceKey(224)) != "" {
-		t.Errorf("without WebGPU: measure %v, stored %q", p.measure, p.settings.get(p.choiceKey(224)))
+	if p.measure || p.settings.get(p.choiceKey()) != "" {
+		t.Errorf("without WebGPU: measure %v, stored %q", p.measure, p.settings.get(p.choiceKey()))
 	}
 	if text, _ := p.choiceNote(); text != "" {
 		t.Errorf("note %q", text)
@@ -254,10 +268,10 @@ func TestEngineSetReadyPreparesOncePerShape(t *testing.T) {
 }
 
 func TestRenderChoiceNote(t *testing.T) {
-	c := engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100}
+	c := engineChoice{Backend: BackendCPU, GPUMs: 9800, CPUMs: 4100, Size: 224}
 	html := render(t, &BackendPanel{Probed: true, HasEngine: true, Backend: BackendCPU,
 		GPU:    gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader", Fallback: true},
-		Choice: c.message("google swiftshader", 224), ChoiceState: "auto"})
+		Choice: c.message("google swiftshader", 0), ChoiceState: "auto"})
 	wantAll(t, html, `id="engine-choice"`, `data-state="auto"`, `data-backend="cpu"`,
 		`Using the CPU engine: on this software adapter (google swiftshader) it took 4.1 s per image against 9.8 s on WebGPU`)
 	html = render(t, &BackendPanel{Probed: true, HasEngine: true, Backend: BackendGPU,
@@ -270,7 +284,7 @@ func TestRenderChoiceNote(t *testing.T) {
 func TestLinkedEngine(t *testing.T) {
 	sw := gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader", Fallback: true}
 	p := choicePage(t, sw)
-	p.settings.set(p.choiceKey(224), engineChoice{Backend: BackendGPU, GPUMs: 900, CPUMs: 4100}.encode())
+	p.settings.set(p.choiceKey(), engineChoice{Backend: BackendGPU, GPUMs: 900, CPUMs: 4100, Size: 224}.encode())
 	p.linked = BackendCPU
 	p.applyChoice()
 	if p.backend != BackendCPU || p.measure {
@@ -279,7 +293,7 @@ func TestLinkedEngine(t *testing.T) {
 	if text, state := p.choiceNote(); state != "link" || text != "Using the CPU engine, as the page's address asks (?engine=cpu)." {
 		t.Errorf("note %q (%s)", text, state)
 	}
-	if c, _ := parseChoice(p.settings.get(p.choiceKey(224))); c.Backend != BackendGPU || c.Manual {
+	if c, _ := parseChoice(p.settings.get(p.choiceKey())); c.Backend != BackendGPU || c.Manual {
 		t.Errorf("?engine= changed the remembered choice: %+v", c)
 	}
 	// The toggle takes over from the address, and is remembered.
@@ -287,7 +301,7 @@ func TestLinkedEngine(t *testing.T) {
 	if p.linked != "" || p.choice.Linked {
 		t.Error("?engine= still in force after the toggle")
 	}
-	if c, _ := parseChoice(p.settings.get(p.choiceKey(224))); c.Backend != BackendGPU || !c.Manual {
+	if c, _ := parseChoice(p.settings.get(p.choiceKey())); c.Backend != BackendGPU || !c.Manual {
 		t.Errorf("toggle after ?engine=: remembered %+v", c)
 	}
 }

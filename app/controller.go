@@ -1,10 +1,12 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -58,6 +60,10 @@ type platform interface {
 	yield()
 	// mark records a named moment and returns it in ms since navigation.
 	mark(name string) float64
+	// pause returns to the browser's event loop for a moment (ends the
+	// current task): long work on the page's only thread calls it often
+	// (breathe), so that no task holds the thread for long.
+	pause()
 }
 
 // fileSource is an image the user gave (drop, picker, paste), not yet read.
@@ -75,6 +81,12 @@ type engineMakers struct {
 	// image of size×size from the weight file's header, while the rest
 	// downloads.
 	precompile func(head *weights.Model, size int)
+	// watch, when set, makes the GPU engines and precompile report their
+	// preparation to report (step gpuCompiling or gpuUploading, done of
+	// total layers) and call hold between layers, which returns when the
+	// CPU engine is not answering in the foreground. It is called once,
+	// before any engine is built.
+	watch func(report func(step string, done, total int), hold func())
 }
 
 // controllerDeps is everything outside the controller it works with.
@@ -85,29 +97,43 @@ type controllerDeps struct {
 	engines  engineMakers
 	goFn     func(func()) // starts work that waits (ctx.Async); `go` when nil
 	changed  func()       // the state changed; called from any goroutine, never with the mutex held
+	// debounce is how long a new input size waits for another before its
+	// run starts (sizeDebounce when 0): arrow keys move through the sizes
+	// one press at a time.
+	debounce time.Duration
 }
+
+// sizeDebounce is how long a new input size waits before its run.
+const sizeDebounce = 400 * time.Millisecond
 
 // pageState is a snapshot of what the page shows. Its slices are never
 // changed after they are handed out.
 type pageState struct {
 	// The weight file.
-	ModelFile     string
-	Phase         string // phaseDownloading, phaseDecoding, phaseReady, phaseFailed
-	Loaded, Total int64
-	Cached        bool
-	ModelErr      string
-	Facts         modelFacts
-	Forgotten     bool     // the cached copy was removed during this visit
-	Labels        []string // the model's class names, in class order (nil before it loads)
+	ModelFile       string
+	Phase           string // phaseDownloading, phaseDecoding, phaseReady, phaseFailed
+	Loaded, Total   int64
+	Cached          bool
+	Decoded, Layers int // weight layers decoded, of Layers
+	ModelErr        string
+	Facts           modelFacts
+	Forgotten       bool     // the cached copy was removed during this visit
+	Labels          []string // the model's class names, in class order (nil before it loads)
+
+	// The GPU engine's preparation: GPUStep is gpuCompiling, gpuUploading,
+	// gpuReady, gpuFailed or "" (not started), with GPUDone of GPUTotal.
+	GPUStep           string
+	GPUDone, GPUTotal int
 
 	// The backend and the engine choice.
 	GPU          gpuInfo
 	Probed       bool
 	HasGPUEngine bool
 	Backend      Backend
-	Fallback     string // why runs fell back to the CPU
-	Choice       string // the choice note (choiceNote)
-	ChoiceState  string // "pending", "measuring", "auto", "manual", "link" or ""
+	Fallback     string  // why runs fell back to the CPU
+	Choice       string  // the choice note (choiceNote)
+	ChoiceState  string  // "pending", "measuring", "auto", "manual", "link" or ""
+	MeasuredMs   float64 // when the background measurement ended, ms since navigation (0 before)
 
 	// The input and the answer.
 	Input        int // the current input's number: 0 before any, then one more per input
@@ -165,18 +191,39 @@ type controller struct {
 	fallback string
 	engines  *engineSet
 
-	// The engine choice on this adapter (choice.go).
-	choice    engineChoice  // the one in force for the current size; no Backend when none applies
-	measure   bool          // the next run times both engines (software adapter, nothing remembered)
-	measuring bool          // such a run is under way
-	settings  settingsStore // where choices are remembered
-	linked    Backend       // the engine ?engine= asks for, until the toggle is used
+	// The engine choice on this adapter (choice.go, measure.go).
+	choice        engineChoice       // the one in force, timings as measured; no Backend when none applies
+	measure       bool               // nothing measured on this software adapter yet: runs answer on the engine predicted faster, then the other is timed
+	why           string             // what the last answer's engine was predicted from, until measured
+	pending       *measureJob        // a background measurement waiting for the page to be idle
+	measuring     bool               // a background measurement is under way
+	cancelMeasure context.CancelFunc // stops it, for a run asked for meanwhile
+	measuredMs    float64            // when the last measurement ended, ms since navigation
+	settings      settingsStore      // where choices are remembered
+	linked        Backend            // the engine ?engine= asks for, until the toggle is used
+	macsAt        map[int]int64      // the network's MACs per image by input side (scaling timings)
+
+	// Loading, step by step (loading.go).
+	decoded, layers int       // weight layers decoded so far, of layers
+	gpuStep         string    // the GPU engine's preparation: gpuCompiling, gpuUploading, gpuReady, gpuFailed or ""
+	gpuDone         int       // its progress, of gpuTotal (layers)
+	gpuTotal        int       // layers of the step under way
+	gpuReadyMs      float64   // when the GPU engine was first ready, ms since navigation
+	gpuShown        time.Time // when the page was last told of gpuDone
+	sizeGen         int       // counts size changes: only the last one's debounced run starts
+
+	// While the CPU engine answers in the foreground the GPU engine's
+	// preparation waits (holdGPU): on a machine of few cores, compiling
+	// shaders beside a CPU run slows the answer several times over.
+	holding  bool
+	released *sync.Cond // on mu: holding became false
 
 	// The input.
 	input    int // numbers each input; runs and their answers carry it
 	runInput int // the input of the run under way (or the last one)
 	size     int
 	files    []inputFile
+	incoming int // images being read or fetched, not yet in files
 	goodN    int // images that made it into the last batch (plans use it)
 	problems []string
 
@@ -198,9 +245,15 @@ type controller struct {
 	precompiled bool
 }
 
-// statusIdle is the status line before any image (no "drop" or "Ctrl+V":
-// phones have neither).
-const statusIdle = "No image yet: choose one or try a sample."
+// Status lines before any image: statusIdle until the model is ready
+// (statusLine then says what the page is waiting for), statusReady once
+// it and the chosen engine are; statusWaiting while an image given early
+// waits for the model. No "drop" or "Ctrl+V": phones have neither.
+const (
+	statusIdle    = "No image yet: choose one or try a sample."
+	statusReady   = "Ready: choose an image or try a sample."
+	statusWaiting = "Waiting for the model to load…"
+)
 
 // newController returns a controller in the page's starting state; it
 // does nothing until start.
@@ -214,7 +267,10 @@ func newController(d controllerDeps) *controller {
 	if d.changed == nil {
 		d.changed = func() {}
 	}
-	return &controller{
+	if d.debounce == 0 {
+		d.debounce = sizeDebounce
+	}
+	c := &controller{
 		d:         d,
 		modelFile: defaultModel,
 		size:      defaultSize,
@@ -224,7 +280,13 @@ func newController(d controllerDeps) *controller {
 		status:    statusIdle,
 		params:    "–",
 		macs:      "–",
+		macsAt:    map[int]int64{},
 	}
+	c.released = sync.NewCond(&c.mu)
+	if d.engines.watch != nil {
+		d.engines.watch(c.gpuProgress, c.holdGPU)
+	}
+	return c
 }
 
 // attach sets how work starts and how changes are announced, before start
@@ -259,11 +321,12 @@ func (c *controller) state() pageState {
 	}
 	return pageState{
 		ModelFile: c.modelFile, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
-		ModelErr: c.modelErr, Facts: c.facts, Forgotten: c.forgotten, Labels: labels,
+		Decoded: c.decoded, Layers: c.layers, ModelErr: c.modelErr, Facts: c.facts, Forgotten: c.forgotten, Labels: labels,
+		GPUStep: c.gpuStep, GPUDone: c.gpuDone, GPUTotal: c.gpuTotal,
 		GPU: c.gpu, Probed: c.probed, HasGPUEngine: c.d.engines.gpu != nil, Backend: c.backend,
-		Fallback: c.fallback, Choice: choice, ChoiceState: choiceState,
+		Fallback: c.fallback, Choice: choice, ChoiceState: choiceState, MeasuredMs: c.measuredMs,
 		Input: c.input, Size: c.size, Batch: max(1, c.goodN), Params: c.params, MACs: c.macs,
-		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.status, Images: c.images,
+		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.statusLine(), Images: c.images,
 		Shown: c.shown, FirstMs: c.firstMs, Rows: c.rows, Measured: c.measured,
 	}
 }
@@ -301,13 +364,14 @@ func (c *controller) takeFiles(hs []fileSource) {
 	}
 	c.update(func() {
 		in := c.newInput(fmt.Sprintf("Reading %d file%s…", len(hs), plural(len(hs))))
+		c.incoming++
 		c.d.goFn(func() {
 			files := make([]inputFile, len(hs))
 			for i, h := range hs {
 				data, err := h.read()
 				files[i] = inputFile{Name: h.fileName(), Data: data, Err: err}
 			}
-			c.update(func() { c.setFiles(in, files) })
+			c.update(func() { c.incoming--; c.setFiles(in, files) })
 		})
 	})
 }
@@ -319,10 +383,11 @@ func (c *controller) takeSample(name string) {
 	}
 	c.update(func() {
 		in := c.newInput("Fetching the sample " + name + "…")
+		c.incoming++
 		c.d.goFn(func() {
 			data, err := c.d.plat.fetch("/web/samples/" + name)
 			f := inputFile{Name: name, Data: data, Err: err}
-			c.update(func() { c.setFiles(in, []inputFile{f}) })
+			c.update(func() { c.incoming--; c.setFiles(in, []inputFile{f}) })
 		})
 	})
 }
@@ -362,7 +427,22 @@ func (c *controller) setSize(n int) {
 		c.size = n
 		c.applyChoice()
 		c.replan()
-		c.schedule()
+		if len(c.files) == 0 {
+			return
+		}
+		// The plan changes at once; the run waits for the last of a few
+		// quick changes (arrow keys move one size per press).
+		c.sizeGen++
+		gen, wait := c.sizeGen, c.d.debounce
+		c.status = fmt.Sprintf("Input size %d×%d: running again in a moment…", n, n)
+		c.d.goFn(func() {
+			time.Sleep(wait)
+			c.update(func() {
+				if gen == c.sizeGen {
+					c.schedule()
+				}
+			})
+		})
 	})
 }
 

@@ -77,9 +77,10 @@ func TestControllerNewInputClearsAnswer(t *testing.T) {
 	if len(s.Problems) != 0 {
 		t.Errorf("the bad file's error outlived it: %q", s.Problems)
 	}
-	// An empty drop is an input too.
+	// An empty drop is an input too: the page is back to ready (the
+	// model is loaded), with the drop's error only.
 	r.c.emptyDrop()
-	if s := r.c.state(); len(s.Images) != 0 || len(s.Problems) != 1 || s.Status != statusIdle {
+	if s := r.c.state(); len(s.Images) != 0 || len(s.Problems) != 1 || s.Status != statusReady {
 		t.Errorf("an empty drop after an answer: %s", brief(s))
 	}
 }

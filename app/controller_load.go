@@ -40,6 +40,10 @@ func (c *controller) loadModel(url, file string) {
 	var last time.Time
 	headRead := false
 	progress := func(data []byte, total int64, cached bool) {
+		// A cached file's chunks come as fast as they are read: without
+		// a break the whole read is one task of seconds, and the page
+		// neither paints nor takes input.
+		c.breathe()
 		if !headRead {
 			// The header is in: the GPU can compile while the rest downloads.
 			head, err := weights.DecodeHeader(file, data)
@@ -63,9 +67,15 @@ func (c *controller) loadModel(url, file string) {
 			return
 		}
 		n := int64(len(data))
-		c.update(func() { c.phase, c.loaded, c.total, c.cached = phaseDecoding, n, n, hit })
+		c.update(func() { c.phase, c.loaded, c.total, c.cached, c.decoded = phaseDecoding, n, n, hit, 0 })
 		c.d.plat.yield() // let the page paint before decoding
-		m, err = weights.Decode(file, data)
+		m, err = weights.DecodeEach(file, data, func(done, layers int) {
+			c.breathe()
+			if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || done == layers {
+				last = now
+				c.update(func() { c.decoded, c.layers = done, layers })
+			}
+		})
 		if err == nil {
 			cached = hit
 			break
@@ -79,6 +89,7 @@ func (c *controller) loadModel(url, file string) {
 	facts := factsOf(m)
 	c.update(func() {
 		c.mdl, c.facts, c.cached, c.phase = m, facts, cached, phaseReady
+		c.d.plat.mark("residual-model-ready")
 		c.replan()
 		c.warmUp()
 		c.schedule()
@@ -91,9 +102,16 @@ func (c *controller) loadModel(url, file string) {
 // engine then starts on that device. On a software adapter compiling takes
 // seconds, so this is most of what a first run would otherwise wait for
 // (locked).
+//
+// Not while an image waits (or is on its way) on a software adapter with
+// nothing measured:
+// the CPU answers it first, and compiling beside that run (SwiftShader
+// compiles on the same cores) would slow the answer; readyGPU compiles
+// afterwards.
 func (c *controller) precompile() {
 	pre := c.d.engines.precompile
-	if c.precompiled || c.head == nil || !c.probed || c.backend != BackendGPU || pre == nil {
+	if c.precompiled || c.head == nil || !c.probed || c.backend != BackendGPU || pre == nil ||
+		c.measure && (len(c.files) > 0 || c.incoming > 0) {
 		return
 	}
 	c.precompiled = true
@@ -111,9 +129,8 @@ func (c *controller) warmUp() {
 	}
 	c.warmed = true
 	m, size := c.mdl, c.size
-	c.status = "Preparing the GPU engine (compiling shaders, uploading weights)…"
 	c.d.goFn(func() {
-		_, err := c.engines.ready(BackendGPU, m, 1, size)
+		err := c.readyGPU(m, 1, size)
 		c.update(func() {
 			switch {
 			case err != nil:
@@ -122,8 +139,8 @@ func (c *controller) warmUp() {
 				if c.backend == BackendGPU {
 					c.backend = BackendCPU
 				}
-			case len(c.files) == 0 && !c.busy:
-				c.status = "Ready: drop, paste or choose an image, or try a sample."
+			case len(c.files) == 0 && !c.busy && c.status == statusIdle:
+				c.status = statusReady
 			}
 		})
 	})

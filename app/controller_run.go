@@ -13,7 +13,7 @@ type runJob struct {
 	size    int
 	backend Backend
 	model   *weights.Model
-	measure bool // time both engines and choose (software adapter)
+	measure bool // answer on the engine predicted faster, then time the other (software adapter)
 	input   int  // the input the files are (controller.input)
 }
 
@@ -26,18 +26,22 @@ func (c *controller) schedule() {
 	}
 	if c.mdl == nil || !c.probed {
 		if c.phase != phaseFailed {
-			c.status = "Waiting for the model to load…"
+			c.status = statusWaiting
 		}
 		return
 	}
-	if c.busy {
+	if c.busy || c.stopMeasure() {
+		// A background measurement gives way: it is canceled and the
+		// run starts when it has stopped (endMeasure).
 		c.again = true
 		return
 	}
 	c.busy = true
-	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl, measure: c.measure && c.gpuUsable(), input: c.input}
+	c.sizeGen++     // this run is at the current size: a debounced one would repeat it
+	c.pending = nil // a measurement not yet started is of images no longer shown
+	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl,
+		measure: c.measure && !c.choice.Manual && c.linked == "" && c.gpuUsable(), input: c.input}
 	c.runInput = job.input
-	c.measuring = job.measure
 	c.d.goFn(func() { c.execute(job) })
 }
 
@@ -50,6 +54,12 @@ func (c *controller) say(s string) {
 
 // execute prepares and runs one batch (in a goroutine).
 func (c *controller) execute(job runJob) {
+	if job.backend == BackendCPU || job.measure {
+		// The answer may come from the CPU: the GPU engine's preparation
+		// waits until it has (or until the GPU is chosen to answer).
+		c.hold(true)
+		defer c.hold(false)
+	}
 	c.say(fmt.Sprintf("Preparing %d image%s at %d×%d…", len(job.files), plural(len(job.files)), job.size, job.size))
 	b := prepareBatch(job.files, job.model.Meta.Preprocess, job.size)
 	if b.X == nil {
@@ -69,17 +79,15 @@ func (c *controller) execute(job runJob) {
 			c.replan()
 		}
 	})
-	var gpuFailed string
+	var why string
+	shared := false
 	if job.measure {
-		if gpuFailed = c.measureEngines(job, b); gpuFailed == "" {
-			return
-		}
-		job.backend = BackendCPU
+		job.backend, why, shared = c.predict(job, n)
+	}
+	if job.backend == BackendGPU {
+		c.hold(false)
 	}
 	eng, fallback, err := c.engineFor(job)
-	if gpuFailed != "" {
-		fallback = gpuFailed
-	}
 	if err != nil {
 		c.failRun(err)
 		return
@@ -103,6 +111,22 @@ func (c *controller) execute(job runJob) {
 		c.fallback = fallback
 		if c.show(job, a) {
 			c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
+			if job.measure {
+				answeredOn := BackendCPU
+				if res.Engine != BackendCPU.engineName() {
+					answeredOn = BackendGPU
+				}
+				if fallback != "" {
+					// The GPU failed: there is nothing to compare.
+					c.measure = false
+					if !c.choice.Manual {
+						c.backend = BackendCPU
+					}
+				} else {
+					c.why = why
+					c.queueMeasure(&measureJob{job: job, b: b, first: answeredOn, firstMs: ms, retime: shared && answeredOn == BackendCPU})
+				}
+			}
 		} else {
 			c.status = statusIdle // until the newer input's run says more
 		}
@@ -186,4 +210,5 @@ func (c *controller) finish() {
 		c.again = false
 		c.schedule()
 	}
+	c.startMeasure()
 }

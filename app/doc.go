@@ -5,11 +5,17 @@
 // and a stage-by-stage inspector of the network.
 //
 // On a software WebGPU adapter (isFallbackAdapter, e.g. SwiftShader) the
-// first image is timed on both engines and the faster one kept, remembered
-// in localStorage per adapter, model and input size (choice.go,
-// measure.go); the GPU/CPU toggle overrides it and is remembered too. The
-// page's address may say ?sample=<photo> (run a sample at once) and
-// ?engine=gpu|cpu (use that engine for this visit, without remembering).
+// first image is answered by the engine predicted faster (a one-layer
+// probe of each, or the CPU while the GPU engine is still getting ready),
+// and the other is timed afterwards in the background; the faster one is
+// kept for the next runs and remembered in localStorage per adapter and
+// model, for every input size (timings scale with the network's MACs)
+// (choice.go, measure.go). The GPU/CPU toggle overrides it and is
+// remembered too. Loading names each step while it runs (download,
+// decoding, the GPU engine's shaders and weights, loading.go) and gives
+// the page its thread back between chunks. The page's address may say
+// ?sample=<photo> (run a sample at once) and ?engine=gpu|cpu (use that
+// engine for this visit, without remembering).
 //
 // The page shows one input at a time: a new image (or a failed paste, an
 // empty drop) replaces the answer and the messages of the one before, and

@@ -16,3 +16,9 @@ var newGPUEngine func(m *weights.Model) (model.Engine, error)
 // size×size, from the weight file's header (weights.DecodeHeader) while
 // the rest downloads. The next GPU engine starts on that device.
 var precompileGPU func(head *weights.Model, size int)
+
+// watchGPU, set in the browser build, makes the GPU engines and
+// precompileGPU report their preparation (compiling shaders, uploading
+// weights, layer by layer) to report, and wait in hold between layers
+// (engineMakers.watch).
+var watchGPU func(report func(step string, done, total int), hold func())

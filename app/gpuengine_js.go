@@ -15,6 +15,29 @@ import (
 func init() {
 	newGPUEngine = openGPUEngine
 	precompileGPU = precompile
+	watchGPU = func(r func(step string, done, total int), h func()) { report, hold = r, h }
+}
+
+// report is where devices report their plan builds, hold where they wait
+// between layers (watchGPU); set once, before any device is opened.
+var (
+	report func(step string, done, total int)
+	hold   func()
+)
+
+// hook makes a device report its plan builds and give the page its
+// thread back between layers: building a plan packs megabytes of
+// weights, which would otherwise be one task of seconds.
+func hook(d *shaders.Device) {
+	if report != nil {
+		d.SetProgress(report)
+	}
+	d.SetYield(0, func() {
+		breatheWith(yieldToBrowser)
+		if hold != nil {
+			hold()
+		}
+	})
 }
 
 // early is the device precompile opened, until a GPU engine takes it.
@@ -43,6 +66,7 @@ func precompile(head *weights.Model, size int) {
 	if err != nil {
 		return
 	}
+	hook(d)
 	if err := d.Precompile(ctx, head, 1, size, size); err != nil {
 		js.Global().Get("console").Call("warn", "residual: precompiling the GPU pipelines:", err.Error())
 	}
@@ -71,5 +95,13 @@ func takeEarly() *shaders.Device {
 // openGPUEngine builds the engine on the precompiled device, or on a
 // newly opened one.
 func openGPUEngine(m *weights.Model) (model.Engine, error) {
-	return shaders.OpenEngine(context.Background(), takeEarly(), m)
+	d := takeEarly()
+	if d == nil {
+		var err error
+		if d, err = shaders.Open(context.Background()); err != nil {
+			return nil, err
+		}
+		hook(d)
+	}
+	return shaders.OpenEngine(context.Background(), d, m)
 }

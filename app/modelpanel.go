@@ -34,6 +34,13 @@ type ModelPanel struct {
 	// weights in memory still run, the next visit downloads them.
 	Forgotten bool
 	Labels    []string // the class names, for the list
+	// Decoded of Layers weight layers are decoded (phaseDecoding).
+	Decoded, Layers int
+	// GPUStep is the GPU engine's preparation (gpuCompiling, gpuUploading,
+	// gpuReady, gpuFailed, or "" when it has not started), GPUDone of
+	// GPUTotal layers.
+	GPUStep           string
+	GPUDone, GPUTotal int
 }
 
 // Render draws the panel.
@@ -47,6 +54,7 @@ func (m *ModelPanel) Render() goapp.UI {
 			}),
 		),
 		m.progress(),
+		goapp.If(m.GPUStep != "", m.gpuProgress),
 		goapp.If(m.Phase == phaseReady, m.facts),
 		goapp.If(m.Err != "", func() goapp.UI {
 			return goapp.P().Class("error").Role("alert").ID("model-error").Text(m.Err)
@@ -61,15 +69,9 @@ func (m *ModelPanel) progress() goapp.UI {
 	case phaseIdle:
 		label = "Waiting for the app to start…"
 	case phaseDownloading:
-		if m.Cached {
-			label = "Reading from this browser's cache: " + formatBytes(m.Loaded)
-		} else if m.Total > 0 {
-			label = "Downloading: " + formatBytes(m.Loaded) + " of " + formatBytes(m.Total)
-		} else {
-			label = "Downloading: " + formatBytes(m.Loaded)
-		}
+		label = downloadText(m.Loaded, m.Total, m.Cached)
 	case phaseDecoding:
-		label = "Checking and unpacking the weights…"
+		label = decodeText(m.Decoded, m.Layers)
 	case phaseReady:
 		if m.Forgotten {
 			label = "Not cached any more: this visit keeps the weights in memory; the next one downloads them again"
@@ -85,6 +87,10 @@ func (m *ModelPanel) progress() goapp.UI {
 	switch {
 	case m.Phase == phaseReady:
 		bar = bar.Max(1).Value(1)
+	case m.Phase == phaseDecoding && m.Layers > 0:
+		bar = bar.Max(m.Layers).Value(m.Decoded)
+	case m.Phase == phaseDecoding:
+		// Indeterminate until the first layer is counted.
 	case m.Total > 0:
 		bar = bar.Max(m.Total).Value(m.Loaded)
 	}
@@ -93,6 +99,22 @@ func (m *ModelPanel) progress() goapp.UI {
 		goapp.P().ID("model-progress-label").Class("muted").
 			DataSet("phase", m.Phase).DataSet("cached", yesNo(m.Cached)).
 			Aria("live", "polite").Text(label),
+	)
+}
+
+// gpuProgress is the GPU engine's preparation, with its own bar.
+func (m *ModelPanel) gpuProgress() goapp.UI {
+	bar := goapp.Progress().ID("gpu-prep").Aria("labelledby", "gpu-prep-label")
+	switch {
+	case m.GPUStep == gpuReady:
+		bar = bar.Max(1).Value(1)
+	case m.GPUTotal > 0:
+		bar = bar.Max(m.GPUTotal).Value(m.GPUDone)
+	}
+	return goapp.Div().Class("progress", "gpu-prep").Body(
+		bar,
+		goapp.P().ID("gpu-prep-label").Class("muted").DataSet("step", m.GPUStep).
+			Aria("live", "polite").Text(gpuStepText(m.GPUStep, m.GPUDone, m.GPUTotal)),
 	)
 }
 

@@ -125,10 +125,7 @@ func (p *Page) Render() goapp.UI {
 		cls = append(cls, "dragging")
 	}
 	s := &p.st
-	badge := s.Shown.Engine
-	if badge == "" {
-		badge = string(s.Backend)
-	}
+	badge := engineBadge(s)
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
@@ -153,6 +150,7 @@ func (p *Page) Render() goapp.UI {
 					Cached: s.Cached, Err: s.ModelErr, Arch: s.Facts.Arch, Scheme: s.Facts.Scheme,
 					Params: s.Facts.Params, Classes: s.Facts.Classes, Source: s.Facts.Source,
 					Forgotten: s.Forgotten, Labels: s.Labels,
+					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
 				&BackendPanel{
 					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,

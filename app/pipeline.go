@@ -79,25 +79,7 @@ func prepareBatch(files []inputFile, p weights.Preprocess, size int) batch {
 // and checks that the answer covers it, labelling the top-k from the
 // weights when the engine left it out.
 func runEngine(e model.Engine, x *model.Tensor, labels []string) (*model.Result, float64, error) {
-	start := time.Now()
-	res, err := e.Run(context.Background(), x, model.RunOptions{TopK: topK, Inspect: true, Profile: true})
-	ms := msSince(start)
-	if err != nil {
-		return nil, ms, fmt.Errorf("%s engine: %w", e.Name(), err)
-	}
-	if res == nil {
-		return nil, ms, fmt.Errorf("%s engine: no result", e.Name())
-	}
-	if len(res.Top) != x.Shape[0] && len(res.Logits) == x.Shape[0] {
-		res.SetTop(labels, topK)
-	}
-	if len(res.Top) != x.Shape[0] {
-		return nil, ms, fmt.Errorf("%s engine: %d answers for %d images", e.Name(), len(res.Top), x.Shape[0])
-	}
-	if res.Engine == "" {
-		res.Engine = e.Name()
-	}
-	return res, ms, nil
+	return runEngineCtx(context.Background(), e, x, labels)
 }
 
 // msSince is the time since start in milliseconds.

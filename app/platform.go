@@ -12,7 +12,7 @@ func browserDeps() controllerDeps {
 		store:    browserStore{},
 		plat:     browserPlatform{},
 		settings: newSettings(),
-		engines:  engineMakers{cpu: newCPUEngine, gpu: newGPUEngine, precompile: precompileGPU},
+		engines:  engineMakers{cpu: newCPUEngine, gpu: newGPUEngine, precompile: precompileGPU, watch: watchGPU},
 	}
 }
 
@@ -32,9 +32,17 @@ func (browserPlatform) probeGPU() gpuInfo                { return probeWebGPU() 
 func (browserPlatform) fetch(url string) ([]byte, error) { return fetchBytes(url) }
 func (browserPlatform) mark(name string) float64         { return markTiming(name) }
 
-// yield sleeps long enough for the browser to paint: sleeping parks every
-// goroutine, so the Go runtime returns to JavaScript until the timer fires.
-func (browserPlatform) yield() { time.Sleep(20 * time.Millisecond) }
+// pause ends the current task for a moment (a timer of about a
+// millisecond), where the page runs long work; nothing natively.
+func (browserPlatform) pause() {
+	if yieldToBrowser != nil {
+		yieldToBrowser()
+	}
+}
+
+// yield waits long enough for the browser to paint, on a JavaScript
+// timer (waitTimer) so that the browser runs whatever else is busy.
+func (browserPlatform) yield() { pauseFor(20 * time.Millisecond) }
 
 // A fileHandle is a fileSource.
 func (h fileHandle) fileName() string      { return h.name }

@@ -76,6 +76,9 @@ func (p *Predictions) knows() goapp.UI {
 
 // timing is the latency line.
 func (p *Predictions) timing() goapp.UI {
+	if p.Engine == "" {
+		return goapp.Text("") // the first run is under way: nothing measured yet
+	}
 	l := p.Latency
 	warm := "warm: run again to measure"
 	if l.Runs > 1 {

@@ -78,7 +78,17 @@ func TestRenderBackendPanel(t *testing.T) {
 
 func TestRenderModelPanel(t *testing.T) {
 	html := render(t, &ModelPanel{File: defaultModel, Phase: phaseDownloading, Loaded: 12_300_000, Total: 25_600_000})
-	wantAll(t, html, `Downloading: 12.3 MB of 25.6 MB`, `<progress`, `max="25600000"`, `value="12300000"`)
+	wantAll(t, html, `Downloading the weights: 12.3 MB of 25.6 MB`, `<progress`, `max="25600000"`, `value="12300000"`)
+	if strings.Contains(html, "gpu-prep") {
+		t.Error("a GPU step before the GPU engine started")
+	}
+	// Decoding and the GPU engine's steps each have their own bar.
+	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseDecoding, Total: 25_600_000, Decoded: 20, Layers: 54,
+		GPUStep: gpuCompiling, GPUDone: 7, GPUTotal: 170})
+	wantAll(t, html, `data-phase="decoding"`, `Decoding the weights: layer 20 of 54`, `max="54"`, `value="20"`,
+		`id="gpu-prep-label"`, `data-step="compiling"`, `GPU engine: compiling shaders, layer 7 of 170`, `max="170"`, `value="7"`)
+	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, GPUStep: gpuUploading, GPUDone: 100, GPUTotal: 171})
+	wantAll(t, html, `data-step="uploading"`, `GPU engine: uploading weights, layer 100 of 171`)
 	html = render(t, &ModelPanel{File: defaultModel, Phase: phaseReady, Total: 25_600_000, Cached: true, Arch: "resnet50", Scheme: "int8"})
 	wantAll(t, html, `Loaded from this browser&#39;s cache (no download)`, `data-cached="yes"`, `id="model-scheme">int8`, `25.6 MB`)
 }
@@ -165,5 +175,30 @@ func TestRenderModelPanelForgotten(t *testing.T) {
 	wantAll(t, html, `Not cached any more`)
 	if strings.Contains(html, `id="forget-model"`) || strings.Contains(html, "Downloaded") || strings.Contains(html, `id="class-list"`) {
 		t.Error("forgotten: still offers Forget, claims a download, or lists classes it does not have")
+	}
+}
+
+// The banner names the engine in one form, before and after an answer.
+func TestEngineBadge(t *testing.T) {
+	sw := gpuInfo{Available: true, Vendor: "google", Architecture: "swiftshader", Fallback: true}
+	for _, tc := range []struct {
+		s    pageState
+		want string
+	}{
+		{pageState{}, ""},
+		{pageState{Backend: BackendGPU, GPU: sw}, "webgpu (google swiftshader)"},
+		{pageState{Backend: BackendCPU, GPU: sw}, "cpu"},
+		{pageState{Backend: BackendCPU, GPU: noAdapter}, "cpu"},
+		{pageState{Backend: BackendGPU, GPU: sw, Shown: shownRun{Engine: "cpu"}}, "cpu"},
+		{pageState{Backend: BackendCPU, GPU: sw, Shown: shownRun{Engine: "webgpu (google swiftshader)"}}, "webgpu (google swiftshader)"},
+	} {
+		if got := engineBadge(&tc.s); got != tc.want {
+			t.Errorf("backend %q shown %q: badge %q, want %q", tc.s.Backend, tc.s.Shown.Engine, got, tc.want)
+		}
+	}
+	// Before a first answer the latency line is not drawn ("0×0 on :").
+	html := render(t, &Predictions{Images: []imageView{{Name: "cat.jpg"}}, Busy: true, Status: "Running…"})
+	if strings.Contains(html, `id="latency"`) {
+		t.Error("a latency line before any answer")
 	}
 }

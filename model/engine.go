@@ -28,6 +28,14 @@ type Preparer interface {
 	Prepare(ctx context.Context, b, h, w int) error
 }
 
+// LayerTimer is an Engine that can time one layer of the network alone
+// (a conv or the fc, by its Op name) for batches of b images of h×w: a
+// probe of its speed on this machine that costs a few percent of a run,
+// to guess which engine answers first before either has run.
+type LayerTimer interface {
+	TimeLayer(ctx context.Context, name string, b, h, w int) (ms float64, err error)
+}
+
 // DefaultTopK is how many predictions per image Run returns when
 // RunOptions.TopK is not positive.
 const DefaultTopK = 5

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gogpu/gputypes"
 	"github.com/gogpu/wgpu"
@@ -34,6 +35,49 @@ type Device struct {
 	lost   error         // why the device is unusable; nil while it works
 	lostCh chan struct{} // closed when lost is set
 	web    webDevice     // the browser's GPUDevice (empty natively)
+
+	// Hooks for plan builds (SetProgress, SetYield); set before the
+	// device is shared.
+	progress   func(step string, done, total int)
+	yield      func()
+	yieldEvery time.Duration
+}
+
+// Steps SetProgress reports.
+const (
+	// StepCompiling is Precompile creating a plan's pipelines.
+	StepCompiling = "compiling"
+	// StepUploading is a plan build (Prepare, or a Run at a new shape)
+	// packing its weights and uploading them.
+	StepUploading = "uploading"
+)
+
+// SetProgress makes plan builds report their progress to f: StepCompiling
+// with done of total layers whose pipelines exist (in the browser: are
+// compiled, each waited for), StepUploading with done of total layers
+// whose weights are packed, the last step being the upload itself. Call
+// it before the device is shared.
+func (d *Device) SetProgress(f func(step string, done, total int)) { d.progress = f }
+
+// SetYield makes plan builds call f between layers once at least every
+// has passed since the last call, so that a host with a single thread
+// (the browser) can paint and take input while a plan of seconds is
+// built. Call it before the device is shared.
+func (d *Device) SetYield(every time.Duration, f func()) { d.yield, d.yieldEvery = f, every }
+
+// report tells SetProgress's hook, if any.
+func (d *Device) report(step string, done, total int) {
+	if d.progress != nil {
+		d.progress(step, done, total)
+	}
+}
+
+// pause calls SetYield's hook when every has passed since *last.
+func (d *Device) pause(last *time.Time) {
+	if d.yield != nil && time.Since(*last) >= d.yieldEvery {
+		d.yield()
+		*last = time.Now()
+	}
 }
 
 // Open opens the GPU device the engine runs on: Vulkan natively (it fails

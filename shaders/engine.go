@@ -111,12 +111,69 @@ func (d *Device) Precompile(ctx context.Context, m *weights.Model, b, h, w int) 
 	if m == nil || len(m.Net.Layers) == 0 {
 		return fmt.Errorf("gpu precompile: model has no layers (Net not laid out?)")
 	}
-	return d.locked("gpu precompile", func() error {
-		if _, err := buildPlan(d, m, b, h, w, true); err != nil {
-			return fmt.Errorf("plan for [%d,3,%d,%d]: %w", b, h, w, err)
+	if d == nil {
+		return fmt.Errorf("gpu precompile: no device")
+	}
+	// Not under one outer do, as locked would: each pipeline is then made
+	// under error scopes of its own, which in the browser settle only once
+	// the GPU process has compiled it, so the progress SetProgress reports
+	// counts compiled pipelines, not requested ones.
+	d.gpuMu.Lock()
+	defer d.gpuMu.Unlock()
+	if _, err := buildPlan(d, m, b, h, w, true); err != nil {
+		return fmt.Errorf("gpu precompile: plan for [%d,3,%d,%d]: %w", b, h, w, err)
+	}
+	return nil
+}
+
+// TimeLayer runs the named layer (a conv or the fc, as model.Op names
+// them) of the plan for batches of b images of h×w alone, twice, on
+// whatever its buffers hold, and returns the faster time in ms, waiting
+// for the GPU as a run does: a probe of this device's speed that costs a
+// few percent of a run (model.LayerTimer). The plan is built first if no
+// Prepare or Run has built it.
+func (e *Engine) TimeLayer(ctx context.Context, name string, b, h, w int) (float64, error) {
+	b, err := e.planBatch(b, h, w)
+	if err != nil {
+		return 0, fmt.Errorf("gpu engine: time %s: %w", name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	best := math.Inf(1)
+	err = e.locked("gpu engine: time "+name, func() error {
+		p, err := e.plan(b, h, w)
+		if err != nil {
+			return err
+		}
+		var seg segment
+		for _, sl := range p.slots {
+			for _, st := range sl.steps {
+				if st.layer == name {
+					seg.ds = append(seg.ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
+				}
+			}
+		}
+		if len(seg.ds) == 0 {
+			return fmt.Errorf("no layer %q in the plan", name)
+		}
+		// The probe copy makes the readback wait for the layer.
+		seg.copies = []copyOp{{src: p.acts[0], dst: p.probe, size: 16}}
+		for range 2 {
+			t0 := time.Now()
+			if err := e.d.submitSegments([]segment{seg}); err != nil {
+				return err
+			}
+			if _, err := readback(ctx, p.probe, 4); err != nil {
+				return err
+			}
+			best = min(best, float64(time.Since(t0).Nanoseconds())/1e6)
 		}
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	return best, nil
 }
 
 func (e *Engine) plan(b, h, w int) (*plan, error) {

@@ -2,6 +2,7 @@ package shaders
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gogpu/wgpu"
 	"github.com/residual-webgpu/residual/model"
@@ -283,7 +284,16 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		}
 		p.norm = step{k: k, bufs: []bufRef{actRef(acts[prog.Input].slot)}, x: x, y: y, layer: "normalize"}
 	}
+	stepName, total := StepUploading, len(prog.Ops)+1 // the upload is the last step
+	if dry {
+		stepName, total = StepCompiling, len(prog.Ops)
+	}
+	last := time.Now()
 	for i, op := range prog.Ops {
+		d.report(stepName, i, total)
+		if i > 0 {
+			d.pause(&last)
+		}
 		in, out := acts[op.In], acts[op.Out]
 		var st step
 		var err error
@@ -323,12 +333,16 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		p.writer[out.slot] = len(p.slots)
 	}
 	if dry {
+		d.report(stepName, total, total)
 		return p, nil // nothing to free: no buffer was made
 	}
 
+	d.report(stepName, total-1, total)
+	d.pause(&last)
 	if err := p.allocate(bl); err != nil {
 		return nil, err
 	}
+	d.report(stepName, total, total)
 	p.measure()
 	ok = true
 	return p, nil
@@ -347,7 +361,11 @@ func (p *plan) allocate(bl *builder) error {
 		}
 		p.weights = append(p.weights, buf)
 	}
+	last := time.Now()
 	for i := range bl.packs {
+		if i > 0 {
+			d.pause(&last) // packing is the long part of a plan: let the page breathe
+		}
 		pk := &bl.packs[i]
 		words, ep, err := pk.pack()
 		if err != nil {

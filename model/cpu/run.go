@@ -167,3 +167,33 @@ func reluCopy(x *model.Tensor) *model.Tensor {
 }
 
 func ms(start time.Time) float64 { return float64(time.Since(start).Nanoseconds()) / 1e6 }
+
+// TimeLayer runs the named op (a conv or the fc) of the network for
+// batches of b images of h×w once on blank inputs and returns how long it
+// took in ms (model.LayerTimer): a probe of this machine's speed.
+func (e *Engine) TimeLayer(ctx context.Context, name string, b, h, w int) (float64, error) {
+	p, err := e.net.Program(b, h, w)
+	if err != nil {
+		return 0, fmt.Errorf("cpu engine: time %s: %w", name, err)
+	}
+	for _, op := range p.Ops {
+		if op.Name != name || (op.Kind != model.OpConv && op.Kind != model.OpFC) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		vals := make([]*model.Tensor, len(p.Tensors))
+		for _, t := range []int{op.In, op.Residual} {
+			if t >= 0 {
+				vals[t] = model.NewTensor(p.Tensors[t].Shape...)
+			}
+		}
+		start := time.Now()
+		if _, err := e.exec(op, vals, p.Tensors[op.Out].Shape); err != nil {
+			return 0, fmt.Errorf("cpu engine: time %s: %w", name, err)
+		}
+		return ms(start), nil
+	}
+	return 0, fmt.Errorf("cpu engine: time %s: no such conv or fc layer", name)
+}

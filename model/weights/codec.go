@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"unsafe"
 
 	"github.com/residual-webgpu/residual/model/safetensors"
 )
@@ -34,7 +35,16 @@ func Load(path string) (*Model, error) {
 // scheme stores, finite values and positive scales. The model does not
 // keep data: its tensors are decoded copies.
 func Decode(name string, data []byte) (*Model, error) {
-	m, err := decode(data)
+	return DecodeEach(name, data, nil)
+}
+
+// DecodeEach is Decode that calls each, when not nil, once the header is
+// parsed (done 0) and after every layer's tensors are decoded and checked,
+// with the layers done so far and their number: a progress bar, and a
+// place for a host with a single thread (the browser) to let the page
+// paint during a decode of seconds.
+func DecodeEach(name string, data []byte, each func(done, total int)) (*Model, error) {
+	m, err := decode(data, each)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
@@ -62,7 +72,7 @@ func DecodeHeader(name string, prefix []byte) (*Model, error) {
 	return &Model{Meta: meta, Net: net}, nil
 }
 
-func decode(data []byte) (*Model, error) {
+func decode(data []byte, each func(done, total int)) (*Model, error) {
 	f, err := safetensors.Parse(data)
 	if err != nil {
 		return nil, err
@@ -94,7 +104,11 @@ func decode(data []byte) (*Model, error) {
 		return ti, nil
 	}
 	tensors := map[string]*Tensor{}
-	for _, l := range layers(net) {
+	ls := layers(net)
+	for li, l := range ls {
+		if each != nil {
+			each(li, len(ls)) // the first call follows parsing the header
+		}
 		wname, bname := l.prefix+".weight", l.prefix+".bias"
 		w := &Tensor{Name: wname, Shape: l.wshape}
 		if meta.Scheme == Int8 {
@@ -103,9 +117,9 @@ func decode(data []byte) (*Model, error) {
 				return nil, err
 			}
 			w.I8 = make([]int8, len(ti.Data))
-			for i, b := range ti.Data {
-				w.I8[i] = int8(b)
-			}
+			// A bulk copy, not a loop over bytes: in the browser's
+			// WebAssembly the loop takes seconds for ResNet-50.
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.I8))), len(w.I8)), ti.Data)
 			si, err := get(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
 			if err != nil {
 				return nil, err
@@ -134,6 +148,9 @@ func decode(data []byte) (*Model, error) {
 	}
 	if err := noExtra(byName, used, meta); err != nil {
 		return nil, err
+	}
+	if each != nil {
+		each(len(ls), len(ls))
 	}
 	return &Model{Meta: meta, Net: net, Tensors: tensors}, nil
 }

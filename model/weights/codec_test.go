@@ -356,3 +356,40 @@ func TestDecodeHeader(t *testing.T) {
 		t.Fatalf("DecodeHeader of a huge header length: %v, want a plain error", err)
 	}
 }
+
+// DecodeEach reports the parsed header (0), then every layer once, in
+// order, ending at the total, and decodes the same model as Decode.
+func TestDecodeEachReportsLayers(t *testing.T) {
+	m := tinyInt8(t)
+	data := encode(t, m)
+	var seen []int
+	total := -1
+	got, err := DecodeEach("tiny.safetensors", data, func(done, n int) {
+		if total >= 0 && n != total {
+			t.Fatalf("total changed from %d to %d", total, n)
+		}
+		total = n
+		seen = append(seen, done)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameModel(t, got, m)
+	if want := len(layers(m.Net)); total != want || len(seen) != want+1 {
+		t.Fatalf("reported %v of %d, want 0…%d", seen, total, want)
+	}
+	for i, d := range seen {
+		if d != i {
+			t.Fatalf("reported %v, want 0…%d in order", seen, total)
+		}
+	}
+	// A file that fails part way reports only the layers before the failure.
+	seen = nil
+	bad := rewrite(t, data, dropTensor("fc.bias"))
+	if _, err := DecodeEach("bad.safetensors", bad, func(done, _ int) { seen = append(seen, done) }); err == nil {
+		t.Fatal("a file without fc.bias decoded")
+	}
+	if len(seen) != len(layers(m.Net)) || seen[len(seen)-1] != len(layers(m.Net))-1 {
+		t.Errorf("a failed decode reported %v", seen)
+	}
+}
