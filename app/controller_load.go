@@ -48,7 +48,7 @@ func (c *controller) loadModel(url, file string) {
 			// The header is in: the GPU can compile while the rest downloads.
 			head, err := weights.DecodeHeader(file, data)
 			if headRead = !errors.Is(err, safetensors.ErrShortPrefix); err == nil {
-				c.update(func() { c.head = head; c.precompile() })
+				c.update(func() { c.head = head; c.replan(); c.precompile() })
 			}
 		}
 		loaded := int64(len(data))
@@ -172,10 +172,14 @@ func factsOf(m *weights.Model) modelFacts {
 // current size and batch from the model's own layout; the table shows the
 // plan until a run measures it (locked).
 func (c *controller) replan() {
-	if c.mdl == nil {
+	m := c.mdl
+	if m == nil {
+		m = c.head // the header's layout: the table is drawn while the weights download, not in the task that finishes loading
+	}
+	if m == nil {
 		return
 	}
-	st, err := c.mdl.Net.Stages(max(1, c.goodN), c.size, c.size)
+	st, err := m.Net.Stages(max(1, c.goodN), c.size, c.size)
 	if err != nil {
 		c.rows, c.measured = nil, false
 		c.params, c.macs = "–", "–"
