@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -357,7 +356,7 @@ func newSwitchProxy(t *testing.T, target string) *switchProxy {
 	}
 	p := &switchProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.url = serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.offline.Load() {
 			if hj, ok := w.(http.Hijacker); ok {
 				if c, _, err := hj.Hijack(); err == nil {
@@ -371,13 +370,6 @@ func newSwitchProxy(t *testing.T, target string) *switchProxy {
 			p.modelGets.Add(1)
 		}
 		rp.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	p.url = "http://" + ln.Addr().String()
+	}))
 	return p
 }

@@ -11,6 +11,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,6 +228,20 @@ func startServer(bin, web string) (stop func(), err error) {
 		stop()
 		return nil, errors.New("the dev server did not report its address within 30 s")
 	}
+}
+
+// serve runs h on a loopback port until the test ends and returns its
+// URL, "http://127.0.0.1:port".
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 // repoPath resolves a path given relative to the repository root.

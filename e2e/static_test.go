@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -26,21 +25,15 @@ func TestStaticSite(t *testing.T) {
 	}
 	var modelGets atomic.Int32
 	files := http.FileServer(http.Dir(dist))
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	site := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/web/models/") {
 			modelGets.Add(1)
 		}
 		files.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	}))
 
 	b := newBrowser(t, false, 10*time.Minute)
-	b.base = "http://" + ln.Addr().String()
+	b.base = site
 	b.navigate("/?sample=chelsea.jpg")
 	b.waitForModel(loadTimeout)
 	b.waitForAnswer("chelsea.jpg", runTimeout)

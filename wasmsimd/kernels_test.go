@@ -136,7 +136,6 @@ func TestConvMatchesReference(t *testing.T) {
 // engine and the CPU reference: logits within 1e-3 relative, the same
 // top-5.
 func TestEngineMatchesCPU(t *testing.T) {
-	ctx := context.Background()
 	wasm := buildKernels(t)
 	for _, a := range []model.Arch{
 		{Name: "basic", Block: model.Basic, Layers: [4]int{1, 1, 1, 1}, Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 8},
@@ -146,49 +145,23 @@ func TestEngineMatchesCPU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := New(ctx, wasm, m, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := cpu.New(m)
-		if err != nil {
-			t.Fatal(err)
-		}
 		x := model.NewTensor(2, 3, 45, 39)
 		rng := rand.New(rand.NewSource(2))
 		for i := range x.Data {
 			x.Data[i] = float32(rng.NormFloat64())
 		}
-		opt := model.RunOptions{TopK: 5}
-		got, err := e.Run(ctx, x, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ref.Run(ctx, x, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, want := againstCPU(t, wasm, m, x, Options{})
 		worst := 0.0
 		for i := range want.Logits {
-			scale := 0.0
-			for _, v := range want.Logits[i] {
-				scale = max(scale, math.Abs(float64(v)))
-			}
-			for j, v := range want.Logits[i] {
-				worst = max(worst, math.Abs(float64(got.Logits[i][j]-v))/scale)
-			}
-			for j := range want.Top[i] {
-				if got.Top[i][j].Index != want.Top[i][j].Index {
-					t.Errorf("%s image %d: top-5 %v, CPU %v", a.Name, i, got.Top[i], want.Top[i])
-					break
-				}
+			worst = max(worst, logitError(got.Logits[i], want.Logits[i]))
+			if !sameTop(got.Top[i], want.Top[i]) {
+				t.Errorf("%s image %d: top-5 %v, CPU %v", a.Name, i, got.Top[i], want.Top[i])
 			}
 		}
 		t.Logf("%s: max |Δlogit| / max |logit| = %.2g", a.Name, worst)
 		if worst > 1e-3 {
 			t.Errorf("%s: logits differ from the CPU's by %g relative", a.Name, worst)
 		}
-		e.Close()
 	}
 }
 
@@ -199,8 +172,25 @@ func TestEngineMatchesCPU(t *testing.T) {
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func TestRealResNet50(t *testing.T) {
 	m, x, files := realBatch(t)
+	got, want := againstCPU(t, buildKernels(t), m, x, Options{})
+	for i, f := range files {
+		worst := logitError(got.Logits[i], want.Logits[i])
+		t.Logf("%s: %s %.3f; max |Δlogit| %.2g of the largest", filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
+		if worst > 1e-3 {
+			t.Errorf("%s: logits differ by %g of the largest", f, worst)
+		}
+		if !sameTop(got.Top[i], want.Top[i]) {
+			t.Errorf("%s: top-5 %v, CPU %v", f, got.Top[i], want.Top[i])
+		}
+	}
+}
+
+// againstCPU runs x through this engine (with opt) and the CPU reference,
+// top-5 each.
+func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt Options) (got, want *model.Result) {
+	t.Helper()
 	ctx := context.Background()
-	e, err := New(ctx, buildKernels(t), m, Options{})
+	e, err := New(ctx, wasm, m, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,34 +199,36 @@ func TestRealResNet50(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := model.RunOptions{TopK: 5}
-	got, err := e.Run(ctx, x, opt)
-	if err != nil {
+	ro := model.RunOptions{TopK: 5}
+	if got, err = e.Run(ctx, x, ro); err != nil {
 		t.Fatal(err)
 	}
-	want, err := ref.Run(ctx, x, opt)
-	if err != nil {
+	if want, err = ref.Run(ctx, x, ro); err != nil {
 		t.Fatal(err)
 	}
-	for i, f := range files {
-		scale, worst := 0.0, 0.0
-		for _, v := range want.Logits[i] {
-			scale = max(scale, math.Abs(float64(v)))
-		}
-		for j, v := range want.Logits[i] {
-			worst = max(worst, math.Abs(float64(got.Logits[i][j]-v))/scale)
-		}
-		t.Logf("%s: %s %.3f; max |Δlogit| %.2g of the largest", filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
-		if worst > 1e-3 {
-			t.Errorf("%s: logits differ by %g of the largest", f, worst)
-		}
-		for j := range want.Top[i] {
-			if got.Top[i][j].Index != want.Top[i][j].Index {
-				t.Errorf("%s: top-5 %v, CPU %v", f, got.Top[i], want.Top[i])
-				break
-			}
+	return got, want
+}
+
+// logitError is the largest |got-want| over the largest |want|.
+func logitError(got, want []float32) float64 {
+	scale, worst := 0.0, 0.0
+	for _, v := range want {
+		scale = max(scale, math.Abs(float64(v)))
+	}
+	for j, v := range want {
+		worst = max(worst, math.Abs(float64(got[j]-v))/scale)
+	}
+	return worst
+}
+
+// sameTop says whether two top-k lists name the same classes in order.
+func sameTop(got, want []model.Prediction) bool {
+	for j := range want {
+		if got[j].Index != want[j].Index {
+			return false
 		}
 	}
+	return true
 }
 
 // TestInt8ActivationsRealResNet50: with int8 activations the real

@@ -172,10 +172,16 @@ func Decode(name string, data []byte) (img image.Image, err error) {
 		return nil, fail(name, ErrTooLarge, nil, "%d×%d is %.1f megapixels, over the %d megapixel limit",
 			cfg.Width, cfg.Height, float64(px)/1e6, limit/1_000_000)
 	}
+	// The EXIF orientation, read once: a JPEG's plan counts the upright
+	// copy a rotation makes.
+	o := 1
+	if err := guard(func() error { o = orientation(f, data); return nil }); err != nil {
+		return nil, fail(name, ErrCorrupt, err, "corrupt %s: %v", f, err)
+	}
 	plan := jpegPlan{scale: 1}
 	if f == JPEG {
 		var tooLarge string
-		err := guard(func() (err error) { plan, tooLarge, err = planJPEG(data, orientation(f, data)); return err })
+		err := guard(func() (err error) { plan, tooLarge, err = planJPEG(data, o); return err })
 		switch {
 		case tooLarge != "":
 			return nil, fail(name, ErrTooLarge, nil, "%s", tooLarge)
@@ -215,7 +221,7 @@ func Decode(name string, data []byte) (img image.Image, err error) {
 		if f == WebP {
 			img = webpToRGBA(img)
 		}
-		if o := orientation(f, data); o > 1 {
+		if o > 1 {
 			img = orient(img, o)
 		}
 		return nil

@@ -45,6 +45,13 @@ static inline v128_t epi(v128_t acc, v128_t s, v128_t b, const float *res,
   return v;
 }
 
+// epi1 is epi for one value v (already scaled and biased); res, when not
+// 0, points at its residual.
+static inline float epi1(float v, const float *res, int relu) {
+  if (res) v += *res;
+  return relu && v < 0 ? 0 : v;
+}
+
 // gemm_i8 computes out[co*P + p] = epilogue(scale[co] * sum_k
 // w[co][k] * col[k*P + p] + bias[co]) for a conv (or fc, with P the
 // batch) whose int8 weights are packed in panels of 4 output channels:
@@ -108,10 +115,7 @@ void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
       }
       for (int r = 0; r < rows; r++) {
         int co = c0 + r;
-        float v = a[r] * scale[co] + bias[co];
-        if (res) v += res[co * P + p];
-        if (relu && v < 0) v = 0;
-        out[co * P + p] = v;
+        out[co * P + p] = epi1(a[r] * scale[co] + bias[co], res ? res + co * P + p : 0, relu);
       }
     }
   }
@@ -270,10 +274,8 @@ void gemm_q8(const int8_t *w, const float *scale, float sx, const float *bias,
       for (int r = 0; r < nr; r++) {
         int co = c0 + r;
         for (int j = 0; j < np; j++) {
-          float v = (float)s[r][j] * (sx * scale[co]) + bias[co];
-          if (res) v += res[co * P + p + j];
-          if (relu && v < 0) v = 0;
-          out[co * P + p + j] = v;
+          out[co * P + p + j] = epi1((float)s[r][j] * (sx * scale[co]) + bias[co],
+                                     res ? res + co * P + p + j : 0, relu);
         }
       }
     }
