@@ -2,10 +2,12 @@ package wasmsimd
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -49,17 +51,32 @@ func convRef(in []float32, ci, h, w int, wq []int8, scale, bias []float32, co, k
 	return out, oh, ow
 }
 
+// workerCounts are the instance counts the tests run: one, two (both of
+// this machine's cores), three (shares that do not halve evenly).
+var workerCounts = []int{1, 2, 3}
+
 // TestConvMatchesReference runs convolutions of ResNet's kinds (7×7/2
 // stem, 3×3, 1×1, strided 1×1 shortcut; with and without residual and
 // ReLU; odd sizes so every tail path runs) through im2col + gemm_i8 in
-// the module, against a float64 reference.
+// the module, on one instance and split between several, against a
+// float64 reference.
 func TestConvMatchesReference(t *testing.T) {
+	wasm := buildKernels(t)
+	for _, n := range workerCounts {
+		t.Run(fmt.Sprintf("workers=%d", n), func(t *testing.T) { testConv(t, wasm, n) })
+	}
+}
+
+func testConv(t *testing.T, wasm []byte, workers int) {
 	ctx := context.Background()
-	k, err := Load(ctx, buildKernels(t))
+	k, err := Load(ctx, wasm, workers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
+	if k.Workers() != workers {
+		t.Fatalf("%d workers run, want %d", k.Workers(), workers)
+	}
 	rng := rand.New(rand.NewSource(1))
 	for _, c := range []struct {
 		name                              string
@@ -114,7 +131,7 @@ func TestConvMatchesReference(t *testing.T) {
 		if err := k.Im2col(ctx, mIn, c.ci, c.h, c.w, c.kh, c.kw, c.stride, c.pad, oh, ow, mCol); err != nil {
 			t.Fatal(err)
 		}
-		scratch, _ := k.Alloc(32 * kk)
+		scratch, _ := k.Alloc(k.ScratchBytes(kk))
 		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, c.relu, scratch); err != nil {
 			t.Fatal(err)
 		}
@@ -133,8 +150,8 @@ func TestConvMatchesReference(t *testing.T) {
 
 // TestEngineMatchesCPU runs whole generated int8 networks (basic blocks;
 // grouped bottlenecks with the v1 strides; batch 2, odd size) through the
-// engine and the CPU reference: logits within 1e-3 relative, the same
-// top-5.
+// engine, on one instance and split between several, and the CPU
+// reference: logits within 1e-3 relative, the same top-5.
 func TestEngineMatchesCPU(t *testing.T) {
 	wasm := buildKernels(t)
 	for _, a := range []model.Arch{
@@ -150,17 +167,36 @@ func TestEngineMatchesCPU(t *testing.T) {
 		for i := range x.Data {
 			x.Data[i] = float32(rng.NormFloat64())
 		}
-		got, want := againstCPU(t, wasm, m, x, Options{})
-		worst := 0.0
-		for i := range want.Logits {
-			worst = max(worst, logitError(got.Logits[i], want.Logits[i]))
-			if !sameTop(got.Top[i], want.Top[i]) {
-				t.Errorf("%s image %d: top-5 %v, CPU %v", a.Name, i, got.Top[i], want.Top[i])
+		var opts []Options
+		for _, n := range workerCounts {
+			opts = append(opts, Options{Workers: n})
+		}
+		gots, want := againstCPU(t, wasm, m, x, opts...)
+		for j, got := range gots {
+			worst := 0.0
+			for i := range want.Logits {
+				worst = max(worst, logitError(got.Logits[i], want.Logits[i]))
+				if !sameTop(got.Top[i], want.Top[i]) {
+					t.Errorf("%s, %d workers, image %d: top-5 %v, CPU %v", a.Name, workerCounts[j], i, got.Top[i], want.Top[i])
+				}
+			}
+			t.Logf("%s, %d workers: max |Δlogit| / max |logit| = %.2g", a.Name, workerCounts[j], worst)
+			if worst > 1e-3 {
+				t.Errorf("%s, %d workers: logits differ from the CPU's by %g relative", a.Name, workerCounts[j], worst)
 			}
 		}
-		t.Logf("%s: max |Δlogit| / max |logit| = %.2g", a.Name, worst)
-		if worst > 1e-3 {
-			t.Errorf("%s: logits differ from the CPU's by %g relative", a.Name, worst)
+		// With int8 activations every output is an exact int32 sum, the
+		// same however the calls are split: the logits must be equal.
+		var q8 []*model.Result
+		for _, n := range workerCounts {
+			q8 = append(q8, runEngine(t, wasm, m, x, Options{Workers: n, Int8Activations: true}))
+		}
+		for j, got := range q8[1:] {
+			for i := range got.Logits {
+				if !slices.Equal(got.Logits[i], q8[0].Logits[i]) {
+					t.Errorf("%s, int8 activations, image %d: %d workers' logits differ from one's", a.Name, i, workerCounts[j+1])
+				}
+			}
 		}
 	}
 }
@@ -172,22 +208,43 @@ func TestEngineMatchesCPU(t *testing.T) {
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func TestRealResNet50(t *testing.T) {
 	m, x, files := realBatch(t)
-	got, want := againstCPU(t, buildKernels(t), m, x, Options{})
-	for i, f := range files {
-		worst := logitError(got.Logits[i], want.Logits[i])
-		t.Logf("%s: %s %.3f; max |Δlogit| %.2g of the largest", filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
-		if worst > 1e-3 {
-			t.Errorf("%s: logits differ by %g of the largest", f, worst)
-		}
-		if !sameTop(got.Top[i], want.Top[i]) {
-			t.Errorf("%s: top-5 %v, CPU %v", f, got.Top[i], want.Top[i])
+	gots, want := againstCPU(t, buildKernels(t), m, x, Options{Workers: 1}, Options{Workers: 2})
+	for j, got := range gots {
+		for i, f := range files {
+			worst := logitError(got.Logits[i], want.Logits[i])
+			t.Logf("%d workers: %s: %s %.3f; max |Δlogit| %.2g of the largest", j+1, filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
+			if worst > 1e-3 {
+				t.Errorf("%d workers: %s: logits differ by %g of the largest", j+1, f, worst)
+			}
+			if !sameTop(got.Top[i], want.Top[i]) {
+				t.Errorf("%d workers: %s: top-5 %v, CPU %v", j+1, f, got.Top[i], want.Top[i])
+			}
 		}
 	}
 }
 
-// againstCPU runs x through this engine (with opt) and the CPU reference,
-// top-5 each.
-func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt Options) (got, want *model.Result) {
+// againstCPU runs x through this engine, once with each of opts, and
+// through the CPU reference, top-5 each.
+func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opts ...Options) (got []*model.Result, want *model.Result) {
+	t.Helper()
+	ctx := context.Background()
+	ro := model.RunOptions{TopK: 5}
+	for _, opt := range opts {
+		got = append(got, runEngine(t, wasm, m, x, opt))
+	}
+	ref, err := cpu.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = ref.Run(ctx, x, ro); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
+}
+
+// runEngine runs x through this engine with opt, top-5. An engine that
+// runs on fewer workers than asked fails t.
+func runEngine(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt Options) *model.Result {
 	t.Helper()
 	ctx := context.Background()
 	e, err := New(ctx, wasm, m, opt)
@@ -195,18 +252,14 @@ func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, op
 		t.Fatal(err)
 	}
 	defer e.Close()
-	ref, err := cpu.New(m)
+	if e.Workers() != opt.Workers {
+		t.Fatalf("%s, want %d workers", e.Mode(), opt.Workers)
+	}
+	r, err := e.Run(ctx, x, model.RunOptions{TopK: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := model.RunOptions{TopK: 5}
-	if got, err = e.Run(ctx, x, ro); err != nil {
-		t.Fatal(err)
-	}
-	if want, err = ref.Run(ctx, x, ro); err != nil {
-		t.Fatal(err)
-	}
-	return got, want
+	return r
 }
 
 // logitError is the largest |got-want| over the largest |want|.

@@ -1,24 +1,37 @@
 // Residual's wasm SIMD128 kernels: what a ResNet forward pass needs, over
 // memory the Go side lays out (weights packed once, activations kept
-// here). Built freestanding (no libc) by the Makefile:
-//   clang --target=wasm32 -O3 -msimd128 -nostdlib -Wl,--no-entry ...
-// Every pointer is an offset into this module's own linear memory.
+// here). Built freestanding (no libc) by tools/build_kernels.sh, over an
+// imported shared memory: several instances of this module (the page's
+// thread and Web Workers, or goroutines natively) run one kernel call
+// together, each its part of the outputs (see dispatch and worker at the
+// end). Every pointer is an offset into that memory.
+//
+// Every kernel takes (part, nparts) last and writes only its part's
+// share of the outputs, so parts never write the same bytes.
 #include <stdint.h>
 #include <wasm_simd128.h>
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
+// SHARE sets [lo, hi) to part's share of n units (balanced to one unit).
+#define SHARE(n, part, nparts, lo, hi)                                  \
+  do {                                                                  \
+    lo = (int)((int64_t)(n) * (part) / (nparts));                      \
+    hi = (int)((int64_t)(n) * ((part) + 1) / (nparts));                \
+  } while (0)
+
 // im2col lays the KHxKW patches of a CxHxW tensor out as the K x P
 // matrix a conv's GEMM reads: col[k*P + p] with k = (c*KH + kh)*KW + kw
-// and p = oh*OW + ow; taps outside the picture (padding) are 0.
-EXPORT(im2col)
-void im2col(const float *in, int C, int H, int W, int KH, int KW, int stride,
-            int pad, int OH, int OW, float *col) {
-  int P = OH * OW;
-  for (int c = 0; c < C; c++)
-    for (int kh = 0; kh < KH; kh++)
-      for (int kw = 0; kw < KW; kw++) {
-        float *dst = col + ((c * KH + kh) * KW + kw) * P;
+// and p = oh*OW + ow; taps outside the picture (padding) are 0. Parts
+// share the K rows.
+static void im2col(const float *in, int C, int H, int W, int KH, int KW,
+                   int stride, int pad, int OH, int OW, float *col, int part,
+                   int nparts) {
+  int P = OH * OW, lo, hi;
+  SHARE(C * KH * KW, part, nparts, lo, hi);
+  for (int k = lo; k < hi; k++) {
+        int c = k / (KH * KW), kh = k / KW % KH, kw = k % KW;
+        float *dst = col + k * P;
         for (int oh = 0; oh < OH; oh++) {
           int ih = oh * stride - pad + kh;
           float *row = dst + oh * OW;
@@ -32,7 +45,7 @@ void im2col(const float *in, int C, int H, int W, int KH, int KW, int stride,
             row[ow] = (iw >= 0 && iw < W) ? src[iw] : 0;
           }
         }
-      }
+  }
 }
 
 // The epilogue of one output row segment: scale, bias, optional
@@ -63,12 +76,17 @@ static inline float epi1(float v, const float *res, int relu) {
 // output channels multiplies it in a 4x8 register tile (8 f32x4
 // accumulators; each int8 weight widened once and shared by 8 columns).
 // So col streams from memory once, not once per panel.
-EXPORT(gemm_i8)
-void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
-             const float *col, int K, int P, int CO, float *out,
-             const float *res, int relu, float *scratch) {
-  int p = 0;
-  for (; p + 8 <= P; p += 8) {
+//
+// Parts share the strips (each its own K*8 floats of scratch, at
+// scratch + part*K*8) and, for the last P%8 columns, the panels.
+static void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
+                    const float *col, int K, int P, int CO, float *out,
+                    const float *res, int relu, float *scratch, int part,
+                    int nparts) {
+  int lo, hi;
+  SHARE(P / 8, part, nparts, lo, hi);
+  scratch += part * K * 8;
+  for (int p = 8 * lo; p < 8 * hi; p += 8) {
     const float *src = col + p;
     for (int k = 0; k < K; k++, src += P) {
       wasm_v128_store(scratch + 8 * k, wasm_v128_load(src));
@@ -104,8 +122,9 @@ void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
       }
     }
   }
-  for (; p < P; p++) { // the last columns, one at a time
-    for (int c0 = 0; c0 < CO; c0 += 4) {
+  SHARE((CO + 3) / 4, part, nparts, lo, hi);
+  for (int p = P / 8 * 8; p < P; p++) { // the last columns, one at a time
+    for (int c0 = 4 * lo; c0 < 4 * hi; c0 += 4) {
       const int8_t *q = wp + (c0 / 4) * K * 4;
       int rows = CO - c0 < 4 ? CO - c0 : 4;
       float a[4] = {0, 0, 0, 0};
@@ -123,10 +142,12 @@ void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
 
 // maxpool takes the KxK maximum with stride S and padding P (padding
 // never wins: torch pads max pooling with -inf) of each of C planes.
-EXPORT(maxpool)
-void maxpool(const float *in, int C, int H, int W, int K, int S, int P,
-             int OH, int OW, float *out) {
-  for (int c = 0; c < C; c++) {
+// Parts share the planes.
+static void maxpool(const float *in, int C, int H, int W, int K, int S, int P,
+                    int OH, int OW, float *out, int part, int nparts) {
+  int lo, hi;
+  SHARE(C, part, nparts, lo, hi);
+  for (int c = lo; c < hi; c++) {
     const float *plane = in + c * H * W;
     for (int oh = 0; oh < OH; oh++)
       for (int ow = 0; ow < OW; ow++) {
@@ -148,51 +169,58 @@ void maxpool(const float *in, int C, int H, int W, int K, int S, int P,
 
 // avgpool averages each of n planes of hw values (the global average
 // pool: one value a channel), summing in order as the reference does.
-EXPORT(avgpool)
-void avgpool(const float *in, int n, int hw, float *out) {
-  for (int c = 0; c < n; c++) {
+// Parts share the planes.
+static void avgpool(const float *in, int n, int hw, float *out, int part,
+                    int nparts) {
+  int lo, hi;
+  SHARE(n, part, nparts, lo, hi);
+  for (int c = lo; c < hi; c++) {
     float s = 0;
     for (int i = 0; i < hw; i++) s += in[c * hw + i];
     out[c] = s / (float)hw;
   }
 }
 
-// relu writes max(x, 0) of n values.
-EXPORT(relu)
-void relu(const float *in, int n, float *out) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4)
+// relu writes max(x, 0) of n values; parts share groups of 4, the last
+// part the tail.
+static void relu(const float *in, int n, float *out, int part, int nparts) {
+  int lo, hi;
+  SHARE(n / 4, part, nparts, lo, hi);
+  for (int i = 4 * lo; i < 4 * hi; i += 4)
     wasm_v128_store(out + i, wasm_f32x4_max(wasm_v128_load(in + i), wasm_f32x4_splat(0)));
-  for (; i < n; i++) out[i] = in[i] > 0 ? in[i] : 0;
+  if (part == nparts - 1)
+    for (int i = n / 4 * 4; i < n; i++) out[i] = in[i] > 0 ? in[i] : 0;
 }
 
-// absmax is the largest |x| of n values (an activation's int8 scale is
-// absmax/127).
-EXPORT(absmax)
-float absmax(const float *x, int n) {
-  v128_t m = wasm_f32x4_splat(0);
-  int i = 0;
-  for (; i + 4 <= n; i += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
-  float r = 0;
+// stats writes the largest |x| and the smallest x of part's share of n
+// values to out[2*part] and out[2*part+1] (an activation's int8 scale is
+// absmax/127; one with no negative value is quantized to 0..255). An
+// empty share gives 0, 0.
+static void stats(const float *x, int n, float *out, int part, int nparts) {
+  int lo, hi;
+  SHARE(n / 4, part, nparts, lo, hi);
+  v128_t m = wasm_f32x4_splat(0), mn = m;
+  for (int i = 4 * lo; i < 4 * hi; i += 4) {
+    v128_t v = wasm_v128_load(x + i);
+    m = wasm_f32x4_max(m, wasm_f32x4_abs(v));
+    mn = wasm_f32x4_min(mn, v);
+  }
+  float r = 0, s = 0;
   for (int j = 0; j < 4; j++) {
-    float v = wasm_f32x4_extract_lane(m, 0);
+    float v = wasm_f32x4_extract_lane(m, 0), w = wasm_f32x4_extract_lane(mn, 0);
     r = v > r ? v : r;
+    s = w < s ? w : s;
     m = wasm_i32x4_shuffle(m, m, 1, 2, 3, 0);
+    mn = wasm_i32x4_shuffle(mn, mn, 1, 2, 3, 0);
   }
-  for (; i < n; i++) {
-    float v = x[i] < 0 ? -x[i] : x[i];
-    r = v > r ? v : r;
-  }
-  return r;
-}
-
-// anyneg says whether any of n values is negative: a tensor that has none
-// (after a ReLU) is quantized to 0..255, twice the resolution of ±127.
-EXPORT(anyneg)
-int anyneg(const float *x, int n) {
-  for (int i = 0; i < n; i++)
-    if (x[i] < 0) return 1;
-  return 0;
+  if (part == nparts - 1)
+    for (int i = n / 4 * 4; i < n; i++) {
+      float v = x[i] < 0 ? -x[i] : x[i];
+      r = v > r ? v : r;
+      s = x[i] < s ? x[i] : s;
+    }
+  out[2 * part] = r;
+  out[2 * part + 1] = s;
 }
 
 static inline int q8(float x, float inv, int lo, int hi) {
@@ -205,16 +233,17 @@ static inline int q8(float x, float inv, int lo, int hi) {
 // or with u8 to 0..255 stored as bytes) and lays its KHxKW patches out
 // as rows: rows[p*Kp + k], k = (c*KH + kh)*KW + kw, p = oh*OW + ow,
 // padding taps and k >= C*KH*KW zero. Each output position's K inputs
-// are then contiguous, as gemm_q8's dot products read them.
-EXPORT(im2row_q8)
-void im2row_q8(const float *in, int C, int H, int W, int KH, int KW,
-               int stride, int pad, int OH, int OW, float inv, int Kp,
-               int u8, uint8_t *rows) {
+// are then contiguous, as gemm_q8's dot products read them. Parts share
+// the rows.
+static void im2row_q8(const float *in, int C, int H, int W, int KH, int KW,
+                      int stride, int pad, int OH, int OW, float inv, int Kp,
+                      int u8, uint8_t *rows, int part, int nparts) {
   int lo = u8 ? 0 : -127, hi = u8 ? 255 : 127;
-  int K = C * KH * KW;
-  for (int oh = 0; oh < OH; oh++)
-    for (int ow = 0; ow < OW; ow++) {
-      uint8_t *r = rows + (oh * OW + ow) * Kp;
+  int K = C * KH * KW, p0, p1;
+  SHARE(OH * OW, part, nparts, p0, p1);
+  for (int p = p0; p < p1; p++) {
+      int oh = p / OW, ow = p % OW;
+      uint8_t *r = rows + p * Kp;
       int k = 0;
       for (int c = 0; c < C; c++)
         for (int kh = 0; kh < KH; kh++) {
@@ -243,14 +272,22 @@ static inline int32_t hsum(v128_t v) {
 // u8 unsigned bytes (0..255: an i16 holds them, and 255*127 products
 // still sum exactly in int32). Weight rows past CO must be zero, up to a
 // multiple of 4; Kp is a multiple of 8.
-EXPORT(gemm_q8)
-void gemm_q8(const int8_t *w, const float *scale, float sx, const float *bias,
-             const uint8_t *rows, int Kp, int P, int CO, float *out,
-             const float *res, int relu, int u8) {
-  for (int c0 = 0; c0 < CO; c0 += 4) {
+//
+// Parts share the pairs of columns, or the panels of 4 outputs when
+// there are fewer pairs than parts (the fc: one column).
+static void gemm_q8(const int8_t *w, const float *scale, float sx,
+                    const float *bias, const uint8_t *rows, int Kp, int P,
+                    int CO, float *out, const float *res, int relu, int u8,
+                    int part, int nparts) {
+  int pairs = (P + 1) / 2, plo = 0, phi = pairs, clo = 0, chi = (CO + 3) / 4;
+  if (pairs >= nparts)
+    SHARE(pairs, part, nparts, plo, phi);
+  else
+    SHARE((CO + 3) / 4, part, nparts, clo, chi);
+  for (int c0 = 4 * clo; c0 < 4 * chi; c0 += 4) {
     const int8_t *w0 = w + c0 * Kp, *w1 = w0 + Kp, *w2 = w1 + Kp, *w3 = w2 + Kp;
     int nr = CO - c0 < 4 ? CO - c0 : 4;
-    for (int p = 0; p < P; p += 2) {
+    for (int p = 2 * plo; p < 2 * phi; p += 2) {
       int np = P - p < 2 ? 1 : 2;
       const uint8_t *x0 = rows + p * Kp, *x1 = np == 2 ? x0 + Kp : x0;
       v128_t a00 = wasm_i32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
@@ -279,5 +316,113 @@ void gemm_q8(const int8_t *w, const float *scale, float sx, const float *bias,
         }
       }
     }
+  }
+}
+
+// ---- Running a kernel on every instance ----
+//
+// A control block of int32 words, in shared memory, carries one call at
+// a time: the caller (instance 0: the page's thread, or a goroutine
+// natively) writes the kernel's number and arguments, then dispatch
+// publishes them by bumping CTL_SEQ, runs part 0 itself and waits for
+// the other instances, which sit in worker, to count themselves done.
+// The words the caller writes plainly (PARTS on) follow those only
+// atomics touch.
+enum {
+  CTL_SEQ,     // the call's number: bumped once per call
+  CTL_DONE,    // workers done with the current call
+  CTL_SLEEP,   // workers asleep in memory.atomic.wait (notify only then)
+  CTL_PARTS,   // instances taking part (1: dispatch runs it alone)
+  CTL_FN,      // which kernel: one of the K_ values
+  CTL_ARGS,    // its arguments, i32 or f32 bits
+  CTL_WORDS = CTL_ARGS + 16,
+};
+
+// The kernels' numbers; the Go side (kernels.go) uses the same.
+enum { K_QUIT, K_IM2COL, K_GEMM_I8, K_MAXPOOL, K_AVGPOOL, K_RELU, K_STATS, K_IM2ROW_Q8, K_GEMM_Q8 };
+
+// A worker spins this many times on CTL_SEQ before it sleeps: a ResNet's
+// calls come back to back, and waking a sleeping Web Worker costs more
+// than a short spin.
+#define SPIN (1 << 15)
+
+static inline float f32(int32_t v) { return __builtin_bit_cast(float, v); }
+#define PTR(v) ((void *)(uintptr_t)(uint32_t)(v))
+
+// run runs part of the call ctl describes.
+static void run(const int32_t *ctl, int part, int nparts) {
+  const int32_t *a = ctl + CTL_ARGS;
+  switch (ctl[CTL_FN]) {
+  case K_IM2COL:
+    im2col(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], PTR(a[10]), part, nparts);
+    break;
+  case K_GEMM_I8:
+    gemm_i8(PTR(a[0]), PTR(a[1]), PTR(a[2]), PTR(a[3]), a[4], a[5], a[6], PTR(a[7]), PTR(a[8]), a[9], PTR(a[10]), part, nparts);
+    break;
+  case K_MAXPOOL:
+    maxpool(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], PTR(a[9]), part, nparts);
+    break;
+  case K_AVGPOOL:
+    avgpool(PTR(a[0]), a[1], a[2], PTR(a[3]), part, nparts);
+    break;
+  case K_RELU:
+    relu(PTR(a[0]), a[1], PTR(a[2]), part, nparts);
+    break;
+  case K_STATS:
+    stats(PTR(a[0]), a[1], PTR(a[2]), part, nparts);
+    break;
+  case K_IM2ROW_Q8:
+    im2row_q8(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], f32(a[10]), a[11], a[12], PTR(a[13]), part, nparts);
+    break;
+  case K_GEMM_Q8:
+    gemm_q8(PTR(a[0]), PTR(a[1]), f32(a[2]), PTR(a[3]), PTR(a[4]), a[5], a[6], a[7], PTR(a[8]), PTR(a[9]), a[10], a[11], part, nparts);
+    break;
+  }
+}
+
+#define LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
+
+// dispatch runs the call ctl holds on all CTL_PARTS instances, part 0
+// here, and returns when every part is done. wait, when not 0, lets this
+// thread sleep (memory.atomic.wait) for the others, at most wait ns at a
+// time: natively (a goroutine spinning in compiled wasm would hold up
+// Go's garbage collector, and with it the workers). The page's main
+// thread may not sleep, so there it is 0: a spin.
+EXPORT(dispatch)
+void dispatch(int32_t *ctl, int wait) {
+  int n = ctl[CTL_PARTS];
+  if (n > 1) {
+    __atomic_store_n(&ctl[CTL_DONE], 0, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&ctl[CTL_SEQ], 1, __ATOMIC_SEQ_CST); // publishes FN and ARGS
+    if (LOAD(&ctl[CTL_SLEEP]) > 0) __builtin_wasm_memory_atomic_notify(&ctl[CTL_SEQ], n - 1);
+    if (ctl[CTL_FN] == K_QUIT) return; // the workers leave, uncounted
+  }
+  run(ctl, 0, n);
+  for (int d; (d = LOAD(&ctl[CTL_DONE])) < n - 1;)
+    if (wait) __builtin_wasm_memory_atomic_wait32(&ctl[CTL_DONE], d, wait);
+}
+
+// worker runs part `part` of each call published after the call number
+// seen, until a K_QUIT call (which it does not count as done). It never
+// returns before: a Web Worker (or goroutine) lives in it.
+EXPORT(worker)
+void worker(int32_t *ctl, int part, int seen) {
+  for (;;) {
+    int s, spins = 0;
+    while ((s = LOAD(&ctl[CTL_SEQ])) == seen) {
+      if (++spins < SPIN) continue;
+      // Counted asleep before the wait: dispatch, which bumps CTL_SEQ
+      // before it reads CTL_SLEEP, either sees us or we see its bump.
+      __atomic_fetch_add(&ctl[CTL_SLEEP], 1, __ATOMIC_SEQ_CST);
+      __builtin_wasm_memory_atomic_wait32(&ctl[CTL_SEQ], seen, -1);
+      __atomic_fetch_sub(&ctl[CTL_SLEEP], 1, __ATOMIC_SEQ_CST);
+      spins = 0;
+    }
+    seen = s;
+    if (ctl[CTL_FN] == K_QUIT) return;
+    int n = ctl[CTL_PARTS];
+    run(ctl, part, n);
+    if (__atomic_add_fetch(&ctl[CTL_DONE], 1, __ATOMIC_SEQ_CST) == n - 1)
+      __builtin_wasm_memory_atomic_notify(&ctl[CTL_DONE], 1);
   }
 }
