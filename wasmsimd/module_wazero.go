@@ -20,15 +20,15 @@ import (
 // goroutine, the others each in a goroutine of their own, all over the
 // shared memory a tiny "env" module exports.
 type wazeroModule struct {
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	mem      api.Memory
-	inst     []api.Module
+	rt           wazero.Runtime
+	compiled     wazero.CompiledModule
+	mem          api.Memory
+	inst         []api.Module
 	callDispatch func(context.Context, ...uint64) ([]uint64, error)
-	hb       uint32
-	ctl      uint32
-	workers  sync.WaitGroup
-	errs     chan error
+	hb           uint32
+	ctl          uint32
+	workers      sync.WaitGroup
+	errs         chan error
 }
 
 // memoryModule is a module that only exports a shared memory of the
