@@ -3,6 +3,7 @@
 package wasmsimd
 
 import (
+	"os"
 	"testing"
 
 	"github.com/residual-webgpu/residual/internal/webio"
@@ -35,4 +36,18 @@ func benchModel(b *testing.B) *weights.Model {
 		b.Fatal(err)
 	}
 	return m
+}
+
+// workerURL is where TestBrowser's page serves WorkerJS (its
+// Content-Security-Policy, like the app's, allows no Blob URL workers).
+const workerURL = workerJSPath
+
+// wantWorkers is how many workers asking for n must give: n, or on
+// TestBrowser's page that is not cross-origin isolated
+// (RESIDUAL_WASMSIMD_FALLBACK) 1.
+func wantWorkers(n int) int {
+	if os.Getenv("RESIDUAL_WASMSIMD_FALLBACK") != "" {
+		return 1
+	}
+	return n
 }

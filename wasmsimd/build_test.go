@@ -46,3 +46,10 @@ func benchModel(b *testing.B) *weights.Model {
 	}
 	return m
 }
+
+// workerURL is where the browser tests' page serves WorkerJS; natively
+// unused.
+const workerURL = ""
+
+// wantWorkers is how many workers asking for n must give: natively n.
+func wantWorkers(n int) int { return n }

@@ -69,13 +69,13 @@ func TestConvMatchesReference(t *testing.T) {
 
 func testConv(t *testing.T, wasm []byte, workers int) {
 	ctx := context.Background()
-	k, err := Load(ctx, wasm, workers)
+	k, err := load(ctx, wasm, workers, workerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	if k.Workers() != workers {
-		t.Fatalf("%d workers run, want %d", k.Workers(), workers)
+	if want := wantWorkers(workers); k.Workers() != want {
+		t.Fatalf("%d workers run, want %d", k.Workers(), want)
 	}
 	rng := rand.New(rand.NewSource(1))
 	for _, c := range []struct {
@@ -169,7 +169,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 		}
 		var opts []Options
 		for _, n := range workerCounts {
-			opts = append(opts, Options{Workers: n})
+			opts = append(opts, Options{Workers: n, WorkerURL: workerURL})
 		}
 		gots, want := againstCPU(t, wasm, m, x, opts...)
 		for j, got := range gots {
@@ -189,7 +189,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 		// same however the calls are split: the logits must be equal.
 		var q8 []*model.Result
 		for _, n := range workerCounts {
-			q8 = append(q8, runEngine(t, wasm, m, x, Options{Workers: n, Int8Activations: true}))
+			q8 = append(q8, runEngine(t, wasm, m, x, Options{Workers: n, Int8Activations: true, WorkerURL: workerURL}))
 		}
 		for j, got := range q8[1:] {
 			for i := range got.Logits {
@@ -208,7 +208,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func TestRealResNet50(t *testing.T) {
 	m, x, files := realBatch(t)
-	gots, want := againstCPU(t, buildKernels(t), m, x, Options{Workers: 1}, Options{Workers: 2})
+	gots, want := againstCPU(t, buildKernels(t), m, x, Options{Workers: 1, WorkerURL: workerURL}, Options{Workers: 2, WorkerURL: workerURL})
 	for j, got := range gots {
 		for i, f := range files {
 			worst := logitError(got.Logits[i], want.Logits[i])
@@ -252,8 +252,9 @@ func runEngine(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if e.Workers() != opt.Workers {
-		t.Fatalf("%s, want %d workers", e.Mode(), opt.Workers)
+	t.Logf("mode: %s", e.Mode())
+	if want := wantWorkers(opt.Workers); e.Workers() != want {
+		t.Fatalf("%s, want %d workers", e.Mode(), want)
 	}
 	r, err := e.Run(ctx, x, model.RunOptions{TopK: 5})
 	if err != nil {

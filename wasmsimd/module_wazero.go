@@ -118,14 +118,22 @@ func (m *wazeroModule) start(ctx context.Context, workers int, ctl uint32, stack
 		go func() {
 			defer m.workers.Done()
 			// Not ctx: the worker outlives Load's context, until close.
-			if _, err := mod.ExportedFunction("worker").Call(context.Background(), uint64(ctl), uint64(i), 0); err != nil {
-				// A trap (a kernel's bug) left the call uncounted: count
-				// it, so that dispatch (which sleeps a millisecond at a
-				// time) returns, and report it.
-				m.errs <- fmt.Errorf("worker %d: %w", i, err)
-				if b, ok := m.mem.Read(ctl+4*ctlDone, 4); ok {
-					atomic.AddInt32((*int32)(unsafe.Pointer(&b[0])), 1)
+			seen := uint64(0)
+			for {
+				_, err := mod.ExportedFunction("worker").Call(context.Background(), uint64(ctl), uint64(i), seen)
+				if err == nil {
+					return
 				}
+				// A trap (a kernel's bug) left the call uncounted: report
+				// it, count it, so that dispatch (which sleeps a
+				// millisecond at a time) returns, and go on.
+				select {
+				case m.errs <- fmt.Errorf("worker %d: %w", i, err):
+				default:
+				}
+				b, _ := m.mem.Read(ctl, 8) // SEQ, DONE
+				seen = uint64(atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[0]))))
+				atomic.AddInt32((*int32)(unsafe.Pointer(&b[4])), 1)
 			}
 		}()
 	}
