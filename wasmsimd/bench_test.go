@@ -3,7 +3,11 @@ package wasmsimd
 import (
 	"context"
 	"fmt"
+	"math"
+	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/cpu"
@@ -53,5 +57,68 @@ func BenchmarkResNet50(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestTiming times the real ResNet-50 (one image at 224) on one and two
+// workers, f32 and int8 activations, alternating the four in rounds so
+// that a busy machine's noise falls on all alike; it logs each round's
+// best of 3 and the medians. Only with RESIDUAL_BROWSER_BENCH (TestBrowser
+// runs it in Chromium) or RESIDUAL_TIMING (natively).
+func TestTiming(t *testing.T) {
+	if os.Getenv("RESIDUAL_BROWSER_BENCH") == "" && os.Getenv("RESIDUAL_TIMING") == "" {
+		t.Skip("set RESIDUAL_TIMING (natively) or RESIDUAL_BROWSER_BENCH (TestBrowser)")
+	}
+	m := benchModel(t)
+	wasm := buildKernels(t)
+	ctx := context.Background()
+	type config struct {
+		name string
+		e    *Engine
+		ms   []float64
+	}
+	var cs []*config
+	for _, q := range []bool{false, true} {
+		for _, n := range []int{1, 2} {
+			e, err := New(ctx, wasm, m, Options{Int8Activations: q, Workers: n, WorkerURL: workerURL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			if e.Workers() != n {
+				t.Fatalf("%s, want %d workers", e.Mode(), n)
+			}
+			cs = append(cs, &config{name: e.Mode(), e: e})
+		}
+	}
+	x := model.NewTensor(1, 3, 224, 224)
+	for i := range x.Data {
+		x.Data[i] = float32(i%251) - 125
+	}
+	for _, c := range cs { // warm up
+		if _, err := c.e.Run(ctx, x, model.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rounds := 5
+	for r := range rounds {
+		line := fmt.Sprintf("round %d:", r+1)
+		for _, c := range cs {
+			best := math.Inf(1)
+			for range 3 {
+				start := time.Now()
+				if _, err := c.e.Run(ctx, x, model.RunOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				best = min(best, float64(time.Since(start).Microseconds())/1000)
+			}
+			c.ms = append(c.ms, best)
+			line += fmt.Sprintf("  %s %.0f ms;", c.name, best)
+		}
+		t.Log(line)
+	}
+	for _, c := range cs {
+		slices.Sort(c.ms)
+		t.Logf("median %s: %.0f ms", c.name, c.ms[len(c.ms)/2])
 	}
 }

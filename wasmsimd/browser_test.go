@@ -17,9 +17,9 @@ import (
 // wazero's): on a cross-origin isolated page, where the calls are split
 // between the page's thread and Web Workers (WorkerJS, served as the app
 // would serve it), and on a page that is not, where the engine must run
-// on one worker and say why. RESIDUAL_BROWSER_BENCH=1 adds
-// BenchmarkResNet50 on the isolated page, on the real model when `make
-// weights` has built it.
+// on one worker and say why. RESIDUAL_BROWSER_BENCH=1 adds TestTiming
+// (one and two workers, alternated) on the isolated page, on the real
+// model `make weights` builds.
 func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
 	kernels, worker := filepath.Join(dir, "kernels.wasm"), filepath.Join(dir, "worker.js")
@@ -35,9 +35,12 @@ func TestBrowser(t *testing.T) {
 		files := maps.Clone(files)
 		if os.Getenv("RESIDUAL_BROWSER_BENCH") != "" {
 			files["/model.safetensors"] = "../web/models/resnet50-v1-int8.safetensors"
-			args = append(args, "-test.bench", "ResNet50/(f32|int8)", "-test.benchtime", "5x", "-test.count", "3")
+			args[2] = "^(TestConvMatchesReference|TestEngineMatchesCPU|TestTiming)$"
 		}
 		out := browsertest.Run(t, browsertest.Config{Args: args, Files: files, Isolated: true})
+		if os.Getenv("RESIDUAL_BROWSER_BENCH") != "" {
+			browsertest.Passed(t, out, "TestTiming")
+		}
 		browsertest.Passed(t, out, "TestConvMatchesReference/workers=2", "TestConvMatchesReference/workers=3", "TestEngineMatchesCPU")
 		for _, mode := range []string{"mode: wasm SIMD, 1 worker\n", "mode: wasm SIMD, 2 workers\n", "mode: wasm SIMD, 3 workers\n"} {
 			if !strings.Contains(out, mode) {

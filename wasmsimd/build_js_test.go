@@ -30,7 +30,7 @@ func buildKernels(t testing.TB) []byte { return fetched(t, "/kernels.wasm") }
 
 // benchModel is the real int8 ResNet-50 the native TestBrowser serves
 // (with RESIDUAL_BROWSER_BENCH), or a skip.
-func benchModel(b *testing.B) *weights.Model {
+func benchModel(b testing.TB) *weights.Model {
 	m, err := weights.Decode("model.safetensors", fetched(b, "/model.safetensors"))
 	if err != nil {
 		b.Fatal(err)

@@ -39,7 +39,7 @@ func buildKernels(t testing.TB) []byte {
 }
 
 // benchModel is the real int8 ResNet-50 (`make weights`), or a skip.
-func benchModel(b *testing.B) *weights.Model {
+func benchModel(b testing.TB) *weights.Model {
 	m, err := weights.Load("../web/models/resnet50-v1-int8.safetensors")
 	if err != nil {
 		b.Skipf("%v (run make weights)", err)

@@ -28,14 +28,19 @@ const stackBytes = 64 << 10
 // The control block's layout and the kernels' numbers, as in kernels.c
 // (CTL_* and K_*).
 const (
-	ctlDone  = 1
-	ctlParts = 3 // the first word Go writes: PARTS, FN, then ARGS
-	ctlWords = 5 + 16
+	ctlDone  = 2
+	ctlParts = 5 // the first word Go writes: PARTS, FN, then ARGS
+	ctlWords = 7 + 16
 	maxArgs  = 16
 )
 
+// partsPerWorker is how many parts a call is cut into per instance (when
+// there are several): enough that one held up by the OS costs the others
+// little, few enough that each part still has work.
+const partsPerWorker = 4
+
 const (
-	kQuit = iota
+	kNone = iota
 	kIm2col
 	kGemmI8
 	kMaxPool
@@ -55,7 +60,7 @@ type module interface {
 	grow(pages uint32) bool
 	read(p uint32, n int) []byte // a copy
 	write(p uint32, b []byte)
-	// start runs workers-1 more instances, each in worker(ctl, i, 0) on
+	// start runs workers-1 more instances, each in worker(ctl, i) on
 	// its own stack (stack allocates one and returns its top). It returns
 	// how many instances take part, and when that is 1 though more were
 	// asked for, why.
@@ -74,8 +79,9 @@ type Kernels struct {
 	free   map[uint32][]uint32 // released blocks by size, for reuse
 	ctl    uint32              // the control block
 	stats  uint32              // stats' 2 floats a part
-	parts  int
-	reason string // why one instance though more were asked for
+	parts  int                 // instances
+	cut    int                 // parts a call is cut into
+	reason string              // why one instance though more were asked for
 	words  [ctlWords - ctlParts]uint32
 	buf    []byte
 }
@@ -108,7 +114,11 @@ func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Ker
 		m.close()
 		return nil, fmt.Errorf("wasmsimd: start workers: %w", err)
 	}
-	if k.stats, err = k.Alloc(8 * k.parts); err != nil {
+	k.cut = 1
+	if k.parts > 1 {
+		k.cut = k.parts * partsPerWorker
+	}
+	if k.stats, err = k.Alloc(8 * k.cut); err != nil {
 		m.close()
 		return nil, err
 	}
@@ -127,7 +137,7 @@ func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
 		return fmt.Errorf("wasmsimd: kernel %d: %d arguments", fn, len(args))
 	}
 	w := k.words[:2+len(args)]
-	w[0], w[1] = uint32(k.parts), uint32(fn)
+	w[0], w[1] = uint32(k.cut), uint32(fn)
 	for i, a := range args {
 		switch v := a.(type) {
 		case int:
@@ -202,7 +212,7 @@ func (k *Kernels) Stats(ctx context.Context, at uint32, n int) (absmax float32, 
 	if err := k.call(ctx, kStats, at, n, k.stats); err != nil {
 		return 0, false, err
 	}
-	for i, v := range k.ReadF32(k.stats, 2*k.parts) {
+	for i, v := range k.ReadF32(k.stats, 2*k.cut) {
 		if i%2 == 0 {
 			absmax = max(absmax, v)
 		} else if v < 0 {

@@ -148,7 +148,7 @@ func (m *jsModule) startWorker(ctx context.Context, url string, ctl uint32, part
 	m.funcs = append(m.funcs, onMessage, onError)
 	w.Set("onmessage", onMessage)
 	w.Set("onerror", onError)
-	w.Call("postMessage", map[string]any{"module": m.module, "memory": m.mem, "ctl": ctl, "part": part, "seen": 0, "stack": stackTop})
+	w.Call("postMessage", map[string]any{"module": m.module, "memory": m.mem, "ctl": ctl, "part": part, "stack": stackTop})
 	select {
 	case err := <-ready:
 		return err

@@ -85,7 +85,7 @@ func (m *wazeroModule) instance(ctx context.Context, i int, stackTop uint32) (ap
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	for _, name := range []string{"dispatch", "worker"} {
+	for _, name := range []string{"dispatch", "worker", "stop"} {
 		if mod.ExportedFunction(name) == nil {
 			return nil, fmt.Errorf("the module has no function %s", name)
 		}
@@ -118,22 +118,20 @@ func (m *wazeroModule) start(ctx context.Context, workers int, ctl uint32, stack
 		go func() {
 			defer m.workers.Done()
 			// Not ctx: the worker outlives Load's context, until close.
-			seen := uint64(0)
 			for {
-				_, err := mod.ExportedFunction("worker").Call(context.Background(), uint64(ctl), uint64(i), seen)
+				_, err := mod.ExportedFunction("worker").Call(context.Background(), uint64(ctl), uint64(i))
 				if err == nil {
 					return
 				}
-				// A trap (a kernel's bug) left the call uncounted: report
-				// it, count it, so that dispatch (which sleeps a
-				// millisecond at a time) returns, and go on.
+				// A trap (a kernel's bug) left its part uncounted: report
+				// it and count it, so that dispatch (which sleeps a
+				// millisecond at a time) returns, then go on.
 				select {
 				case m.errs <- fmt.Errorf("worker %d: %w", i, err):
 				default:
 				}
-				b, _ := m.mem.Read(ctl, 8) // SEQ, DONE
-				seen = uint64(atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[0]))))
-				atomic.AddInt32((*int32)(unsafe.Pointer(&b[4])), 1)
+				b, _ := m.mem.Read(ctl+4*ctlDone, 4)
+				atomic.AddInt32((*int32)(unsafe.Pointer(&b[0])), 1)
 			}
 		}()
 	}
@@ -167,10 +165,7 @@ func (m *wazeroModule) write(p uint32, b []byte) { m.mem.Write(p, b) }
 
 func (m *wazeroModule) close() {
 	if len(m.inst) > 1 {
-		b := make([]byte, 8)
-		b[0], b[4] = byte(len(m.inst)), kQuit // PARTS, FN
-		m.mem.Write(m.ctl+4*ctlParts, b)
-		m.callDispatch(context.Background(), uint64(m.ctl), 1_000_000)
+		m.inst[0].ExportedFunction("stop").Call(context.Background(), uint64(m.ctl))
 		m.workers.Wait()
 	}
 	m.rt.Close(context.Background())

@@ -4,9 +4,10 @@ package wasmsimd
 // kernel module in the browser: it is sent the compiled module, the
 // shared memory, the control block, its part and its stack, says it is
 // ready, then lives in the module's worker loop (which sleeps in
-// memory.atomic.wait between calls). A trap is reported, counted as
-// done (so that the page's thread, which spins for the workers, does not
-// hang) and the loop entered again. Serve it from the app's own origin
+// memory.atomic.wait between calls). A trap is reported (the engine
+// returns it from a later call), its part counted as done (so that the
+// page's thread, which spins until all are, does not hang) and the loop
+// entered again. Serve it from the app's own origin
 // and pass its URL as Options.WorkerURL where the page's
 // Content-Security-Policy allows no blob: workers.
 const WorkerJS = `"use strict";
@@ -22,17 +23,14 @@ onmessage = (e) => {
     return;
   }
   postMessage({ ready: true });
-  const ctl = new Int32Array(d.memory.buffer, d.ctl, 2); // SEQ, DONE
-  let seen = d.seen;
+  const done = new Int32Array(d.memory.buffer, d.ctl + 8, 1); // CTL_DONE
   for (;;) {
     try {
-      inst.exports.worker(d.ctl, d.part, seen);
+      inst.exports.worker(d.ctl, d.part);
       return;
     } catch (err) {
       postMessage({ error: "worker " + d.part + ": " + err });
-      seen = Atomics.load(ctl, 0);
-      Atomics.add(ctl, 1, 1);
-      Atomics.notify(ctl, 1);
+      Atomics.add(done, 0, 1);
     }
   }
 };

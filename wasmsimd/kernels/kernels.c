@@ -6,8 +6,11 @@
 // together, each its part of the outputs (see dispatch and worker at the
 // end). Every pointer is an offset into that memory.
 //
-// Every kernel takes (part, nparts) last and writes only its part's
-// share of the outputs, so parts never write the same bytes.
+// Every kernel takes (part, nparts) last and writes only that part's
+// share of the outputs, so parts never write the same bytes; a call is
+// cut into more parts than there are instances, which take the parts one
+// at a time (so that a thread the OS holds up costs the others only the
+// part it is in).
 #include <stdint.h>
 #include <wasm_simd128.h>
 
@@ -77,22 +80,28 @@ static inline float epi1(float v, const float *res, int relu) {
 // accumulators; each int8 weight widened once and shared by 8 columns).
 // So col streams from memory once, not once per panel.
 //
-// Parts share the strips (each its own K*8 floats of scratch, at
-// scratch + part*K*8) and, for the last P%8 columns, the panels.
+// Parts share the strips, or where there are many more outputs than
+// columns (the last stages) or too few strips, the panels: each part
+// reads all of the other operand, and weights are the smaller one to
+// read again there. The last P%8 columns share the panels. Each
+// instance has its own K*8 floats of scratch, at scratch + self*K*8.
 static void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
                     const float *col, int K, int P, int CO, float *out,
                     const float *res, int relu, float *scratch, int part,
-                    int nparts) {
-  int lo, hi;
-  SHARE(P / 8, part, nparts, lo, hi);
-  scratch += part * K * 8;
+                    int nparts, int self) {
+  int lo = 0, hi = P / 8, clo = 0, chi = (CO + 3) / 4;
+  if (CO > 4 * P || P / 8 < nparts)
+    SHARE((CO + 3) / 4, part, nparts, clo, chi);
+  else
+    SHARE(P / 8, part, nparts, lo, hi);
+  scratch += self * K * 8;
   for (int p = 8 * lo; p < 8 * hi; p += 8) {
     const float *src = col + p;
     for (int k = 0; k < K; k++, src += P) {
       wasm_v128_store(scratch + 8 * k, wasm_v128_load(src));
       wasm_v128_store(scratch + 8 * k + 4, wasm_v128_load(src + 4));
     }
-    for (int c0 = 0; c0 < CO; c0 += 4) {
+    for (int c0 = 4 * clo; c0 < 4 * chi; c0 += 4) {
       const int8_t *q = wp + (c0 / 4) * K * 4;
       int rows = CO - c0 < 4 ? CO - c0 : 4;
       v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
@@ -273,17 +282,19 @@ static inline int32_t hsum(v128_t v) {
 // still sum exactly in int32). Weight rows past CO must be zero, up to a
 // multiple of 4; Kp is a multiple of 8.
 //
-// Parts share the pairs of columns, or the panels of 4 outputs when
-// there are fewer pairs than parts (the fc: one column).
+// Parts share the pairs of columns, or the panels of 4 outputs where
+// there are more outputs than columns (the weights are then the larger
+// operand, better read once) or fewer pairs than parts (the fc: one
+// column).
 static void gemm_q8(const int8_t *w, const float *scale, float sx,
                     const float *bias, const uint8_t *rows, int Kp, int P,
                     int CO, float *out, const float *res, int relu, int u8,
                     int part, int nparts) {
   int pairs = (P + 1) / 2, plo = 0, phi = pairs, clo = 0, chi = (CO + 3) / 4;
-  if (pairs >= nparts)
-    SHARE(pairs, part, nparts, plo, phi);
-  else
+  if (CO > P || pairs < nparts)
     SHARE((CO + 3) / 4, part, nparts, clo, chi);
+  else
+    SHARE(pairs, part, nparts, plo, phi);
   for (int c0 = 4 * clo; c0 < 4 * chi; c0 += 4) {
     const int8_t *w0 = w + c0 * Kp, *w1 = w0 + Kp, *w2 = w1 + Kp, *w3 = w2 + Kp;
     int nr = CO - c0 < 4 ? CO - c0 : 4;
@@ -323,23 +334,32 @@ static void gemm_q8(const int8_t *w, const float *scale, float sx,
 //
 // A control block of int32 words, in shared memory, carries one call at
 // a time: the caller (instance 0: the page's thread, or a goroutine
-// natively) writes the kernel's number and arguments, then dispatch
-// publishes them by bumping CTL_SEQ, runs part 0 itself and waits for
-// the other instances, which sit in worker, to count themselves done.
+// natively) writes the kernel's number, its arguments and how many parts
+// to cut it into; dispatch then opens the parts (CTL_LEFT), wakes the
+// other instances, which sit in worker, and every instance takes parts
+// one at a time until none is left. dispatch returns when all parts are
+// done (CTL_DONE): an instance that wakes late finds nothing left and is
+// not waited for.
+//
 // The words the caller writes plainly (PARTS on) follow those only
-// atomics touch.
+// atomics touch. A part's arguments are read after it is taken from
+// CTL_LEFT, which the caller set after writing them, and the caller
+// writes the next call's only after all parts are done: an instance
+// never reads arguments being written.
 enum {
-  CTL_SEQ,     // the call's number: bumped once per call
-  CTL_DONE,    // workers done with the current call
+  CTL_SEQ,     // the call's number: bumped once per call, to wake workers
+  CTL_LEFT,    // parts not yet taken; a part is taken by decrementing it
+  CTL_DONE,    // parts done
   CTL_SLEEP,   // workers asleep in memory.atomic.wait (notify only then)
-  CTL_PARTS,   // instances taking part (1: dispatch runs it alone)
+  CTL_QUIT,    // 1: workers return
+  CTL_PARTS,   // how many parts the call is cut into
   CTL_FN,      // which kernel: one of the K_ values
   CTL_ARGS,    // its arguments, i32 or f32 bits
   CTL_WORDS = CTL_ARGS + 16,
 };
 
 // The kernels' numbers; the Go side (kernels.go) uses the same.
-enum { K_QUIT, K_IM2COL, K_GEMM_I8, K_MAXPOOL, K_AVGPOOL, K_RELU, K_STATS, K_IM2ROW_Q8, K_GEMM_Q8 };
+enum { K_NONE, K_IM2COL, K_GEMM_I8, K_MAXPOOL, K_AVGPOOL, K_RELU, K_STATS, K_IM2ROW_Q8, K_GEMM_Q8 };
 
 // A worker spins this many times on CTL_SEQ before it sleeps: a ResNet's
 // calls come back to back, and waking a sleeping Web Worker costs more
@@ -349,80 +369,104 @@ enum { K_QUIT, K_IM2COL, K_GEMM_I8, K_MAXPOOL, K_AVGPOOL, K_RELU, K_STATS, K_IM2
 static inline float f32(int32_t v) { return __builtin_bit_cast(float, v); }
 #define PTR(v) ((void *)(uintptr_t)(uint32_t)(v))
 
-// run runs part of the call ctl describes.
-static void run(const int32_t *ctl, int part, int nparts) {
+// run runs part `part` of the call ctl describes on instance self.
+static void run(const int32_t *ctl, int part, int self) {
   const int32_t *a = ctl + CTL_ARGS;
+  int n = ctl[CTL_PARTS];
   switch (ctl[CTL_FN]) {
   case K_IM2COL:
-    im2col(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], PTR(a[10]), part, nparts);
+    im2col(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], PTR(a[10]), part, n);
     break;
   case K_GEMM_I8:
-    gemm_i8(PTR(a[0]), PTR(a[1]), PTR(a[2]), PTR(a[3]), a[4], a[5], a[6], PTR(a[7]), PTR(a[8]), a[9], PTR(a[10]), part, nparts);
+    gemm_i8(PTR(a[0]), PTR(a[1]), PTR(a[2]), PTR(a[3]), a[4], a[5], a[6], PTR(a[7]), PTR(a[8]), a[9], PTR(a[10]), part, n, self);
     break;
   case K_MAXPOOL:
-    maxpool(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], PTR(a[9]), part, nparts);
+    maxpool(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], PTR(a[9]), part, n);
     break;
   case K_AVGPOOL:
-    avgpool(PTR(a[0]), a[1], a[2], PTR(a[3]), part, nparts);
+    avgpool(PTR(a[0]), a[1], a[2], PTR(a[3]), part, n);
     break;
   case K_RELU:
-    relu(PTR(a[0]), a[1], PTR(a[2]), part, nparts);
+    relu(PTR(a[0]), a[1], PTR(a[2]), part, n);
     break;
   case K_STATS:
-    stats(PTR(a[0]), a[1], PTR(a[2]), part, nparts);
+    stats(PTR(a[0]), a[1], PTR(a[2]), part, n);
     break;
   case K_IM2ROW_Q8:
-    im2row_q8(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], f32(a[10]), a[11], a[12], PTR(a[13]), part, nparts);
+    im2row_q8(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], f32(a[10]), a[11], a[12], PTR(a[13]), part, n);
     break;
   case K_GEMM_Q8:
-    gemm_q8(PTR(a[0]), PTR(a[1]), f32(a[2]), PTR(a[3]), PTR(a[4]), a[5], a[6], a[7], PTR(a[8]), PTR(a[9]), a[10], a[11], part, nparts);
+    gemm_q8(PTR(a[0]), PTR(a[1]), f32(a[2]), PTR(a[3]), PTR(a[4]), a[5], a[6], a[7], PTR(a[8]), PTR(a[9]), a[10], a[11], part, n);
     break;
   }
 }
 
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define ADD(p, v) __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST)
 
-// dispatch runs the call ctl holds on all CTL_PARTS instances, part 0
-// here, and returns when every part is done. wait, when not 0, lets this
-// thread sleep (memory.atomic.wait) for the others, at most wait ns at a
-// time: natively (a goroutine spinning in compiled wasm would hold up
-// Go's garbage collector, and with it the workers). The page's main
-// thread may not sleep, so there it is 0: a spin.
+// take runs parts of the current call until none is left; it returns 1
+// when the part it finished last was the call's last to finish.
+static int take(int32_t *ctl, int self) {
+  int last = 0;
+  while (LOAD(&ctl[CTL_LEFT]) > 0) {
+    int left = ADD(&ctl[CTL_LEFT], -1);
+    if (left < 0) break; // another took the last
+    // Read before this part counts as done: the caller may write the
+    // next call as soon as all are.
+    int n = ctl[CTL_PARTS];
+    run(ctl, left, self);
+    last = ADD(&ctl[CTL_DONE], 1) == n;
+  }
+  return last;
+}
+
+// dispatch runs the call ctl holds, cut into CTL_PARTS parts shared with
+// the workers, and returns when all are done. wait, when not 0, lets
+// this thread sleep (memory.atomic.wait) for the others' last parts, at
+// most wait ns at a time: natively (a goroutine spinning in compiled
+// wasm would hold up Go's garbage collector, and with it the workers).
+// The page's main thread may not sleep, so there it is 0: a spin.
 EXPORT(dispatch)
 void dispatch(int32_t *ctl, int wait) {
   int n = ctl[CTL_PARTS];
+  __atomic_store_n(&ctl[CTL_DONE], 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&ctl[CTL_LEFT], n, __ATOMIC_SEQ_CST); // publishes FN and ARGS
   if (n > 1) {
-    __atomic_store_n(&ctl[CTL_DONE], 0, __ATOMIC_SEQ_CST);
-    __atomic_fetch_add(&ctl[CTL_SEQ], 1, __ATOMIC_SEQ_CST); // publishes FN and ARGS
-    if (LOAD(&ctl[CTL_SLEEP]) > 0) __builtin_wasm_memory_atomic_notify(&ctl[CTL_SEQ], n - 1);
-    if (ctl[CTL_FN] == K_QUIT) return; // the workers leave, uncounted
+    ADD(&ctl[CTL_SEQ], 1);
+    if (LOAD(&ctl[CTL_SLEEP]) > 0) __builtin_wasm_memory_atomic_notify(&ctl[CTL_SEQ], -1);
   }
-  run(ctl, 0, n);
-  for (int d; (d = LOAD(&ctl[CTL_DONE])) < n - 1;)
+  take(ctl, 0);
+  for (int d; (d = LOAD(&ctl[CTL_DONE])) < n;)
     if (wait) __builtin_wasm_memory_atomic_wait32(&ctl[CTL_DONE], d, wait);
 }
 
-// worker runs part `part` of each call published after the call number
-// seen, until a K_QUIT call (which it does not count as done). It never
-// returns before: a Web Worker (or goroutine) lives in it.
+// stop makes the workers return.
+EXPORT(stop)
+void stop(int32_t *ctl) {
+  __atomic_store_n(&ctl[CTL_QUIT], 1, __ATOMIC_SEQ_CST);
+  ADD(&ctl[CTL_SEQ], 1);
+  __builtin_wasm_memory_atomic_notify(&ctl[CTL_SEQ], -1);
+}
+
+// worker is instance self's loop: it takes parts of each call, then
+// spins a while and sleeps until the next call, until stop. A Web Worker
+// (or goroutine) lives in it.
 EXPORT(worker)
-void worker(int32_t *ctl, int part, int seen) {
+void worker(int32_t *ctl, int self) {
   for (;;) {
-    int s, spins = 0;
-    while ((s = LOAD(&ctl[CTL_SEQ])) == seen) {
+    int seen = LOAD(&ctl[CTL_SEQ]);
+    if (LOAD(&ctl[CTL_QUIT])) return;
+    // The one who finishes a call's last part wakes the caller, who may
+    // be asleep in dispatch.
+    if (take(ctl, self)) __builtin_wasm_memory_atomic_notify(&ctl[CTL_DONE], 1);
+    for (int spins = 0; LOAD(&ctl[CTL_SEQ]) == seen;) {
       if (++spins < SPIN) continue;
       // Counted asleep before the wait: dispatch, which bumps CTL_SEQ
       // before it reads CTL_SLEEP, either sees us or we see its bump.
-      __atomic_fetch_add(&ctl[CTL_SLEEP], 1, __ATOMIC_SEQ_CST);
+      ADD(&ctl[CTL_SLEEP], 1);
       __builtin_wasm_memory_atomic_wait32(&ctl[CTL_SEQ], seen, -1);
-      __atomic_fetch_sub(&ctl[CTL_SLEEP], 1, __ATOMIC_SEQ_CST);
+      ADD(&ctl[CTL_SLEEP], -1);
       spins = 0;
     }
-    seen = s;
-    if (ctl[CTL_FN] == K_QUIT) return;
-    int n = ctl[CTL_PARTS];
-    run(ctl, part, n);
-    if (__atomic_add_fetch(&ctl[CTL_DONE], 1, __ATOMIC_SEQ_CST) == n - 1)
-      __builtin_wasm_memory_atomic_notify(&ctl[CTL_DONE], 1);
   }
 }
