@@ -61,7 +61,8 @@ func BenchmarkResNet50(b *testing.B) {
 }
 
 // TestTiming times the real ResNet-50 (one image at 224) on one and two
-// workers, f32 and int8 activations, alternating the four in rounds so
+// workers, f32 and int8 activations (and int8 on the relaxed-SIMD build
+// where it runs), alternating them in rounds so
 // that a busy machine's noise falls on all alike; it logs each round's
 // best of 3 and the medians. Only with RESIDUAL_BROWSER_BENCH (TestBrowser
 // runs it in Chromium) or RESIDUAL_TIMING (natively).
@@ -71,6 +72,14 @@ func TestTiming(t *testing.T) {
 	}
 	m := benchModel(t)
 	wasm := buildKernels(t)
+	type variant struct {
+		wasm []byte
+		q    bool
+	}
+	vs := []variant{{wasm, false}, {wasm, true}}
+	if RelaxedSIMD() {
+		vs = append(vs, variant{buildRelaxedKernels(t), true})
+	}
 	ctx := context.Background()
 	type config struct {
 		name string
@@ -78,9 +87,9 @@ func TestTiming(t *testing.T) {
 		ms   []float64
 	}
 	var cs []*config
-	for _, q := range []bool{false, true} {
+	for _, v := range vs {
 		for _, n := range []int{1, 2} {
-			e, err := New(ctx, wasm, m, Options{Int8Activations: q, Workers: n, WorkerURL: workerURL})
+			e, err := New(ctx, v.wasm, m, Options{Int8Activations: v.q, Workers: n, WorkerURL: workerURL})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,30 +17,42 @@ import (
 // wazero's): on a cross-origin isolated page, where the calls are split
 // between the page's thread and Web Workers (WorkerJS, served as the app
 // would serve it), and on a page that is not, where the engine must run
-// on one worker and say why. RESIDUAL_BROWSER_BENCH=1 adds TestTiming
-// (one and two workers, alternated) on the isolated page, on the real
-// model `make weights` builds.
+// on one worker and say why. With the real model (`make weights`) the
+// isolated page also checks int8 activations, plain and with relaxed
+// SIMD, on the test photos; RESIDUAL_BROWSER_BENCH=1 adds TestTiming
+// there (one and two workers, alternated).
 func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
-	kernels, worker := filepath.Join(dir, "kernels.wasm"), filepath.Join(dir, "worker.js")
-	if err := os.WriteFile(kernels, buildKernels(t), 0o644); err != nil {
-		t.Fatal(err)
+	kernels, relaxed, worker := filepath.Join(dir, "kernels.wasm"), filepath.Join(dir, "kernels-relaxed.wasm"), filepath.Join(dir, "worker.js")
+	for f, b := range map[string][]byte{kernels: buildKernels(t), relaxed: buildRelaxedKernels(t), worker: []byte(WorkerJS)} {
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(worker, []byte(WorkerJS), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{"/kernels.wasm": kernels, workerJSPath: worker}
+	files := map[string]string{"/kernels.wasm": kernels, "/kernels-relaxed.wasm": relaxed, workerJSPath: worker}
 	t.Run("isolated", func(t *testing.T) {
-		args := []string{"-test.v", "-test.run", "^(TestConvMatchesReference|TestEngineMatchesCPU)$"}
-		files := maps.Clone(files)
-		if os.Getenv("RESIDUAL_BROWSER_BENCH") != "" {
-			files["/model.safetensors"] = "../web/models/resnet50-v1-int8.safetensors"
-			args[2] = "^(TestConvMatchesReference|TestEngineMatchesCPU|TestTiming)$"
+		tests := []string{"TestConvMatchesReference", "TestEngineMatchesCPU"}
+		files, env := maps.Clone(files), map[string]string{}
+		// With the real model: int8 activations (plain and relaxed SIMD)
+		// keep f32's top-1 on the test photos, in V8.
+		const model = "../web/models/resnet50-v1-int8.safetensors"
+		if _, err := os.Stat(model); err == nil || os.Getenv("RESIDUAL_REQUIRE_WEIGHTS") != "" {
+			files["/model.safetensors"] = model
+			photos, _ := filepath.Glob("../testdata/photos/*")
+			var names []string
+			for _, p := range photos {
+				names = append(names, filepath.Base(p))
+				files["/photos/"+filepath.Base(p)] = p
+			}
+			env["RESIDUAL_WASMSIMD_PHOTOS"] = strings.Join(names, ",")
+			tests = append(tests, "TestInt8ActivationsRealResNet50", "TestRelaxedInt8RealResNet50")
+			if os.Getenv("RESIDUAL_BROWSER_BENCH") != "" {
+				tests = append(tests, "TestTiming")
+			}
 		}
-		out := browsertest.Run(t, browsertest.Config{Args: args, Files: files, Isolated: true})
-		if os.Getenv("RESIDUAL_BROWSER_BENCH") != "" {
-			browsertest.Passed(t, out, "TestTiming")
-		}
+		args := []string{"-test.v", "-test.run", "^(" + strings.Join(tests, "|") + ")$"}
+		out := browsertest.Run(t, browsertest.Config{Args: args, Files: files, Env: env, Isolated: true})
+		browsertest.Passed(t, out, tests...)
 		browsertest.Passed(t, out, "TestConvMatchesReference/workers=2", "TestConvMatchesReference/workers=3", "TestEngineMatchesCPU")
 		for _, mode := range []string{"mode: wasm SIMD, 1 worker\n", "mode: wasm SIMD, 2 workers\n", "mode: wasm SIMD, 3 workers\n"} {
 			if !strings.Contains(out, mode) {

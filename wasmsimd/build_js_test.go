@@ -4,6 +4,7 @@ package wasmsimd
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/residual-webgpu/residual/internal/webio"
@@ -50,4 +51,30 @@ func wantWorkers(n int) int {
 		return 1
 	}
 	return n
+}
+
+// buildRelaxedKernels is the relaxed-SIMD build TestBrowser serves.
+func buildRelaxedKernels(t testing.TB) []byte { return fetched(t, "/kernels-relaxed.wasm") }
+
+// wantRelaxed says whether RelaxedSIMD must be true: in TestBrowser's
+// Chromium, yes.
+const wantRelaxed = true
+
+// realModelAndPhotos is the real int8 ResNet-50 and the test photos
+// TestBrowser serves (/model.safetensors, and the photos' names in
+// RESIDUAL_WASMSIMD_PHOTOS under /photos/), or a skip.
+func realModelAndPhotos(t *testing.T) (*weights.Model, []string, [][]byte) {
+	t.Helper()
+	names := os.Getenv("RESIDUAL_WASMSIMD_PHOTOS")
+	if names == "" {
+		t.Skip("no photos served")
+	}
+	m := benchModel(t)
+	var files []string
+	var data [][]byte
+	for _, f := range strings.Split(names, ",") {
+		files = append(files, f)
+		data = append(data, fetched(t, "/photos/"+f))
+	}
+	return m, files, data
 }

@@ -67,6 +67,9 @@ type module interface {
 	start(ctx context.Context, workers int, ctl uint32, stack func() (uint32, error)) (int, string, error)
 	// dispatch runs the call written in the control block ctl.
 	dispatch(ctx context.Context, ctl uint32) error
+	// callInt calls an export of instance 0 that takes nothing and
+	// returns an i32.
+	callInt(ctx context.Context, name string) (int, error)
 	close()
 }
 
@@ -82,6 +85,7 @@ type Kernels struct {
 	parts  int                 // instances
 	cut    int                 // parts a call is cut into
 	reason string              // why one instance though more were asked for
+	levels int                 // im2row_q8's levels for a tensor with no negative value
 	words  [ctlWords - ctlParts]uint32
 	buf    []byte
 }
@@ -101,6 +105,10 @@ func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Ker
 		return nil, fmt.Errorf("wasmsimd: %w", err)
 	}
 	k := &Kernels{m: m, next: m.heapBase(), free: map[uint32][]uint32{}, buf: make([]byte, 4*(ctlWords-ctlParts))}
+	if k.levels, err = m.callInt(ctx, "u8_levels"); err != nil {
+		m.close()
+		return nil, fmt.Errorf("wasmsimd: u8_levels: %w", err)
+	}
 	if k.ctl, err = k.Alloc(4 * ctlWords); err != nil {
 		m.close()
 		return nil, err
@@ -124,6 +132,11 @@ func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Ker
 	}
 	return k, nil
 }
+
+// U8Levels is how many levels above 0 Im2rowQ8 quantizes a tensor with
+// no negative value to: 255, or 127 in the relaxed-SIMD build (whose dot
+// products want 7-bit activations).
+func (k *Kernels) U8Levels() int { return k.levels }
 
 // Workers is how many instances share each call.
 func (k *Kernels) Workers() int { return k.parts }
@@ -261,9 +274,9 @@ func PackI8(w []int8, co, k int) []int8 {
 }
 
 // PackQ8 lays int8 weights [co][k] out as gemm_q8 reads them: rows of kp
-// (k rounded up to 8) bytes, co rounded up to 4 rows, padding zero.
+// (k rounded up to 16) bytes, co rounded up to 4 rows, padding zero.
 func PackQ8(w []int8, co, k int) (rows []int8, kp int) {
-	kp = (k + 7) / 8 * 8
+	kp = (k + 15) / 16 * 16
 	rows = make([]int8, (co+3)/4*4*kp)
 	for o := range co {
 		copy(rows[o*kp:o*kp+k], w[o*k:(o+1)*k])

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -289,28 +288,30 @@ func sameTop(got, want []model.Prediction) bool {
 // ResNet-50 keeps the float32 engine's top-1 on every test photo; the
 // top-5 overlap and the logits' cosine are logged.
 func TestInt8ActivationsRealResNet50(t *testing.T) {
-	m, x, files := realBatch(t)
-	ctx := context.Background()
 	wasm := buildKernels(t)
-	f32, err := New(ctx, wasm, m, Options{})
-	if err != nil {
-		t.Fatal(err)
+	int8VsF32(t, wasm, wasm)
+}
+
+// TestRelaxedInt8RealResNet50 is TestInt8ActivationsRealResNet50 with the
+// relaxed-SIMD build (7-bit activations after a ReLU): only in a browser
+// that has relaxed SIMD (TestBrowser's Chromium must); wazero has none.
+func TestRelaxedInt8RealResNet50(t *testing.T) {
+	if !RelaxedSIMD() {
+		if wantRelaxed {
+			t.Fatal("this browser does not validate relaxed SIMD")
+		}
+		t.Skip("no relaxed SIMD here")
 	}
-	defer f32.Close()
-	q8, err := New(ctx, wasm, m, Options{Int8Activations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q8.Close()
-	opt := model.RunOptions{TopK: 5}
-	want, err := f32.Run(ctx, x, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := q8.Run(ctx, x, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	int8VsF32(t, buildKernels(t), buildRelaxedKernels(t))
+}
+
+// int8VsF32 runs the real ResNet-50 on the test photos with float32
+// activations (module f32) and int8 ones (module q8, on two workers):
+// the same top-1 on every photo.
+func int8VsF32(t *testing.T, f32wasm, q8wasm []byte) {
+	m, x, files := realBatch(t)
+	want := runEngine(t, f32wasm, m, x, Options{Workers: 1, WorkerURL: workerURL})
+	got := runEngine(t, q8wasm, m, x, Options{Workers: 2, WorkerURL: workerURL, Int8Activations: true})
 	for i, f := range files {
 		var dot, na, nb float64
 		for j, v := range want.Logits[i] {
@@ -338,28 +339,13 @@ func TestInt8ActivationsRealResNet50(t *testing.T) {
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func realBatch(t *testing.T) (*weights.Model, *model.Tensor, []string) {
 	t.Helper()
-	const path = "../web/models/resnet50-v1-int8.safetensors"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("RESIDUAL_REQUIRE_WEIGHTS") != "" {
-			t.Fatalf("%v (run make weights)", err)
-		}
-		t.Skipf("%v (run make weights)", err)
-	}
-	m, err := weights.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("../testdata/photos/*")
+	m, files, data := realModelAndPhotos(t)
 	if len(files) < 4 {
 		t.Fatalf("%d photos", len(files))
 	}
 	var xs []*model.Tensor
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := preprocess.Decode(filepath.Base(f), b)
+	for i, f := range files {
+		img, err := preprocess.Decode(filepath.Base(f), data[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 type jsModule struct {
 	module     js.Value // the compiled WebAssembly.Module, for the workers
 	mem        js.Value // the shared WebAssembly.Memory
+	exports    js.Value
 	dispatchFn js.Value
 	hb         uint32
 	url        string // WorkerJS's, or "" for a Blob
@@ -43,7 +44,7 @@ func instantiate(ctx context.Context, wasm []byte, workerURL string) (module, er
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	ex := r.Get("instance").Get("exports")
-	m := &jsModule{module: r.Get("module"), mem: mem, dispatchFn: ex.Get("dispatch"), url: workerURL}
+	m := &jsModule{module: r.Get("module"), mem: mem, exports: ex, dispatchFn: ex.Get("dispatch"), url: workerURL}
 	if m.dispatchFn.Type() != js.TypeFunction || ex.Get("worker").Type() != js.TypeFunction {
 		return nil, fmt.Errorf("the module has no function dispatch or worker")
 	}
@@ -179,6 +180,46 @@ func (m *jsModule) dispatch(ctx context.Context, ctl uint32) error {
 		return err
 	}
 	return m.err
+}
+
+func (m *jsModule) callInt(ctx context.Context, name string) (n int, err error) {
+	f := m.exports.Get(name)
+	if f.Type() != js.TypeFunction {
+		return 0, fmt.Errorf("the module has no function %s", name)
+	}
+	err = catch(func() { n = f.Invoke().Int() })
+	return n, err
+}
+
+// relaxedProbe is a module whose one function returns
+// i32x4.relaxed_dot_i8x16_i7x16_add_s (0xfd 0x113) of three zero
+// vectors: it validates only where relaxed SIMD does.
+func relaxedProbe() []byte {
+	b := []byte{
+		0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+		0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+		0x03, 0x02, 0x01, 0x00, // one function of it
+		0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
+	}
+	for range 3 {
+		b = append(append(b, 0xfd, 0x0c), make([]byte, 16)...) // v128.const 0
+	}
+	return append(b, 0xfd, 0x93, 0x02, 0x0b) // the relaxed dot, end
+}
+
+// RelaxedSIMD says whether this browser validates relaxed SIMD's
+// i32x4.relaxed_dot_i8x16_i7x16_add_s, that is whether the relaxed build
+// of the kernel module (tools/build_kernels.sh OUT relaxed; the
+// Makefile's web/kernels-relaxed.wasm) can run here.
+func RelaxedSIMD() bool {
+	probe := relaxedProbe()
+	b := js.Global().Get("Uint8Array").New(len(probe))
+	js.CopyBytesToJS(b, probe)
+	var ok bool
+	if catch(func() { ok = js.Global().Get("WebAssembly").Call("validate", b).Bool() }) != nil {
+		return false
+	}
+	return ok
 }
 
 func (m *jsModule) heapBase() uint32 { return m.hb }

@@ -85,7 +85,7 @@ func (m *wazeroModule) instance(ctx context.Context, i int, stackTop uint32) (ap
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	for _, name := range []string{"dispatch", "worker", "stop"} {
+	for _, name := range []string{"dispatch", "worker", "stop", "u8_levels"} {
 		if mod.ExportedFunction(name) == nil {
 			return nil, fmt.Errorf("the module has no function %s", name)
 		}
@@ -150,6 +150,19 @@ func (m *wazeroModule) dispatch(ctx context.Context, ctl uint32) error {
 		return nil
 	}
 }
+
+func (m *wazeroModule) callInt(ctx context.Context, name string) (int, error) {
+	r, err := m.inst[0].ExportedFunction(name).Call(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int(int32(uint32(r[0]))), nil
+}
+
+// RelaxedSIMD says whether the relaxed-SIMD build of the kernel module
+// (tools/build_kernels.sh OUT relaxed) can run here: natively never
+// (wazero does not implement relaxed SIMD).
+func RelaxedSIMD() bool { return false }
 
 func (m *wazeroModule) heapBase() uint32 { return m.hb }
 func (m *wazeroModule) size() uint64     { return uint64(m.mem.Size()) }

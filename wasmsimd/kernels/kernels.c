@@ -16,6 +16,26 @@
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
+// Built with -DRELAXED (tools/build_kernels.sh OUT relaxed), gemm_q8
+// multiplies unsigned activations with relaxed SIMD's
+// i32x4.relaxed_dot_i8x16_i7x16_add_s (16 multiplies a step, twice
+// i16x8 dot products'), which wants them in 0..127: im2row_q8 then
+// quantizes them to 7 bits instead of 8. Debian's clang 14 has no
+// builtin for it: the calls to this import are turned into the
+// instruction after linking.
+#ifdef RELAXED
+__attribute__((import_module("relaxed"), import_name("dot")))
+v128_t relaxed_dot(v128_t a, v128_t b, v128_t acc);
+#define U8_LEVELS 127
+#else
+#define U8_LEVELS 255
+#endif
+
+// u8_levels says how many levels above 0 im2row_q8 quantizes a
+// non-negative tensor to, so that the Go side picks its scale to match.
+EXPORT(u8_levels)
+int u8_levels(void) { return U8_LEVELS; }
+
 // SHARE sets [lo, hi) to part's share of n units (balanced to one unit).
 #define SHARE(n, part, nparts, lo, hi)                                  \
   do {                                                                  \
@@ -247,7 +267,7 @@ static inline int q8(float x, float inv, int lo, int hi) {
 static void im2row_q8(const float *in, int C, int H, int W, int KH, int KW,
                       int stride, int pad, int OH, int OW, float inv, int Kp,
                       int u8, uint8_t *rows, int part, int nparts) {
-  int lo = u8 ? 0 : -127, hi = u8 ? 255 : 127;
+  int lo = u8 ? 0 : -127, hi = u8 ? U8_LEVELS : 127;
   int K = C * KH * KW, p0, p1;
   SHARE(OH * OW, part, nparts, p0, p1);
   for (int p = p0; p < p1; p++) {
@@ -280,7 +300,7 @@ static inline int32_t hsum(v128_t v) {
 // step), in a 4x2 tile (8 i32x4 accumulators). rows are int8, or with
 // u8 unsigned bytes (0..255: an i16 holds them, and 255*127 products
 // still sum exactly in int32). Weight rows past CO must be zero, up to a
-// multiple of 4; Kp is a multiple of 8.
+// multiple of 4; Kp is a multiple of 16.
 //
 // Parts share the pairs of columns, or the panels of 4 outputs where
 // there are more outputs than columns (the weights are then the larger
@@ -303,6 +323,19 @@ static void gemm_q8(const int8_t *w, const float *scale, float sx,
       const uint8_t *x0 = rows + p * Kp, *x1 = np == 2 ? x0 + Kp : x0;
       v128_t a00 = wasm_i32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
              a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+#ifdef RELAXED
+      if (u8) // 0..127: the i7 operand
+        for (int k = 0; k < Kp; k += 16) {
+          v128_t u0 = wasm_v128_load(x0 + k), u1 = wasm_v128_load(x1 + k);
+          v128_t v0 = wasm_v128_load(w0 + k), v1 = wasm_v128_load(w1 + k),
+                 v2 = wasm_v128_load(w2 + k), v3 = wasm_v128_load(w3 + k);
+          a00 = relaxed_dot(v0, u0, a00), a01 = relaxed_dot(v0, u1, a01);
+          a10 = relaxed_dot(v1, u0, a10), a11 = relaxed_dot(v1, u1, a11);
+          a20 = relaxed_dot(v2, u0, a20), a21 = relaxed_dot(v2, u1, a21);
+          a30 = relaxed_dot(v3, u0, a30), a31 = relaxed_dot(v3, u1, a31);
+        }
+      else
+#endif
       for (int k = 0; k < Kp; k += 8) {
         v128_t u0 = u8 ? wasm_u16x8_load8x8(x0 + k) : wasm_i16x8_load8x8(x0 + k);
         v128_t u1 = u8 ? wasm_u16x8_load8x8(x1 + k) : wasm_i16x8_load8x8(x1 + k);
