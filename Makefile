@@ -5,7 +5,7 @@ ADDR ?= 127.0.0.1:8000
 CACHE := .cache
 MODEL := web/models/resnet50-v1-int8.safetensors
 WASM := web/app.wasm
-KERNELS := web/kernels.wasm
+KERNELS := web/kernels.wasm web/kernels-relaxed.wasm
 export XDG_RUNTIME_DIR ?= /tmp/residual-xdg
 GOSRC := $(shell find . -name '*.go' -not -path './.cache/*' -not -path './node_modules/*' 2>/dev/null) go.mod
 CONVERT_SRC := $(shell find model cmd/quantize -name '*.go' -not -name '*_test.go' 2>/dev/null)
@@ -37,8 +37,11 @@ $(MODEL): tools/weights.sh $(CONVERT_SRC)
 
 ## wasm: the browser app, plus a gzip copy for the dev server.
 wasm: $(WASM) $(KERNELS)
-$(KERNELS): wasmsimd/kernels/kernels.c tools/build_kernels.sh
+web/kernels.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
 	tools/build_kernels.sh $@
+# The build for browsers with relaxed SIMD (wasmsimd.RelaxedSIMD says).
+web/kernels-relaxed.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
+	tools/build_kernels.sh $@ relaxed
 $(WASM): $(GOSRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./cmd/wasm
 	gzip -9 -k -f $@

@@ -31,7 +31,7 @@ func TestBrowser(t *testing.T) {
 	}
 	files := map[string]string{"/kernels.wasm": kernels, "/kernels-relaxed.wasm": relaxed, workerJSPath: worker}
 	t.Run("isolated", func(t *testing.T) {
-		tests := []string{"TestConvMatchesReference", "TestEngineMatchesCPU"}
+		tests := []string{"TestConvMatchesReference", "TestEngineMatchesCPU", "TestRelaxedSIMD"}
 		files, env := maps.Clone(files), map[string]string{}
 		// With the real model: int8 activations (plain and relaxed SIMD)
 		// keep f32's top-1 on the test photos, in V8.

@@ -32,9 +32,9 @@ type Options struct {
 	// / 255 as unsigned bytes when it has no negative value, as after a
 	// ReLU) and multiplies them by the int8 weights with i16x8 dot
 	// products into exact int32 sums; otherwise activations stay float32.
-	// With the relaxed-SIMD build of the module (see RelaxedSIMD) tensors
-	// with no negative value are quantized to 0..127 and multiplied with
-	// relaxed dot products, twice as many a step.
+	// With the relaxed-SIMD build of the module (see RelaxedSIMD) the
+	// unsigned ones are multiplied with relaxed dot products (the same
+	// sums, fewer instructions).
 	Int8Activations bool
 	// Workers is how many instances of the module share each call: 0
 	// picks DefaultWorkers(). In the browser the others run in Web
@@ -161,7 +161,7 @@ func (e *Engine) Mode() string {
 	}
 	if e.opt.Int8Activations {
 		s += ", int8 activations"
-		if e.k.U8Levels() < 255 {
+		if e.k.Relaxed() {
 			s += " (relaxed SIMD)"
 		}
 	}
@@ -329,8 +329,8 @@ func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32
 		return err
 	}
 	levels := float32(127)
-	if !neg { // after a ReLU: 0..255 (0..127 with relaxed SIMD)
-		levels = float32(k.U8Levels())
+	if !neg { // after a ReLU: 0..255
+		levels = U8Levels
 	}
 	sx, inv := amax/levels, float32(0)
 	if amax > 0 {

@@ -77,17 +77,17 @@ type module interface {
 // shared memory. Each kernel call runs on all of them, each its share of
 // the outputs.
 type Kernels struct {
-	m      module
-	next   uint32              // the first free byte
-	free   map[uint32][]uint32 // released blocks by size, for reuse
-	ctl    uint32              // the control block
-	stats  uint32              // stats' 2 floats a part
-	parts  int                 // instances
-	cut    int                 // parts a call is cut into
-	reason string              // why one instance though more were asked for
-	levels int                 // im2row_q8's levels for a tensor with no negative value
-	words  [ctlWords - ctlParts]uint32
-	buf    []byte
+	m       module
+	next    uint32              // the first free byte
+	free    map[uint32][]uint32 // released blocks by size, for reuse
+	ctl     uint32              // the control block
+	stats   uint32              // stats' 2 floats a part
+	parts   int                 // instances
+	cut     int                 // parts a call is cut into
+	reason  string              // why one instance though more were asked for
+	relaxed bool                // the relaxed-SIMD build
+	words   [ctlWords - ctlParts]uint32
+	buf     []byte
 }
 
 // Load instantiates the module (the bytes tools/build_kernels.sh built)
@@ -105,10 +105,12 @@ func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Ker
 		return nil, fmt.Errorf("wasmsimd: %w", err)
 	}
 	k := &Kernels{m: m, next: m.heapBase(), free: map[uint32][]uint32{}, buf: make([]byte, 4*(ctlWords-ctlParts))}
-	if k.levels, err = m.callInt(ctx, "u8_levels"); err != nil {
+	r, err := m.callInt(ctx, "relaxed")
+	if err != nil {
 		m.close()
-		return nil, fmt.Errorf("wasmsimd: u8_levels: %w", err)
+		return nil, fmt.Errorf("wasmsimd: relaxed: %w", err)
 	}
+	k.relaxed = r != 0
 	if k.ctl, err = k.Alloc(4 * ctlWords); err != nil {
 		m.close()
 		return nil, err
@@ -134,9 +136,11 @@ func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Ker
 }
 
 // U8Levels is how many levels above 0 Im2rowQ8 quantizes a tensor with
-// no negative value to: 255, or 127 in the relaxed-SIMD build (whose dot
-// products want 7-bit activations).
-func (k *Kernels) U8Levels() int { return k.levels }
+// no negative value to (kernels.c's U8_LEVELS).
+const U8Levels = 255
+
+// Relaxed says whether the module is the relaxed-SIMD build.
+func (k *Kernels) Relaxed() bool { return k.relaxed }
 
 // Workers is how many instances share each call.
 func (k *Kernels) Workers() int { return k.parts }

@@ -153,19 +153,8 @@ func testConv(t *testing.T, wasm []byte, workers int) {
 // reference: logits within 1e-3 relative, the same top-5.
 func TestEngineMatchesCPU(t *testing.T) {
 	wasm := buildKernels(t)
-	for _, a := range []model.Arch{
-		{Name: "basic", Block: model.Basic, Layers: [4]int{1, 1, 1, 1}, Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 8},
-		{Name: "bottleneck", Block: model.Bottleneck, Layers: [4]int{1, 2, 1, 1}, Groups: 4, WidthPerGroup: 16, NumClasses: 17, Variant: model.V1, BaseChannels: 16},
-	} {
-		m, err := golden.Model(a, 3, 1e-5, weights.Int8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := model.NewTensor(2, 3, 45, 39)
-		rng := rand.New(rand.NewSource(2))
-		for i := range x.Data {
-			x.Data[i] = float32(rng.NormFloat64())
-		}
+	for _, a := range testArchs {
+		m, x := generated(t, a)
 		var opts []Options
 		for _, n := range workerCounts {
 			opts = append(opts, Options{Workers: n, WorkerURL: workerURL})
@@ -194,6 +183,54 @@ func TestEngineMatchesCPU(t *testing.T) {
 			for i := range got.Logits {
 				if !slices.Equal(got.Logits[i], q8[0].Logits[i]) {
 					t.Errorf("%s, int8 activations, image %d: %d workers' logits differ from one's", a.Name, i, workerCounts[j+1])
+				}
+			}
+		}
+	}
+}
+
+// testArchs are the generated networks the engine tests run.
+var testArchs = []model.Arch{
+	{Name: "basic", Block: model.Basic, Layers: [4]int{1, 1, 1, 1}, Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 8},
+	{Name: "bottleneck", Block: model.Bottleneck, Layers: [4]int{1, 2, 1, 1}, Groups: 4, WidthPerGroup: 16, NumClasses: 17, Variant: model.V1, BaseChannels: 16},
+}
+
+// generated is a's int8 model with generated weights and a batch of 2
+// random images of an odd size.
+func generated(t *testing.T, a model.Arch) (*weights.Model, *model.Tensor) {
+	t.Helper()
+	m, err := golden.Model(a, 3, 1e-5, weights.Int8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := model.NewTensor(2, 3, 45, 39)
+	rng := rand.New(rand.NewSource(2))
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	return m, x
+}
+
+// TestRelaxedSIMD: the relaxed-SIMD build's int8 path gives exactly the
+// plain build's logits (its dot products are exact), on one worker and
+// two. Only where relaxed SIMD runs (TestBrowser's Chromium must have
+// it; wazero has none).
+func TestRelaxedSIMD(t *testing.T) {
+	if !RelaxedSIMD() {
+		if wantRelaxed {
+			t.Fatal("this browser does not validate relaxed SIMD")
+		}
+		t.Skip("no relaxed SIMD here")
+	}
+	plain, relaxed := buildKernels(t), buildRelaxedKernels(t)
+	for _, a := range testArchs {
+		m, x := generated(t, a)
+		for _, n := range []int{1, 2} {
+			opt := Options{Workers: n, WorkerURL: workerURL, Int8Activations: true}
+			want, got := runEngine(t, plain, m, x, opt), runEngine(t, relaxed, m, x, opt)
+			for i := range want.Logits {
+				if !slices.Equal(got.Logits[i], want.Logits[i]) {
+					t.Errorf("%s, %d workers, image %d: relaxed SIMD's logits differ from the plain build's", a.Name, n, i)
 				}
 			}
 		}
@@ -293,8 +330,8 @@ func TestInt8ActivationsRealResNet50(t *testing.T) {
 }
 
 // TestRelaxedInt8RealResNet50 is TestInt8ActivationsRealResNet50 with the
-// relaxed-SIMD build (7-bit activations after a ReLU): only in a browser
-// that has relaxed SIMD (TestBrowser's Chromium must); wazero has none.
+// relaxed-SIMD build: only in a browser that has relaxed SIMD
+// (TestBrowser's Chromium must); wazero has none.
 func TestRelaxedInt8RealResNet50(t *testing.T) {
 	if !RelaxedSIMD() {
 		if wantRelaxed {

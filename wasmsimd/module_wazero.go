@@ -85,7 +85,7 @@ func (m *wazeroModule) instance(ctx context.Context, i int, stackTop uint32) (ap
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	for _, name := range []string{"dispatch", "worker", "stop", "u8_levels"} {
+	for _, name := range []string{"dispatch", "worker", "stop", "relaxed"} {
 		if mod.ExportedFunction(name) == nil {
 			return nil, fmt.Errorf("the module has no function %s", name)
 		}

@@ -18,23 +18,25 @@
 
 // Built with -DRELAXED (tools/build_kernels.sh OUT relaxed), gemm_q8
 // multiplies unsigned activations with relaxed SIMD's
-// i32x4.relaxed_dot_i8x16_i7x16_add_s (16 multiplies a step, twice
-// i16x8 dot products'), which wants them in 0..127: im2row_q8 then
-// quantizes them to 7 bits instead of 8. Debian's clang 14 has no
-// builtin for it: the calls to this import are turned into the
-// instruction after linking.
+// i32x4.relaxed_dot_i8x16_i7x16_add_s (16 multiplies an instruction),
+// which wants them in 0..127 (the i7 operand): each x is taken as
+// 2h + l, h = x>>1 and l = x&1, two dot products exact to the bit. Debian's clang 14 has no builtin for it:
+// the calls to this import are turned into the instruction after
+// linking.
 #ifdef RELAXED
 __attribute__((import_module("relaxed"), import_name("dot")))
 v128_t relaxed_dot(v128_t a, v128_t b, v128_t acc);
-#define U8_LEVELS 127
+#define RELAXED_BUILD 1
 #else
-#define U8_LEVELS 255
+#define RELAXED_BUILD 0
 #endif
 
-// u8_levels says how many levels above 0 im2row_q8 quantizes a
-// non-negative tensor to, so that the Go side picks its scale to match.
-EXPORT(u8_levels)
-int u8_levels(void) { return U8_LEVELS; }
+// A non-negative tensor is quantized to 0..U8_LEVELS.
+#define U8_LEVELS 255
+
+// relaxed says whether this is the relaxed-SIMD build.
+EXPORT(relaxed)
+int relaxed(void) { return RELAXED_BUILD; }
 
 // SHARE sets [lo, hi) to part's share of n units (balanced to one unit).
 #define SHARE(n, part, nparts, lo, hi)                                  \
@@ -259,7 +261,7 @@ static inline int q8(float x, float inv, int lo, int hi) {
 }
 
 // im2row_q8 quantizes a CxHxW tensor (q = round(x*inv), clamped to ±127,
-// or with u8 to 0..255 stored as bytes) and lays its KHxKW patches out
+// or with u8 to 0..U8_LEVELS stored as bytes) and lays its KHxKW patches out
 // as rows: rows[p*Kp + k], k = (c*KH + kh)*KW + kw, p = oh*OW + ow,
 // padding taps and k >= C*KH*KW zero. Each output position's K inputs
 // are then contiguous, as gemm_q8's dot products read them. Parts share
@@ -298,8 +300,8 @@ static inline int32_t hsum(v128_t v) {
 // epilogue(sx * scale[co] * sum_k w[co*Kp + k] * rows[p*Kp + k] +
 // bias[co]), exact int32 sums of i16x8 dot products (8 multiplies a
 // step), in a 4x2 tile (8 i32x4 accumulators). rows are int8, or with
-// u8 unsigned bytes (0..255: an i16 holds them, and 255*127 products
-// still sum exactly in int32). Weight rows past CO must be zero, up to a
+// u8 unsigned bytes (0..U8_LEVELS: an i16 holds them, and 255*127
+// products still sum exactly in int32). Weight rows past CO must be zero, up to a
 // multiple of 4; Kp is a multiple of 16.
 //
 // Parts share the pairs of columns, or the panels of 4 outputs where
@@ -321,37 +323,48 @@ static void gemm_q8(const int8_t *w, const float *scale, float sx,
     for (int p = 2 * plo; p < 2 * phi; p += 2) {
       int np = P - p < 2 ? 1 : 2;
       const uint8_t *x0 = rows + p * Kp, *x1 = np == 2 ? x0 + Kp : x0;
-      v128_t a00 = wasm_i32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
-             a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      int32_t s[4][2];
 #ifdef RELAXED
-      if (u8) // 0..127: the i7 operand
-        for (int k = 0; k < Kp; k += 16) {
-          v128_t u0 = wasm_v128_load(x0 + k), u1 = wasm_v128_load(x1 + k);
-          v128_t v0 = wasm_v128_load(w0 + k), v1 = wasm_v128_load(w1 + k),
-                 v2 = wasm_v128_load(w2 + k), v3 = wasm_v128_load(w3 + k);
-          a00 = relaxed_dot(v0, u0, a00), a01 = relaxed_dot(v0, u1, a01);
-          a10 = relaxed_dot(v1, u0, a10), a11 = relaxed_dot(v1, u1, a11);
-          a20 = relaxed_dot(v2, u0, a20), a21 = relaxed_dot(v2, u1, a21);
-          a30 = relaxed_dot(v3, u0, a30), a31 = relaxed_dot(v3, u1, a31);
+      if (u8) { // x = 2h + l, both parts in 0..127: the i7 operand
+        for (int j = 0; j < np; j++) { // a 4x1 tile: 8 accumulators
+          const uint8_t *x = j ? x1 : x0;
+          v128_t h0 = wasm_i32x4_splat(0), h1 = h0, h2 = h0, h3 = h0, l0 = h0,
+                 l1 = h0, l2 = h0, l3 = h0;
+          for (int k = 0; k < Kp; k += 16) {
+            v128_t u = wasm_v128_load(x + k);
+            v128_t h = wasm_u8x16_shr(u, 1), l = wasm_i8x16_sub(u, wasm_i8x16_add(h, h));
+            v128_t v0 = wasm_v128_load(w0 + k), v1 = wasm_v128_load(w1 + k),
+                   v2 = wasm_v128_load(w2 + k), v3 = wasm_v128_load(w3 + k);
+            h0 = relaxed_dot(v0, h, h0), l0 = relaxed_dot(v0, l, l0);
+            h1 = relaxed_dot(v1, h, h1), l1 = relaxed_dot(v1, l, l1);
+            h2 = relaxed_dot(v2, h, h2), l2 = relaxed_dot(v2, l, l2);
+            h3 = relaxed_dot(v3, h, h3), l3 = relaxed_dot(v3, l, l3);
+          }
+          s[0][j] = 2 * hsum(h0) + hsum(l0), s[1][j] = 2 * hsum(h1) + hsum(l1);
+          s[2][j] = 2 * hsum(h2) + hsum(l2), s[3][j] = 2 * hsum(h3) + hsum(l3);
         }
-      else
+      } else
 #endif
-      for (int k = 0; k < Kp; k += 8) {
-        v128_t u0 = u8 ? wasm_u16x8_load8x8(x0 + k) : wasm_i16x8_load8x8(x0 + k);
-        v128_t u1 = u8 ? wasm_u16x8_load8x8(x1 + k) : wasm_i16x8_load8x8(x1 + k);
-        v128_t v0 = wasm_i16x8_load8x8(w0 + k), v1 = wasm_i16x8_load8x8(w1 + k),
-               v2 = wasm_i16x8_load8x8(w2 + k), v3 = wasm_i16x8_load8x8(w3 + k);
-        a00 = wasm_i32x4_add(a00, wasm_i32x4_dot_i16x8(v0, u0));
-        a01 = wasm_i32x4_add(a01, wasm_i32x4_dot_i16x8(v0, u1));
-        a10 = wasm_i32x4_add(a10, wasm_i32x4_dot_i16x8(v1, u0));
-        a11 = wasm_i32x4_add(a11, wasm_i32x4_dot_i16x8(v1, u1));
-        a20 = wasm_i32x4_add(a20, wasm_i32x4_dot_i16x8(v2, u0));
-        a21 = wasm_i32x4_add(a21, wasm_i32x4_dot_i16x8(v2, u1));
-        a30 = wasm_i32x4_add(a30, wasm_i32x4_dot_i16x8(v3, u0));
-        a31 = wasm_i32x4_add(a31, wasm_i32x4_dot_i16x8(v3, u1));
+      {
+        v128_t a00 = wasm_i32x4_splat(0), a01 = a00, a10 = a00, a11 = a00,
+               a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (int k = 0; k < Kp; k += 8) {
+          v128_t u0 = u8 ? wasm_u16x8_load8x8(x0 + k) : wasm_i16x8_load8x8(x0 + k);
+          v128_t u1 = u8 ? wasm_u16x8_load8x8(x1 + k) : wasm_i16x8_load8x8(x1 + k);
+          v128_t v0 = wasm_i16x8_load8x8(w0 + k), v1 = wasm_i16x8_load8x8(w1 + k),
+                 v2 = wasm_i16x8_load8x8(w2 + k), v3 = wasm_i16x8_load8x8(w3 + k);
+          a00 = wasm_i32x4_add(a00, wasm_i32x4_dot_i16x8(v0, u0));
+          a01 = wasm_i32x4_add(a01, wasm_i32x4_dot_i16x8(v0, u1));
+          a10 = wasm_i32x4_add(a10, wasm_i32x4_dot_i16x8(v1, u0));
+          a11 = wasm_i32x4_add(a11, wasm_i32x4_dot_i16x8(v1, u1));
+          a20 = wasm_i32x4_add(a20, wasm_i32x4_dot_i16x8(v2, u0));
+          a21 = wasm_i32x4_add(a21, wasm_i32x4_dot_i16x8(v2, u1));
+          a30 = wasm_i32x4_add(a30, wasm_i32x4_dot_i16x8(v3, u0));
+          a31 = wasm_i32x4_add(a31, wasm_i32x4_dot_i16x8(v3, u1));
+        }
+        s[0][0] = hsum(a00), s[0][1] = hsum(a01), s[1][0] = hsum(a10), s[1][1] = hsum(a11);
+        s[2][0] = hsum(a20), s[2][1] = hsum(a21), s[3][0] = hsum(a30), s[3][1] = hsum(a31);
       }
-      int32_t s[4][2] = {{hsum(a00), hsum(a01)}, {hsum(a10), hsum(a11)},
-                         {hsum(a20), hsum(a21)}, {hsum(a30), hsum(a31)}};
       for (int r = 0; r < nr; r++) {
         int co = c0 + r;
         for (int j = 0; j < np; j++) {
