@@ -39,6 +39,9 @@ const (
 // little, few enough that each part still has work.
 const partsPerWorker = 4
 
+// kernelNames name the kernels' numbers in errors.
+var kernelNames = [...]string{"none", "im2col", "gemm_i8", "maxpool", "avgpool", "relu", "stats", "im2row_q8", "gemm_q8"}
+
 const (
 	kNone = iota
 	kIm2col
@@ -151,7 +154,7 @@ func (k *Kernels) Close() { k.m.close() }
 // call runs kernel fn on every instance; args are int (i32) or float32.
 func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
 	if len(args) > maxArgs {
-		return fmt.Errorf("wasmsimd: kernel %d: %d arguments", fn, len(args))
+		return fmt.Errorf("wasmsimd: %s: %d arguments", kernelNames[fn], len(args))
 	}
 	w := k.words[:2+len(args)]
 	w[0], w[1] = uint32(k.cut), uint32(fn)
@@ -169,7 +172,7 @@ func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
 		case float32:
 			w[2+i] = math.Float32bits(v)
 		default:
-			return fmt.Errorf("wasmsimd: kernel %d: argument %d is a %T", fn, i, a)
+			return fmt.Errorf("wasmsimd: %s: argument %d is a %T", kernelNames[fn], i, a)
 		}
 	}
 	b := k.buf[:4*len(w)]
@@ -178,7 +181,7 @@ func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
 	}
 	k.m.write(k.ctl+4*ctlParts, b)
 	if err := k.m.dispatch(ctx, k.ctl); err != nil {
-		return fmt.Errorf("wasmsimd: kernel %d: %w", fn, err)
+		return fmt.Errorf("wasmsimd: %s: %w", kernelNames[fn], err)
 	}
 	return nil
 }
