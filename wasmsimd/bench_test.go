@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,9 +63,10 @@ func BenchmarkResNet50(b *testing.B) {
 
 // TestTiming times the real ResNet-50 (one image at 224) on one and two
 // workers, f32 and int8 activations (and int8 on the relaxed-SIMD build
-// where it runs), alternating them in rounds so
-// that a busy machine's noise falls on all alike; it logs each round's
-// best of 3 and the medians. Only with RESIDUAL_BROWSER_BENCH (TestBrowser
+// where it runs), alternating them in rounds (5, or
+// RESIDUAL_TIMING_ROUNDS) so that a busy machine's noise falls on all
+// alike; it logs each round's best of 3, then each one's median and best
+// round. Only with RESIDUAL_BROWSER_BENCH (TestBrowser
 // runs it in Chromium) or RESIDUAL_TIMING (natively).
 func TestTiming(t *testing.T) {
 	if os.Getenv("RESIDUAL_BROWSER_BENCH") == "" && os.Getenv("RESIDUAL_TIMING") == "" {
@@ -110,6 +112,9 @@ func TestTiming(t *testing.T) {
 		}
 	}
 	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("RESIDUAL_TIMING_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
 	for r := range rounds {
 		line := fmt.Sprintf("round %d:", r+1)
 		for _, c := range cs {
@@ -128,6 +133,6 @@ func TestTiming(t *testing.T) {
 	}
 	for _, c := range cs {
 		slices.Sort(c.ms)
-		t.Logf("median %s: %.0f ms", c.name, c.ms[len(c.ms)/2])
+		t.Logf("%s: median %.0f ms, best %.0f ms", c.name, c.ms[len(c.ms)/2], c.ms[0])
 	}
 }
