@@ -153,7 +153,7 @@ func (p *Page) Render() goapp.UI {
 					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
 				&BackendPanel{
-					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,
+					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine, CPUEngine: s.CPUEngine, CPUFallback: s.CPUFallback,
 					Backend: s.Backend, Fallback: s.Fallback, Choice: s.Choice, ChoiceState: s.ChoiceState,
 				},
 			),

@@ -23,6 +23,9 @@ type Engine struct {
 	net     model.Net
 	conv    map[string]*packed
 	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
+
+	yield      func() // called between ops (SetYield)
+	yieldEvery time.Duration
 }
 
 // Options choose how the engine computes.
@@ -128,6 +131,14 @@ func (e *Engine) Name() string { return EngineName }
 // Close releases the module.
 func (e *Engine) Close() { e.k.Close() }
 
+// SetYield makes Run call f between ops once at least every has passed
+// since the last call, so that the browser's one thread, which runs the
+// kernels, can repaint and take input during a run. Call it before the
+// engine is shared.
+func (e *Engine) SetYield(every time.Duration, f func()) {
+	e.yield, e.yieldEvery = f, every
+}
+
 // Run classifies a batch [B,3,H,W], one image at a time through the
 // Program's ops.
 func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
@@ -146,7 +157,9 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions)
 	res := model.NewResult(full)
 	res.Engine = EngineName
 	for i := range b {
-		logits, err := e.image(ctx, one, x.Images(i, i+1), res, opt)
+		o := opt
+		o.Inspect = opt.Inspect && i == 0 // the inspector shows the first image
+		logits, err := e.image(ctx, one, x.Images(i, i+1), res, o)
 		if err != nil {
 			return nil, err
 		}
@@ -174,6 +187,18 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	owned[p.Input] = true
 	k.WriteF32(at[p.Input], x.Data)
+	taps := p.Taps()
+	show := func(t int) {
+		if !opt.Inspect || len(taps[t]) == 0 {
+			return
+		}
+		h := model.TensorHeatmap(p.Tensors[t].Shape, k.ReadF32(at[t], size(t)/4))
+		for _, r := range taps[t] {
+			res.Row(r).Heatmap = h
+		}
+	}
+	show(p.Input)
+	lastYield := time.Now()
 	var col uint32
 	colBytes := 0
 	defer func() {
@@ -259,11 +284,16 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		if opt.Profile {
 			res.AddTime(op.Stage, op.Block, float64(time.Since(start).Microseconds())/1000)
 		}
+		show(op.Out)
 		for _, t := range []int{op.In, op.Residual} {
 			if t >= 0 && p.Tensors[t].LastUse == i && owned[t] && p.Tensors[t].ViewOf < 0 {
 				k.Free(at[t], size(t))
 				owned[t] = false
 			}
+		}
+		if e.yield != nil && time.Since(lastYield) >= e.yieldEvery {
+			e.yield()
+			lastYield = time.Now()
 		}
 	}
 	return k.ReadF32(at[p.Output], size(p.Output)/4), nil
