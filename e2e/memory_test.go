@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,6 +91,48 @@ func statusKB(pid int, name string) int64 {
 	return 0
 }
 
+// pageMemory is what performance.measureUserAgentSpecificMemory says the
+// page holds (JavaScript heaps, wasm memories, DOM), by type.
+type pageMemory struct {
+	Bytes     int64 `json:"bytes"`
+	Breakdown []struct {
+		Bytes int64    `json:"bytes"`
+		Types []string `json:"types"`
+	} `json:"breakdown"`
+	Error string `json:"error"`
+}
+
+// pageMemory measures the page (it is cross-origin isolated: the dev
+// server sends COOP/COEP).
+func (b *browser) pageMemory() pageMemory {
+	b.t.Helper()
+	return eval[pageMemory](b, `(async () => {
+		if (!crossOriginIsolated || !performance.measureUserAgentSpecificMemory) return {error: 'not cross-origin isolated'};
+		const m = await performance.measureUserAgentSpecificMemory();
+		return {bytes: m.bytes, breakdown: m.breakdown.filter(e => e.bytes > 0).map(e => ({bytes: e.bytes, types: e.types}))};
+	})()`)
+}
+
+// String sums the breakdown by type in MB.
+func (m pageMemory) String() string {
+	if m.Error != "" {
+		return m.Error
+	}
+	by := map[string]int64{}
+	for _, e := range m.Breakdown {
+		by[strings.Join(e.Types, "+")] += e.Bytes
+	}
+	var parts []string
+	for k, v := range by {
+		if k == "" {
+			k = "other"
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f", k, float64(v)/(1<<20)))
+	}
+	sort.Strings(parts)
+	return fmt.Sprintf("%.1f MB (%s)", float64(m.Bytes)/(1<<20), strings.Join(parts, ", "))
+}
+
 // TestRendererMemory measures the page's renderer after one
 // classification of a sample photo, on each engine (?engine=, a fresh
 // browser each), against the same browser's renderer on a blank document
@@ -122,9 +165,10 @@ func TestRendererMemory(t *testing.T) {
 			if again := b.rss(); again.renderer < after.renderer {
 				after = again
 			}
+			mem := b.pageMemory()
 			above := after.renderer - blank.renderer
-			line := fmt.Sprintf("%s: renderer %d MB after one classification (blank page %d MB, so %d MB above it = %.1f× the %d MB weight file); GPU process %d MB",
-				engine, after.renderer>>20, blank.renderer>>20, above>>20, float64(above)/float64(weights), weights>>20, after.gpu>>20)
+			line := fmt.Sprintf("%s: renderer %d MB after one classification (blank page %d MB, so %d MB above it = %.1f× the %d MB weight file); GPU process %d MB; the page's own memory %s",
+				engine, after.renderer>>20, blank.renderer>>20, above>>20, float64(above)/float64(weights), weights>>20, after.gpu>>20, mem)
 			t.Log(line)
 			report = append(report, line)
 		})

@@ -23,9 +23,6 @@ type Engine struct {
 	net     model.Net
 	conv    map[string]*packed
 	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
-
-	yield      func() // called between ops (SetYield)
-	yieldEvery time.Duration
 }
 
 // Options choose how the engine computes.
@@ -36,6 +33,13 @@ type Options struct {
 	// ReLU) and multiplies them by the int8 weights with i16x8 dot
 	// products into exact int32 sums; otherwise activations stay float32.
 	Int8Activations bool
+
+	// Yield, when not nil, is called between ops once YieldEvery has
+	// passed since the last call (from New's warm-up run on), so that the
+	// browser's one thread, which runs the kernels, can repaint and take
+	// input during a run.
+	Yield      func()
+	YieldEvery time.Duration
 }
 
 // packed is one conv's (or the fc's) weights in module memory: per
@@ -87,7 +91,25 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 		k.Close()
 		return nil, err
 	}
+	if err := e.warm(ctx); err != nil {
+		k.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// warm runs the network once on a small blank image. A browser compiles
+// wasm in two tiers: first a quick baseline, several times slower on SIMD
+// loops, and an optimized build of each function only once it has run a
+// while. Without this the first real run is that slow one (4.7× the warm
+// one in bench-peers); with it the kernels have been tiered up during the
+// load, for a few hundredths of the first run's work.
+func (e *Engine) warm(ctx context.Context) error {
+	const side = 64 // 1/12 of a 224 run's work; 32 did not tier everything up
+	if _, err := e.Run(ctx, model.NewTensor(1, 3, side, side), model.RunOptions{TopK: 1}); err != nil {
+		return fmt.Errorf("wasm-simd engine: warm-up run: %w", err)
+	}
+	return nil
 }
 
 // pack places one layer's int8 weights, per group, in gemm_i8's panels.
@@ -130,14 +152,6 @@ func (e *Engine) Name() string { return EngineName }
 
 // Close releases the module.
 func (e *Engine) Close() { e.k.Close() }
-
-// SetYield makes Run call f between ops once at least every has passed
-// since the last call, so that the browser's one thread, which runs the
-// kernels, can repaint and take input during a run. Call it before the
-// engine is shared.
-func (e *Engine) SetYield(every time.Duration, f func()) {
-	e.yield, e.yieldEvery = f, every
-}
 
 // Run classifies a batch [B,3,H,W], one image at a time through the
 // Program's ops.
@@ -291,8 +305,8 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 				owned[t] = false
 			}
 		}
-		if e.yield != nil && time.Since(lastYield) >= e.yieldEvery {
-			e.yield()
+		if e.opt.Yield != nil && time.Since(lastYield) >= e.opt.YieldEvery {
+			e.opt.Yield()
 			lastYield = time.Now()
 		}
 	}

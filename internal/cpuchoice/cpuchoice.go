@@ -92,14 +92,7 @@ func simd(ctx context.Context, m *weights.Model, opt Options) (*wasmsimd.Engine,
 	if err != nil {
 		return nil, err
 	}
-	s, err := wasmsimd.New(ctx, wasm, m, wasmsimd.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if opt.Yield != nil {
-		s.SetYield(opt.YieldEvery, opt.Yield)
-	}
-	return s, nil
+	return wasmsimd.New(ctx, wasm, m, wasmsimd.Options{Yield: opt.Yield, YieldEvery: opt.YieldEvery})
 }
 
 // Name is the engine's name on the page.
