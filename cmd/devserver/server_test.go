@@ -179,6 +179,10 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		if h.Get("Referrer-Policy") == "" {
 			t.Errorf("%s: no Referrer-Policy", p)
 		}
+		// Cross-origin isolated: the CPU engine's workers share memory.
+		if h.Get("Cross-Origin-Opener-Policy") != "same-origin" || h.Get("Cross-Origin-Embedder-Policy") != "require-corp" {
+			t.Errorf("%s: COOP %q, COEP %q: not cross-origin isolated", p, h.Get("Cross-Origin-Opener-Policy"), h.Get("Cross-Origin-Embedder-Policy"))
+		}
 	}
 }
 
