@@ -315,9 +315,6 @@ func newBrowser(t *testing.T, webgpu bool, timeout time.Duration) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
-		// performance.measureUserAgentSpecificMemory answers at once
-		// instead of at the next garbage collection (memory_test.go).
-		chromedp.Flag("enable-blink-features", "ForceEagerMeasureMemory"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1700),
 	}
