@@ -13,7 +13,7 @@ import (
 type ExplorerTable struct {
 	goapp.Compo
 	Plans []exPlan
-	Lines []exLine    // mergeRows(Plans)
+	Lines []exLine   // mergeRows(Plans)
 	Times []*exTimes // per plan: its latest run, or nil
 }
 
