@@ -39,6 +39,7 @@ const (
 	bdDownW  = 150
 	bdTop    = 8
 	bdNodeH  = 28
+	bdNodeW  = 220
 	bdCenter = bdBoxX + bdBoxW/2
 )
 
@@ -96,7 +97,7 @@ func (d *BlockDiagram) Render() goapp.UI {
 	}
 	// The input.
 	parts = append(parts,
-		svgEl("rect").Attr("x", bdCenter-90).Attr("y", bdTop).Attr("width", 180).Attr("height", bdNodeH).Attr("rx", 14).Class("bd-node"),
+		svgEl("rect").Attr("x", bdCenter-bdNodeW/2).Attr("y", bdTop).Attr("width", bdNodeW).Attr("height", bdNodeH).Attr("rx", 14).Class("bd-node"),
 		text(bdCenter, bdTop+19, fmt.Sprintf("%s input: %d channels", b.Name, b.Cin), "bd-node-text"),
 	)
 	y := bdTop + bdNodeH
@@ -130,14 +131,14 @@ func (d *BlockDiagram) Render() goapp.UI {
 		line(bdCenter, y, bdCenter, addY-15),
 		svgEl("circle").Attr("cx", bdCenter).Attr("cy", addY).Attr("r", 14).Class("bd-add"),
 		text(bdCenter, addY+6, "+", "bd-add-text"),
-		text(bdCenter+52, addY+5, "add", "bd-sub"),
+		text(bdCenter-44, addY+5, "add", "bd-sub"),
 		line(bdCenter, addY+14, bdCenter, outY-1),
 		text(bdCenter+40, addY+14+bdGap/2+8, "ReLU", "bd-sub"),
-		svgEl("rect").Attr("x", bdCenter-90).Attr("y", outY).Attr("width", 180).Attr("height", bdNodeH).Attr("rx", 14).Class("bd-node"),
+		svgEl("rect").Attr("x", bdCenter-bdNodeW/2).Attr("y", outY).Attr("width", bdNodeW).Attr("height", bdNodeH).Attr("rx", 14).Class("bd-node"),
 		text(bdCenter, outY+19, fmt.Sprintf("output: %d channels", b.Cout), "bd-node-text"),
 	)
 	// The shortcut: out of the input, down the lane, into the add.
-	start := fmt.Sprintf("M %d %d H %d", bdCenter+90, bdTop+bdNodeH/2, bdLaneX)
+	start := fmt.Sprintf("M %d %d H %d", bdCenter+bdNodeW/2, bdTop+bdNodeH/2, bdLaneX)
 	if ds := b.Downsample; ds != nil {
 		boxY := (bdTop+bdNodeH+addY)/2 - bdBoxH/2
 		parts = append(parts,

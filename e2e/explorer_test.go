@@ -45,7 +45,8 @@ func (b *browser) exRow(name string) exRow {
 // the stem, draws both blocks (the stride on the 3×3 of the bottleneck,
 // the downsample branches), passes axe; then ResNet-18 alone at 64×64
 // runs with random weights on the page's engine and every stage gets a
-// time. Screenshots: test-output/e2e/explorer-*.png.
+// time; wide_resnet101_2 asks before running. Screenshots:
+// test-output/e2e/explorer-*.png.
 func TestExplorer(t *testing.T) {
 	axe := axeSource(t)
 	b := newBrowser(t, true, 12*time.Minute)
@@ -138,4 +139,16 @@ func TestExplorer(t *testing.T) {
 	}
 	b.axe(axe, "explorer after a run")
 	b.shot("explorer-2-run")
+
+	// The largest one asks before it generates 127 MB of weights.
+	b.exSet("ex-arch-0", "wide_resnet101_2")
+	b.waitFor("the warning of a heavy run", `!!document.querySelector('#ex-heavy')`, 30*time.Second)
+	if heavy := eval[string](b, `document.querySelector('#ex-heavy').textContent`); !strings.Contains(heavy, "MB of random int8 weights") {
+		t.Errorf("heavy notice %q", heavy)
+	}
+	if !eval[bool](b, `document.querySelector('#ex-run-button').disabled`) {
+		t.Error("wide_resnet101_2 can be run without confirming")
+	}
+	b.do("confirm", chromedp.Click(chromedp.ID("ex-confirm")))
+	b.waitFor("the run button after confirming", `!document.querySelector('#ex-run-button').disabled`, 30*time.Second)
 }
