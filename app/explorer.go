@@ -301,7 +301,7 @@ func (e *Explorer) onRun(ctx goapp.Context, ev goapp.Event) {
 				})
 				return
 			}
-			done = append(done, fmt.Sprintf("%s in %s (its weights and engine took %s)", p.Choice.Title(), formatMs(t.RunMs), formatMs(t.BuildMs)))
+			done = append(done, fmt.Sprintf("%s in %s (its weights and engine took %.1f s)", p.Choice.Title(), formatMs(t.RunMs), t.BuildMs/1000))
 			ctx.Dispatch(func(goapp.Context) { e.run.Times[t.Key] = t })
 		}
 		ctx.Dispatch(func(goapp.Context) {

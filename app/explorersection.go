@@ -32,7 +32,7 @@ func (s *ExplorerSection) Render() goapp.UI {
 		goapp.Div().Class("explorer-bar").Body(
 			goapp.Button().Type("button").Class("button").ID("explorer-toggle").
 				Aria("expanded", yesNoBool(s.open)).Aria("controls", "explorer").Text(label).OnClick(s.toggle),
-			goapp.Span().Class("muted").Text("Every torchvision ResNet stage by stage, side by side — no weights needed."),
+			goapp.Span().Class("muted", "explorer-hint").Text("Every torchvision ResNet stage by stage, side by side — no weights needed."),
 		),
 		goapp.If(s.open, func() goapp.UI { return &Explorer{Backend: s.Backend} }),
 	)
