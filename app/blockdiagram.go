@@ -109,12 +109,16 @@ func (d *BlockDiagram) Render() goapp.UI {
 			cls = append(cls, "bd-strided")
 		}
 		second := "BN, ReLU"
+		label := convLabel(c)
 		if i == len(b.Convs)-1 {
 			second = "BN (ReLU after the add)"
+			if a.Block == model.Bottleneck {
+				label += fmt.Sprintf(" (expands ×%d)", a.Expansion())
+			}
 		}
 		parts = append(parts,
 			svgEl("rect").Attr("x", bdBoxX).Attr("y", top).Attr("width", bdBoxW).Attr("height", bdBoxH).Attr("rx", 8).Class(cls...),
-			text(bdCenter, top+19, convLabel(c), "bd-conv-text"),
+			text(bdCenter, top+19, label, "bd-conv-text"),
 		)
 		if c.Stride > 1 {
 			parts = append(parts, svgEl("text").Attr("x", bdCenter).Attr("y", top+37).Attr("text-anchor", "middle").Class("bd-sub").Body(

@@ -264,7 +264,7 @@ func TestRenderExplorer(t *testing.T) {
 	}
 	h := diagram("resnet50", model.V15)
 	wantAll(t, h, `<svg`, `role="img"`, `<title id="d-title">resnet50 v1.5: the Bottleneck layer2.0</title>`, `Bottleneck`, `1×1 conv, 256 → 128; 3×3 conv, 128 → 128 (stride 2); 1×1 conv, 128 → 512`,
-		`downsample`, `1×1 conv, 256 → 512`, `v1.5 (torchvision) puts the stride on the 3×3`)
+		`downsample`, `1×1 conv, 256 → 512`, `>1×1 conv, 128 → 512 (expands ×4)<`, `v1.5 (torchvision) puts the stride on the 3×3`)
 	wantAll(t, diagram("resnet50", model.V1), `1×1 conv, 256 → 128 (stride 2); 3×3 conv, 128 → 128;`, `v1 (the paper) puts the stride on the first 1×1`)
 	wantAll(t, diagram("resnext50_32x4d", model.V15), `3×3 conv, 256 → 256, 32 groups (stride 2)`)
 	wantAll(t, diagram("resnet18", model.V1), `BasicBlock`, `3×3 conv, 64 → 128 (stride 2); 3×3 conv, 128 → 128`, `Basic blocks put the stride on the first 3×3`)
