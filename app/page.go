@@ -129,6 +129,7 @@ func (p *Page) Render() goapp.UI {
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
+		&ExplorerSection{Backend: s.Backend},
 		goapp.Main().Class("layout").Body(
 			goapp.Div().Class("col-main").Body(
 				goapp.Section().Class("panel", "input-panel").ID("input").Aria("labelledby", "input-h").Body(
