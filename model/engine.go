@@ -53,6 +53,10 @@ type RunOptions struct {
 	// adapter has them, else each stage submitted and waited for alone:
 	// this can make a run slower). Without Profile, Ms are zero.
 	Profile bool
+	// CAM fills Result.CAMs: for every image, the class activation map
+	// (model.CAM) of each of its top-k classes, in Top's order, computed
+	// from the features the Program's CAMTap names.
+	CAM bool
 }
 
 // K is the options' top-k, DefaultTopK when not set.
