@@ -307,6 +307,9 @@ func (e *Engine) run(ctx context.Context, b, h, w int, slice func(lo, hi, n int)
 			return nil, err
 		}
 		r.Logits, r.Top = r.Logits[:hi-lo], r.Top[:hi-lo]
+		if r.CAMs != nil {
+			r.CAMs = r.CAMs[:hi-lo]
+		}
 		return r, nil
 	})
 	if err != nil {
@@ -462,6 +465,11 @@ func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model
 	}
 	for i := 0; i < p.b; i++ {
 		res.Logits = append(res.Logits, logits[i*p.classes:(i+1)*p.classes])
+	}
+	if opt.CAM {
+		if res.CAMs, err = p.cams(ctx, res.Logits, opt.K()); err != nil {
+			return nil, err
+		}
 	}
 	if opt.Inspect {
 		data, err := readback(ctx, inspect, int(inspect.Size()/4))
