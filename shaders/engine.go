@@ -236,7 +236,9 @@ func (e *Engine) Close() {
 // the stem's ReLU, which runs in its epilogue, so with Inspect its heatmap
 // shows the output after ReLU; bn1+relu and flatten take no time). The
 // weights run as the file stores them: int8, or f32. A batch larger than
-// the device's limits allow (maxBatch) runs in sub-batches. Run blocks
+// the device's limits allow (maxBatch) runs in sub-batches. With
+// RunOptions.CAM the maps of each image's top-k classes come from
+// cam.wgsl, in a second submission once the logits are read. Run blocks
 // until the GPU is done: in the browser, call it from a goroutine of its
 // own, never from a JS callback.
 func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
