@@ -78,7 +78,7 @@ func TestRenderCAMView(t *testing.T) {
 	e.ConsumeAll()
 	html := goapp.HTMLString(v)
 	wantAll(t, html, "Where it looked", `id="cam-opacity"`, `class="cam-scale"`, "weakest", "strongest",
-		`id="cam-1-1"`, "Where b.png saw cat: show large", "50%")
+		`id="cam-1-1"`, "Where the model saw cat in b.png", "50%")
 	if n := strings.Count(html, `class="cam-thumb"`); n != 4 {
 		t.Errorf("%d map buttons, want 4", n)
 	}

@@ -111,7 +111,7 @@ func (v *CAMView) Render() goapp.UI {
 
 // legend is the colour scale.
 func (v *CAMView) legend() goapp.UI {
-	return goapp.Div().Class("cam-legend").Aria("label", "Colour scale: blue where the class's evidence is weakest, red where it is strongest").Body(
+	return goapp.Div().Class("cam-legend").Role("img").Aria("label", "Colour scale: blue where the class's evidence is weakest, red where it is strongest").Body(
 		goapp.Span().Text("weakest"),
 		goapp.Span().Class("cam-scale").Aria("hidden", true), // overlay.CSSGradient(9) in app.css: the CSP allows no inline style
 		goapp.Span().Text("strongest"),
@@ -129,8 +129,7 @@ func (v *CAMView) image(i int) goapp.UI {
 				big := v.hasBig && v.large == [2]int{i, r}
 				return goapp.Li().Body(
 					goapp.Button().Type("button").Class("cam-thumb").ID(fmt.Sprintf("cam-%d-%d", i, r)).
-						Aria("pressed", strconv.FormatBool(big)).
-						Aria("label", fmt.Sprintf("Where %s saw %s: show large", im.Name, c.Label)).
+						Aria("pressed", strconv.FormatBool(big)).Title("Show large").
 						OnClick(func(ctx goapp.Context, e goapp.Event) {
 							if big {
 								v.hasBig = false

@@ -71,6 +71,7 @@ func TestWhereItLooked(t *testing.T) {
 	}
 	eval[bool](b, `(document.querySelector('#cams').scrollIntoView(), true)`)
 	b.shot("cam-overlay")
+	b.axe(axeSource(t), "where it looked, a map enlarged")
 
 	// The CPU engine (WebAssembly) draws the same view from cpu.CAMs.
 	b.navigate("/?engine=cpu")
