@@ -146,6 +146,7 @@ type pageState struct {
 	Busy         bool
 	Status       string
 	Images       []imageView
+	CAMs         []camImage // where the answer's top classes were seen, per image (nil before an answer)
 	Shown        shownRun
 	FirstMs      float64 // page load → first top-5, ms since navigation (0 before)
 	Rows         []stageRow
@@ -234,6 +235,7 @@ type controller struct {
 	again    bool
 	status   string
 	images   []imageView
+	cams     []camImage
 	shown    shownRun
 	firstMs  float64
 	rows     []stageRow
@@ -333,7 +335,7 @@ func (c *controller) state() pageState {
 		GPU: c.gpu, Probed: c.probed, HasGPUEngine: c.d.engines.gpu != nil, Backend: c.backend,
 		Fallback: c.fallback, Choice: choice, ChoiceState: choiceState, MeasuredMs: c.measuredMs,
 		Input: c.input, Size: c.size, Batch: max(1, c.goodN), Params: c.params, MACs: c.macs,
-		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.statusLine(), Images: c.images,
+		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.statusLine(), Images: c.images, CAMs: c.cams,
 		Shown: c.shown, FirstMs: c.firstMs, Rows: c.rows, Measured: c.measured,
 	}
 }
@@ -406,6 +408,7 @@ func (c *controller) newInput(status string) int {
 	c.input++
 	c.files, c.goodN = nil, 0
 	c.problems, c.images, c.shown = nil, nil, shownRun{}
+	c.cams = nil
 	c.replan()
 	c.status = status
 	return c.input

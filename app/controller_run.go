@@ -78,6 +78,7 @@ func (c *controller) execute(job runJob) {
 	c.update(func() {
 		if c.current() {
 			c.problems, c.images, c.goodN = b.Errs, pending, n
+			c.cams = nil
 			c.replan()
 		}
 	})
@@ -142,13 +143,14 @@ type answer struct {
 	res   *model.Result
 	ms    float64
 	views []imageView
+	cams  []camImage
 	rows  []stageRow
 	batch batch
 }
 
 // newAnswer formats a run's result.
 func newAnswer(b batch, res *model.Result, ms float64) answer {
-	return answer{res: res, ms: ms, views: batchViews(b, res.Top), rows: resultRows(res.Stages), batch: b}
+	return answer{res: res, ms: ms, views: batchViews(b, res.Top), cams: camImages(b, res), rows: resultRows(res.Stages), batch: b}
 }
 
 // record books a finished run's latency (locked).
@@ -165,6 +167,7 @@ func (c *controller) show(job runJob, a answer) bool {
 	}
 	n := len(a.batch.Names)
 	c.images, c.rows, c.measured = a.views, a.rows, true
+	c.cams = a.cams
 	c.shown = shownRun{Engine: a.res.Engine, Size: job.size, Batch: n, Latency: c.lat.get(a.res.Engine, job.size, n), PrepMs: a.batch.Ms}
 	if c.firstMs == 0 {
 		c.firstMs = c.d.plat.mark("residual-first-top5")

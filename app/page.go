@@ -144,6 +144,7 @@ func (p *Page) Render() goapp.UI {
 					Latency: s.Shown.Latency, PrepMs: s.Shown.PrepMs, FirstMs: s.FirstMs,
 					Status: s.Status, Busy: s.Busy, Classes: s.Facts.Classes, HasList: len(s.Labels) > 0,
 				},
+				&CAMView{Images: s.CAMs, Size: s.Shown.Size},
 			),
 			goapp.Div().Class("col-side").Body(
 				&ModelPanel{

@@ -170,21 +170,34 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions)
 	}
 	res := model.NewResult(full)
 	res.Engine = EngineName
+	tap, err := camTap(one, opt)
+	if err != nil {
+		return nil, err
+	}
+	var feats []float32
 	for i := range b {
 		o := opt
 		o.Inspect = opt.Inspect && i == 0 // the inspector shows the first image
-		logits, err := e.image(ctx, one, x.Images(i, i+1), res, o)
+		logits, f, err := e.image(ctx, one, x.Images(i, i+1), res, o, tap.Features)
 		if err != nil {
 			return nil, err
 		}
 		res.Logits = append(res.Logits, logits)
+		feats = append(feats, f...)
 	}
 	res.SetTop(e.m.Meta.Labels, opt.K())
+	if opt.CAM {
+		if res.CAMs, err = e.cams(one, tap, feats, res.Top); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
-// image runs the one-image program p on x, adding op times to res.
-func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, res *model.Result, opt model.RunOptions) ([]float32, error) {
+// image runs the one-image program p on x, adding op times to res; it
+// returns the logits and the values of tensor keep (-1: none), read out
+// of module memory before its storage is freed.
+func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, res *model.Result, opt model.RunOptions, keep int) (logits, kept []float32, err error) {
 	k := e.k
 	size := func(t int) int {
 		n := 4
@@ -195,9 +208,8 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	at := make([]uint32, len(p.Tensors))
 	owned := make([]bool, len(p.Tensors))
-	var err error
 	if at[p.Input], err = k.Alloc(size(p.Input)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	owned[p.Input] = true
 	k.WriteF32(at[p.Input], x.Data)
@@ -227,7 +239,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}()
 	for i, op := range p.Ops {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		start := time.Now()
 		in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
@@ -235,7 +247,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			at[op.Out] = at[op.In]
 		} else {
 			if at[op.Out], err = k.Alloc(size(op.Out)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			owned[op.Out] = true
 		}
@@ -253,7 +265,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 					k.Free(col, colBytes)
 				}
 				if col, err = k.Alloc(need); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				colBytes = need
 			}
@@ -293,12 +305,15 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			err = fmt.Errorf("op kind %q is not supported", op.Kind)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
+			return nil, nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
 		if opt.Profile {
 			res.AddTime(op.Stage, op.Block, float64(time.Since(start).Microseconds())/1000)
 		}
 		show(op.Out)
+		if op.Out == keep {
+			kept = k.ReadF32(at[op.Out], size(op.Out)/4)
+		}
 		for _, t := range []int{op.In, op.Residual} {
 			if t >= 0 && p.Tensors[t].LastUse == i && owned[t] && p.Tensors[t].ViewOf < 0 {
 				k.Free(at[t], size(t))
@@ -310,7 +325,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			lastYield = time.Now()
 		}
 	}
-	return k.ReadF32(at[p.Output], size(p.Output)/4), nil
+	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil
 }
 
 // convQ8 runs a conv (or the fc, as a 1×1 conv of a 1×1 input) with int8

@@ -78,6 +78,14 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 			}
 		}
 	}
+	var tap model.CAMTap
+	var feats *model.Tensor // kept past its last use for the maps
+	if opt.CAM {
+		var err error
+		if tap, err = p.CAMTap(); err != nil {
+			return nil, fmt.Errorf("cpu engine: %w", err)
+		}
+	}
 	vals[p.Input] = x
 	show(p.Input)
 	lastYield := time.Now()
@@ -98,6 +106,9 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		}
 		vals[op.Out] = y
 		show(op.Out)
+		if opt.CAM && op.Out == tap.Features {
+			feats = y
+		}
 		// Dead tensors go to the collector, so that memory follows the
 		// program's liveness (the bound Run splits batches by).
 		for _, t := range []int{op.In, op.Residual} {
@@ -116,6 +127,13 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		res.Logits = append(res.Logits, y.Data[i*classes:(i+1)*classes])
 	}
 	res.SetTop(e.m.Meta.Labels, opt.K())
+	if opt.CAM {
+		w, b := e.m.Weight(p.Ops[tap.FC].Name)
+		var err error
+		if res.CAMs, err = CAMs(feats, w, b, res.Top); err != nil {
+			return nil, fmt.Errorf("cpu engine: %w", err)
+		}
+	}
 	return res, nil
 }
 
