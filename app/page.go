@@ -52,13 +52,18 @@ func (p *Page) OnMount(ctx goapp.Context) {
 		})
 	})
 	p.stop = listenForFiles(
-		func(fs []fileHandle) { ctx.Dispatch(func(goapp.Context) { p.ctl.takeFiles(sources(fs)) }) },
+		func(fs []fileHandle) { ctx.Dispatch(func(ctx goapp.Context) { p.routeFiles(ctx, fs) }) },
 		func(on bool) { ctx.Dispatch(func(goapp.Context) { p.dragging = on }) },
 		func() { ctx.Dispatch(func(goapp.Context) { p.ctl.emptyDrop() }) },
 	)
 	ctx.Handle(actFiles, func(ctx goapp.Context, a goapp.Action) {
 		if fs, ok := a.Value.([]fileHandle); ok {
-			p.ctl.takeFiles(sources(fs))
+			p.routeFiles(ctx, fs)
+		}
+	})
+	ctx.Handle(actUseModel, func(ctx goapp.Context, a goapp.Action) {
+		if f, ok := a.Value.(string); ok {
+			p.ctl.useModel(f)
 		}
 	})
 	ctx.Handle(actSample, func(ctx goapp.Context, a goapp.Action) {
@@ -152,6 +157,7 @@ func (p *Page) Render() goapp.UI {
 					Forgotten: s.Forgotten, Labels: s.Labels,
 					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
+				&ModelsPanel{Active: s.ModelFile, Phase: s.Phase},
 				&BackendPanel{
 					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,
 					Backend: s.Backend, Fallback: s.Fallback, Choice: s.Choice, ChoiceState: s.ChoiceState,
