@@ -116,10 +116,12 @@ func TestYourCheckpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		webgpu bool
-	}{{"webgpu", true}, {"cpu", false}} {
+		engine string // ?engine=: on a software adapter the page would answer on the CPU first
+	}{{"webgpu", true, "gpu"}, {"cpu", false, "cpu"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBrowser(t, tc.webgpu, 8*time.Minute)
-			b.open(3 * time.Minute)
+			b.navigate("/?engine=" + tc.engine)
+			b.waitForModel(3 * time.Minute)
 			start := time.Now()
 			b.do("give the checkpoint and labels", chromedp.SetUploadFiles(chromedp.CSS(`input[name=model]`), []string{ckPath, labelsPath}))
 			b.waitFor("the conversion", `(() => {
@@ -156,6 +158,9 @@ func TestYourCheckpoint(t *testing.T) {
 			engine := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`)
 			got := b.topN()
 			t.Logf("%s page top-5 (engine %q): %v", tc.name, engine, got)
+			if tc.webgpu != strings.Contains(strings.ToLower(engine), "gpu") {
+				t.Errorf("answered on %q", engine)
+			}
 			if len(got) != 5 {
 				t.Fatalf("%d predictions", len(got))
 			}
