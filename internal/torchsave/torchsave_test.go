@@ -54,3 +54,28 @@ func TestWriteRefusesWrongShape(t *testing.T) {
 		t.Fatal("a tensor whose shape does not match its data was written")
 	}
 }
+
+func TestWriteSafetensorsReadsBack(t *testing.T) {
+	a, _ := model.ByName("resnet50")
+	a.BaseChannels = 8 // small: the layout, not the size, is under test
+	ts, err := ResNet(a, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteSafetensors(&b, ts); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := convert.ReadBytes("x.safetensors", b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Format != convert.Safetensors || len(ck.Tensors) != len(ts) {
+		t.Fatalf("format %s, %d tensors of %d", ck.Format, len(ck.Tensors), len(ts))
+	}
+	for _, w := range ts {
+		if got := ck.Tensors[w.Name]; got == nil || got.Data[len(w.Data)-1] != w.Data[len(w.Data)-1] {
+			t.Fatalf("%s differs", w.Name)
+		}
+	}
+}
