@@ -26,9 +26,12 @@ const modelInputID = "model-input"
 // runs in a Web Worker on the page's own wasm.
 type ModelsPanel struct {
 	goapp.Compo
-	// Active is the page's weight file, Phase its loading phase.
-	Active string
-	Phase  string
+	// Active is the page's weight file, Phase its loading phase;
+	// Forgotten says its cached copy was removed ("Forget the cached
+	// copy" of the model panel removes a converted model too).
+	Active    string
+	Phase     string
+	Forgotten bool
 
 	busy    bool
 	step    int // the conversion step under way (convertSteps)
@@ -48,6 +51,9 @@ func (p *ModelsPanel) OnMount(ctx goapp.Context) {
 	})
 	p.relist(ctx)
 }
+
+// OnUpdate lists again when the page's model changed or was forgotten.
+func (p *ModelsPanel) OnUpdate(ctx goapp.Context) { p.relist(ctx) }
 
 // relist reads the list of kept models again.
 func (p *ModelsPanel) relist(ctx goapp.Context) {

@@ -157,7 +157,7 @@ func (p *Page) Render() goapp.UI {
 					Forgotten: s.Forgotten, Labels: s.Labels,
 					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
-				&ModelsPanel{Active: s.ModelFile, Phase: s.Phase},
+				&ModelsPanel{Active: s.ModelFile, Phase: s.Phase, Forgotten: s.Forgotten},
 				&BackendPanel{
 					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,
 					Backend: s.Backend, Fallback: s.Fallback, Choice: s.Choice, ChoiceState: s.ChoiceState,

@@ -22,6 +22,8 @@ const (
 	icon192   = "icon-192.png"
 	icon512   = "icon-512.png"
 	samplesGl = "samples/*"
+	// convertWorker runs the checkpoint converter (app/byoworker_js.go).
+	convertWorker = "convert-worker.js"
 )
 
 // server is the dev server: go-app's page and generated scripts, the files
@@ -110,6 +112,11 @@ func newServer(webDir string, opts ...option) (*server, error) {
 	var cacheable []string
 	for _, s := range samples {
 		cacheable = append(cacheable, "/web/"+s)
+	}
+	if fi, err := static.root.Stat(convertWorker); err == nil && fi.Mode().IsRegular() {
+		// Precached when present (a missing URL would empty the cache), so
+		// that a checkpoint converts offline too.
+		cacheable = append(cacheable, "/web/"+convertWorker)
 	}
 	app.Register()
 	h := &goapp.Handler{

@@ -97,6 +97,9 @@ func siteFiles(root *os.Root) ([]string, error) {
 			files = append(files, wasmFile+".gz")
 		}
 	}
+	if regularFile(root, convertWorker) == nil {
+		files = append(files, convertWorker)
+	}
 	samples, _ := fs.Glob(root.FS(), samplesGl)
 	models, _ := fs.Glob(root.FS(), "models/*.safetensors")
 	n := 0
