@@ -96,6 +96,7 @@ func convertCheckpoint(name string, data []byte, labelsName string, labelsData [
 	if err != nil {
 		return nil, rep, err
 	}
+	data = nil // parsed: the bytes can go before the state dict is folded (the wasm heap is the limit)
 	rep.Skipped = len(ck.Skipped)
 	var opt convert.Options
 	if labelsData != nil {

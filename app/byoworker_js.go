@@ -63,8 +63,9 @@ func convertJob(job js.Value, step func(int)) (byoReport, storedModel, error) {
 			return byoReport{}, storedModel{}, fmt.Errorf("labels %s: cannot read the file: %w", labelsName, err)
 		}
 	}
+	// data is not read after the call: the checkpoint's bytes can be
+	// collected once convertCheckpoint has parsed them.
 	out, rep, err := convertCheckpoint(name, data, labelsName, labels, weights.Int8, step)
-	data = nil
 	if err != nil {
 		return rep, storedModel{}, err
 	}

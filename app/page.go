@@ -174,7 +174,7 @@ func (p *Page) Render() goapp.UI {
 			goapp.P().Text("Residual runs the network in this tab: images are never uploaded. Weights are cached in this browser after the first visit."),
 		),
 		goapp.Div().Class("drop-overlay").Aria("hidden", true).Body(
-			goapp.P().Text("Drop images to classify them"),
+			goapp.P().Text("Drop images to classify them, or a checkpoint to convert it"),
 		),
 	)
 }
