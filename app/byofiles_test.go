@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+
+	"github.com/residual-webgpu/residual/internal/byo"
 )
 
 func TestSniffKind(t *testing.T) {
@@ -67,32 +69,9 @@ func TestModelFiles(t *testing.T) {
 	}
 }
 
-// The list of kept models comes from the cache's description headers:
-// newest first, and anything unreadable or not naming its own entry is
-// left out rather than offered.
-func TestStoredList(t *testing.T) {
-	a := storedModel{File: storedFile("aaaaaaaaaaaaaaaaaaaa"), Name: "résnet18 ☃.pth", Arch: "resnet18", Classes: 10, Added: 100}
-	b := storedModel{File: storedFile("bbbbbbbbbbbbbbbb"), Name: "x.safetensors", Arch: "resnext50_32x4d", Classes: 1000, Added: 200}
-	if a.File != "mine/aaaaaaaaaaaaaaaa.safetensors" || !isStoredFile(a.File) || isStoredFile(defaultModel) || isStoredFile("mine/../x.safetensors") {
-		t.Fatalf("stored file names: %q", a.File)
-	}
-	h := encodeStored(a)
-	for _, r := range h {
-		if r > 0x7e {
-			t.Fatalf("header value %q is not plain ASCII", h)
-		}
-	}
-	wrong := b
-	wrong.File = storedFile("cccccccccccccccc")
-	got := storedList(map[string]string{
-		a.File:                   h,
-		b.File:                   encodeStored(b),
-		"mine/dddd.safetensors":  encodeStored(wrong), // describes another entry
-		"mine/eeee.safetensors":  "not base64!",
-		"mine/ffff.safetensors":  "eyJmaWxlIjoiLi4vLi4vZXRjIn0=", // {"file":"../../etc"}
-		wrong.File + ".unlisted": "",
-	})
-	if len(got) != 2 || got[0] != b || got[1] != a {
-		t.Fatalf("list %+v, want b then a", got)
+// The page and the converter share the Cache Storage bucket.
+func TestCacheNameShared(t *testing.T) {
+	if modelCacheName != byo.CacheName {
+		t.Fatalf("the page keeps weights in %q, the converter in %q", modelCacheName, byo.CacheName)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"github.com/residual-webgpu/residual/internal/byo"
 )
 
 // The actions of the converted-models panel.
@@ -23,7 +25,7 @@ const modelInputID = "model-input"
 // ModelsPanel converts a visitor's own checkpoint in this tab and lists
 // the converted models kept in this browser, to switch between them and
 // the built-in one, or remove them. Nothing is uploaded: the conversion
-// runs in a Web Worker on the page's own wasm.
+// runs in a Web Worker (cmd/converter).
 type ModelsPanel struct {
 	goapp.Compo
 	// Active is the page's weight file, Phase its loading phase;
@@ -34,11 +36,11 @@ type ModelsPanel struct {
 	Forgotten bool
 
 	busy    bool
-	step    int // the conversion step under way (convertSteps)
+	step    int // the conversion step under way (byo.Steps)
 	file    string
 	err     string
-	report  *byoReport
-	entries []storedModel
+	report  *byo.Report
+	entries []byo.Stored
 	listErr string
 }
 
@@ -172,15 +174,15 @@ func (p *ModelsPanel) Render() goapp.UI {
 	)
 }
 
-// progress is the conversion's bar: one step of convertSteps after another.
+// progress is the conversion's bar: one step of byo.Steps after another.
 func (p *ModelsPanel) progress() goapp.UI {
-	label := fmt.Sprintf("%s: step %d of %d, %s…", p.file, p.step+1, len(convertSteps), convertSteps[min(p.step, len(convertSteps)-1)])
+	label := fmt.Sprintf("%s: step %d of %d, %s…", p.file, p.step+1, len(byo.Steps), byo.Steps[min(p.step, len(byo.Steps)-1)])
 	if p.file == "" {
 		label = "Looking at the files…"
 	}
 	return goapp.Div().Class("progress").Body(
 		goapp.Progress().ID("convert-progress").Aria("labelledby", "convert-progress-label").
-			Max(len(convertSteps)).Value(p.step),
+			Max(len(byo.Steps)).Value(p.step),
 		goapp.P().ID("convert-progress-label").Class("muted").Aria("live", "polite").Text(label),
 	)
 }
@@ -225,7 +227,7 @@ func (p *ModelsPanel) reportView() goapp.UI {
 // list shows the built-in model and the kept ones, each with a button to
 // use it (and to remove a kept one).
 func (p *ModelsPanel) list() goapp.UI {
-	builtIn := !isStoredFile(p.Active)
+	builtIn := !byo.IsStored(p.Active)
 	loading := p.Phase == phaseDownloading || p.Phase == phaseDecoding
 	return goapp.Div().Body(
 		goapp.H3().ID("kept-h").Text("Models in this browser"),

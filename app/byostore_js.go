@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall/js"
 
+	"github.com/residual-webgpu/residual/internal/byo"
 	"github.com/residual-webgpu/residual/internal/webio"
 )
 
@@ -16,13 +17,20 @@ import (
 
 // readHead reads a file's first n bytes (or all of a shorter one).
 func readHead(h fileHandle, n int) ([]byte, error) {
-	return blobBytes(h.file.Call("slice", 0, n))
+	buf, err := webio.Await(h.file.Call("slice", 0, n).Call("arrayBuffer"))
+	if err != nil {
+		return nil, err
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf)
+	data := make([]byte, u8.Get("length").Int())
+	js.CopyBytesToGo(data, u8)
+	return data, nil
 }
 
 // convertInWorker converts a checkpoint (and labels, when labels.file is
 // set) in a new Web Worker and waits for it; step sees each step start.
 // The worker stores the weight file itself: only the report crosses over.
-func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byoReport, storedModel, error) {
+func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byo.Report, byo.Stored, error) {
 	type msg struct {
 		kind, text, model string
 		step              int
@@ -70,12 +78,12 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byoRe
 		case "step":
 			step(m.step)
 		case "error":
-			return byoReport{}, storedModel{}, fmt.Errorf("%s", m.text)
+			return byo.Report{}, byo.Stored{}, fmt.Errorf("%s", m.text)
 		case "exit":
-			return byoReport{}, storedModel{}, fmt.Errorf("%s: the converter stopped without an answer: the checkpoint needs more memory than this tab has, or it is malformed", ckpt.name)
+			return byo.Report{}, byo.Stored{}, fmt.Errorf("%s: the converter stopped without an answer: the checkpoint needs more memory than this tab has, or it is malformed", ckpt.name)
 		case "done":
-			var rep byoReport
-			var sm storedModel
+			var rep byo.Report
+			var sm byo.Stored
 			if err := json.Unmarshal([]byte(m.text), &rep); err != nil {
 				return rep, sm, fmt.Errorf("the converter's report: %w", err)
 			}
@@ -85,11 +93,11 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byoRe
 			return rep, sm, nil
 		}
 	}
-	return byoReport{}, storedModel{}, fmt.Errorf("unreachable")
+	return byo.Report{}, byo.Stored{}, fmt.Errorf("unreachable")
 }
 
 // listStored lists the converted models in Cache Storage.
-func listStored() ([]storedModel, error) {
+func listStored() ([]byo.Stored, error) {
 	cache := openModelCache()
 	if !cache.Truthy() {
 		return nil, nil
@@ -98,7 +106,7 @@ func listStored() ([]storedModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list the kept models: %w", err)
 	}
-	prefix := "/web/models/" + mineDir
+	prefix := "/web/models/" + byo.MineDir
 	headers := map[string]string{}
 	for i := 0; i < keys.Get("length").Int(); i++ {
 		req := keys.Index(i)
@@ -110,16 +118,16 @@ func listStored() ([]storedModel, error) {
 		if err != nil || !resp.Truthy() {
 			continue
 		}
-		if h := resp.Get("headers").Call("get", storedInfoHeader); h.Type() == js.TypeString {
+		if h := resp.Get("headers").Call("get", byo.InfoHeader); h.Type() == js.TypeString {
 			headers[strings.TrimPrefix(p, "/web/models/")] = h.String()
 		}
 	}
-	return storedList(headers), nil
+	return byo.List(headers), nil
 }
 
 // removeStored deletes a converted model from Cache Storage.
 func removeStored(file string) error {
-	if !isStoredFile(file) {
+	if !byo.IsStored(file) {
 		return fmt.Errorf("%s is not a converted model", file)
 	}
 	return forgetModel("/web/models/" + file)

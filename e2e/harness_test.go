@@ -123,6 +123,9 @@ func setup() (cleanup func(), err error) {
 	if err := buildWasm(filepath.Join(web, "app.wasm")); err != nil {
 		return cleanup, err
 	}
+	if err := buildConverter(filepath.Join(web, "converter.wasm")); err != nil {
+		return cleanup, err
+	}
 	bin := filepath.Join(tmp, "devserver")
 	env.server = bin
 	if out, err := goCmd(nil, "build", "-o", bin, "./cmd/devserver").CombinedOutput(); err != nil {
@@ -174,6 +177,21 @@ func buildWasm(dst string) error {
 		return fmt.Errorf("build wasm: %v\n%s", err, out)
 	}
 	fmt.Printf("e2e: built the wasm in %.0fs\n", time.Since(start).Seconds())
+	return nil
+}
+
+// buildConverter builds the checkpoint converter's wasm, or copies the one
+// beside RESIDUAL_E2E_WASM (make wasm builds both).
+func buildConverter(dst string) error {
+	if pre := os.Getenv("RESIDUAL_E2E_WASM"); pre != "" {
+		if src := filepath.Join(filepath.Dir(repoPath(pre)), "converter.wasm"); copyFile(src, dst) == nil {
+			return nil
+		}
+	}
+	cmd := goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", dst, "./cmd/converter")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the converter's wasm: %v\n%s", err, out)
+	}
 	return nil
 }
 

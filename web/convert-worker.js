@@ -1,6 +1,6 @@
-// The checkpoint converter's Web Worker: it runs the app's own wasm
-// (cmd/wasm sees the job in self.residualJob and converts instead of
-// drawing the page), so the conversion never holds the page's thread.
+// The checkpoint converter's Web Worker: it runs cmd/converter
+// (web/converter.wasm), which finds the job in self.residualJob, so the
+// conversion never holds the page's thread.
 // One worker per conversion: a checkpoint that kills the Go program (out
 // of memory) takes only this worker with it, and the page says so.
 "use strict";
@@ -10,7 +10,7 @@ self.onmessage = async (e) => {
   self.residualJob = e.data;
   const go = new Go();
   try {
-    const r = await WebAssembly.instantiateStreaming(fetch("/web/app.wasm"), go.importObject);
+    const r = await WebAssembly.instantiateStreaming(fetch("/web/converter.wasm"), go.importObject);
     await go.run(r.instance);
   } catch (err) {
     self.postMessage({ type: "error", message: "the converter could not start: " + err });

@@ -22,8 +22,9 @@ const (
 	icon192   = "icon-192.png"
 	icon512   = "icon-512.png"
 	samplesGl = "samples/*"
-	// convertWorker runs the checkpoint converter (app/byoworker_js.go).
+	// The checkpoint converter: its Web Worker and wasm (cmd/converter).
 	convertWorker = "convert-worker.js"
+	converterWasm = "converter.wasm"
 )
 
 // server is the dev server: go-app's page and generated scripts, the files
@@ -112,11 +113,6 @@ func newServer(webDir string, opts ...option) (*server, error) {
 	var cacheable []string
 	for _, s := range samples {
 		cacheable = append(cacheable, "/web/"+s)
-	}
-	if fi, err := static.root.Stat(convertWorker); err == nil && fi.Mode().IsRegular() {
-		// Precached when present (a missing URL would empty the cache), so
-		// that a checkpoint converts offline too.
-		cacheable = append(cacheable, "/web/"+convertWorker)
 	}
 	app.Register()
 	h := &goapp.Handler{

@@ -97,8 +97,11 @@ func siteFiles(root *os.Root) ([]string, error) {
 			files = append(files, wasmFile+".gz")
 		}
 	}
-	if regularFile(root, convertWorker) == nil {
-		files = append(files, convertWorker)
+	// The checkpoint converter (a worker and its wasm), when built.
+	for _, name := range []string{convertWorker, converterWasm, converterWasm + ".gz"} {
+		if regularFile(root, name) == nil {
+			files = append(files, name)
+		}
 	}
 	samples, _ := fs.Glob(root.FS(), samplesGl)
 	models, _ := fs.Glob(root.FS(), "models/*.safetensors")

@@ -16,12 +16,6 @@ func main() {
 	// is weights and activations, which hold no pointers, so collections
 	// stay cheap.
 	debug.SetGCPercent(25)
-	if app.InConverterWorker() {
-		// The same program converts checkpoints in a Web Worker
-		// (web/convert-worker.js): one binary to build, ship and cache.
-		app.RunConversion()
-		return
-	}
 	app.Register()
 	goapp.RunWhenOnBrowser()
 }

@@ -1,4 +1,4 @@
-package app
+package conv
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func TestConvertCheckpoint(t *testing.T) {
 	data := resnet18File(t, 10)
 	labels := []byte(`["a","b","c","d","e","f","g","h","i","j"]`)
 	var steps []int
-	out, rep, err := convertCheckpoint("r18.pth", data, "names.json", labels, weights.Int8, func(i int) { steps = append(steps, i) })
+	out, rep, err := Convert("r18.pth", data, "names.json", labels, weights.Int8, func(i int) { steps = append(steps, i) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +109,12 @@ func TestConvertCheckpointRefuses(t *testing.T) {
 		{"truncated.pth", data[:len(data)/2], nil, "zip"},
 		{"garbage.pth", []byte("PK\x03\x04 this is not a zip at all"), nil, "zip"},
 		{"legacy.pth", []byte{0x80, 0x02, 'c', 'x'}, nil, "legacy"},
-		{"photo.pth", photo(t, 16, 16, "png"), nil, "not a checkpoint"},
+		{"photo.pth", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), nil, "not a checkpoint"},
 		{"r18.pth", data, []byte("one\ntwo\n"), "2 labels for the classifier's 10 classes"},
 		{"r18.pth", data, []byte("[1, 2"), "labels"},
 		{"empty.safetensors", []byte{2, 0, 0, 0, 0, 0, 0, 0, '{', '}'}, nil, "no float tensors"},
 	} {
-		out, _, err := convertCheckpoint(c.name, c.data, "labels.txt", c.labels, weights.Int8, nil)
+		out, _, err := Convert(c.name, c.data, "labels.txt", c.labels, weights.Int8, nil)
 		if err == nil || out != nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
 		}
