@@ -24,6 +24,9 @@ const (
 	icon192     = "icon-192.png"
 	icon512     = "icon-512.png"
 	samplesGl   = "samples/*"
+	// The checkpoint converter: its Web Worker and wasm (cmd/converter).
+	convertWorker = "convert-worker.js"
+	converterWasm = "converter.wasm"
 )
 
 // server is the dev server: go-app's page and generated scripts, the files

@@ -97,6 +97,12 @@ func siteFiles(root *os.Root) ([]string, error) {
 			files = append(files, wasmFile+".gz")
 		}
 	}
+	// The checkpoint converter (a worker and its wasm), when built.
+	for _, name := range []string{convertWorker, converterWasm, converterWasm + ".gz"} {
+		if regularFile(root, name) == nil {
+			files = append(files, name)
+		}
+	}
 	samples, _ := fs.Glob(root.FS(), samplesGl)
 	models, _ := fs.Glob(root.FS(), "models/*.safetensors")
 	n := 0
