@@ -129,6 +129,8 @@ type pageState struct {
 	GPU          gpuInfo
 	Probed       bool
 	HasGPUEngine bool
+	CPUEngine    string // which CPU engine runs, once built ("" before)
+	CPUFallback  string // why it is not the wasm SIMD one, when that failed
 	Backend      Backend
 	Fallback     string  // why runs fell back to the CPU
 	Choice       string  // the choice note (choiceNote)
@@ -321,7 +323,12 @@ func (c *controller) state() pageState {
 	if c.mdl != nil {
 		labels = c.mdl.Meta.Labels
 	}
+	var cpuEng cpuDescription
+	if d := c.engines.cpuDesc.Load(); d != nil {
+		cpuEng = *d
+	}
 	return pageState{
+		CPUEngine: cpuEng.desc, CPUFallback: cpuEng.fallback,
 		ModelFile: c.modelFile, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
 		Decoded: c.decoded, Layers: c.layers, ModelErr: c.modelErr, Facts: c.facts, Forgotten: c.forgotten, Labels: labels,
 		GPUStep: c.gpuStep, GPUDone: c.gpuDone, GPUTotal: c.gpuTotal,

@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 
+	"github.com/residual-webgpu/residual/internal/cpuchoice"
+
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
 )
@@ -95,7 +97,7 @@ func (c *controller) execute(job runJob) {
 	}
 	c.say(fmt.Sprintf("Running %d image%s at %d×%d on %s…", n, plural(n), job.size, job.size, eng.Name()))
 	res, ms, err := runEngine(eng, b.X, job.model.Meta.Labels)
-	if err != nil && job.backend == BackendGPU && eng.Name() != BackendCPU.engineName() {
+	if err != nil && job.backend == BackendGPU && !cpuchoice.IsCPU(eng.Name()) {
 		fallback = fmt.Sprintf("The GPU engine failed (%v); this answer comes from the CPU.", err)
 		if eng, err = c.engines.get(BackendCPU, job.model); err == nil {
 			c.say(fmt.Sprintf("Running %d image%s on the CPU…", n, plural(n)))
@@ -114,7 +116,7 @@ func (c *controller) execute(job runJob) {
 			c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
 			if job.measure {
 				answeredOn := BackendCPU
-				if res.Engine != BackendCPU.engineName() {
+				if !cpuchoice.IsCPU(res.Engine) {
 					answeredOn = BackendGPU
 				}
 				if fallback != "" {

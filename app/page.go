@@ -129,6 +129,7 @@ func (p *Page) Render() goapp.UI {
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
+		&ExplorerSection{Backend: s.Backend},
 		goapp.Main().Class("layout").Body(
 			goapp.Div().Class("col-main").Body(
 				goapp.Section().Class("panel", "input-panel").ID("input").Aria("labelledby", "input-h").Body(
@@ -154,7 +155,7 @@ func (p *Page) Render() goapp.UI {
 					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
 				&BackendPanel{
-					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,
+					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine, CPUEngine: s.CPUEngine, CPUFallback: s.CPUFallback,
 					Backend: s.Backend, Fallback: s.Fallback, Choice: s.Choice, ChoiceState: s.ChoiceState,
 				},
 			),

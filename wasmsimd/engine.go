@@ -33,6 +33,13 @@ type Options struct {
 	// ReLU) and multiplies them by the int8 weights with i16x8 dot
 	// products into exact int32 sums; otherwise activations stay float32.
 	Int8Activations bool
+
+	// Yield, when not nil, is called between ops once YieldEvery has
+	// passed since the last call (from New's warm-up run on), so that the
+	// browser's one thread, which runs the kernels, can repaint and take
+	// input during a run.
+	Yield      func()
+	YieldEvery time.Duration
 }
 
 // packed is one conv's (or the fc's) weights in module memory: per
@@ -84,7 +91,25 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 		k.Close()
 		return nil, err
 	}
+	if err := e.warm(ctx); err != nil {
+		k.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// warm runs the network once on a small blank image. A browser compiles
+// wasm in two tiers: first a quick baseline, several times slower on SIMD
+// loops, and an optimized build of each function only once it has run a
+// while. Without this the first real run is that slow one (4.7× the warm
+// one in bench-peers); with it the kernels have been tiered up during the
+// load, for a few hundredths of the first run's work.
+func (e *Engine) warm(ctx context.Context) error {
+	const side = 64 // 1/12 of a 224 run's work; 32 did not tier everything up
+	if _, err := e.Run(ctx, model.NewTensor(1, 3, side, side), model.RunOptions{TopK: 1}); err != nil {
+		return fmt.Errorf("wasm-simd engine: warm-up run: %w", err)
+	}
+	return nil
 }
 
 // pack places one layer's int8 weights, per group, in gemm_i8's panels.
@@ -151,7 +176,9 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions)
 	}
 	var feats []float32
 	for i := range b {
-		logits, f, err := e.image(ctx, one, x.Images(i, i+1), res, opt, tap.Features)
+		o := opt
+		o.Inspect = opt.Inspect && i == 0 // the inspector shows the first image
+		logits, f, err := e.image(ctx, one, x.Images(i, i+1), res, o, tap.Features)
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +213,18 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	owned[p.Input] = true
 	k.WriteF32(at[p.Input], x.Data)
+	taps := p.Taps()
+	show := func(t int) {
+		if !opt.Inspect || len(taps[t]) == 0 {
+			return
+		}
+		h := model.TensorHeatmap(p.Tensors[t].Shape, k.ReadF32(at[t], size(t)/4))
+		for _, r := range taps[t] {
+			res.Row(r).Heatmap = h
+		}
+	}
+	show(p.Input)
+	lastYield := time.Now()
 	var col uint32
 	colBytes := 0
 	defer func() {
@@ -271,6 +310,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		if opt.Profile {
 			res.AddTime(op.Stage, op.Block, float64(time.Since(start).Microseconds())/1000)
 		}
+		show(op.Out)
 		if op.Out == keep {
 			kept = k.ReadF32(at[op.Out], size(op.Out)/4)
 		}
@@ -279,6 +319,10 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 				k.Free(at[t], size(t))
 				owned[t] = false
 			}
+		}
+		if e.opt.Yield != nil && time.Since(lastYield) >= e.opt.YieldEvery {
+			e.opt.Yield()
+			lastYield = time.Now()
 		}
 	}
 	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil

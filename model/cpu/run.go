@@ -71,7 +71,7 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		for _, r := range taps[t] {
 			row := res.Row(r)
 			if opt.Inspect {
-				row.Heatmap = heatmap(vals[t])
+				row.Heatmap = model.TensorHeatmap(vals[t].Shape, vals[t].Data)
 			}
 			if trace != nil {
 				trace(row.Name, vals[t])
@@ -161,15 +161,6 @@ func (e *Engine) exec(op model.Op, vals []*model.Tensor, shape []int) (*model.Te
 		return Linear(in, w, b)
 	}
 	return nil, fmt.Errorf("op kind %q is not supported", op.Kind)
-}
-
-// heatmap summarises the first image of an activation: NCHW as its
-// spatial map, a vector ([B,C,1,1] or [B,N]) as a strip of its values.
-func heatmap(y *model.Tensor) *model.Heatmap {
-	if len(y.Shape) == 4 && (y.Shape[2] > 1 || y.Shape[3] > 1) {
-		return model.MakeHeatmap(y.Data, y.Shape[1], y.Shape[2], y.Shape[3])
-	}
-	return model.MakeHeatmap(y.Data, 1, 1, len(y.Data)/y.Shape[0])
 }
 
 // reluCopy returns max(x, 0) in a new tensor (NaN stays NaN, as in PyTorch).
