@@ -6,6 +6,7 @@ CACHE := .cache
 MODEL := web/models/resnet50-v1-int8.safetensors
 WASM := web/app.wasm
 KERNELS := web/kernels.wasm web/kernels-relaxed.wasm
+CONVERTER := web/converter.wasm
 export XDG_RUNTIME_DIR ?= /tmp/residual-xdg
 GOSRC := $(shell find . -name '*.go' -not -path './.cache/*' -not -path './node_modules/*' 2>/dev/null) go.mod
 CONVERT_SRC := $(shell find model cmd/quantize -name '*.go' -not -name '*_test.go' 2>/dev/null)
@@ -35,8 +36,8 @@ weights: $(MODEL)
 $(MODEL): tools/weights.sh $(CONVERT_SRC)
 	tools/weights.sh $(CACHE) $@
 
-## wasm: the browser app, plus a gzip copy for the dev server.
-wasm: $(WASM) $(KERNELS)
+## wasm: the browser app and its checkpoint converter (a Web Worker), plus gzip copies for the dev server.
+wasm: $(WASM) $(KERNELS) $(CONVERTER)
 web/kernels.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
 	tools/build_kernels.sh $@
 # The build for browsers with relaxed SIMD (wasmsimd.RelaxedSIMD says).
@@ -44,6 +45,9 @@ web/kernels-relaxed.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
 	tools/build_kernels.sh $@ relaxed
 $(WASM): $(GOSRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./cmd/wasm
+	gzip -9 -k -f $@
+$(CONVERTER): $(GOSRC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./cmd/converter
 	gzip -9 -k -f $@
 
 server: bin/devserver
@@ -88,4 +92,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin dist $(WASM) $(WASM).gz web/models test-output
+	rm -rf bin dist $(WASM) $(WASM).gz $(CONVERTER) $(CONVERTER).gz web/models test-output

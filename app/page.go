@@ -52,13 +52,18 @@ func (p *Page) OnMount(ctx goapp.Context) {
 		})
 	})
 	p.stop = listenForFiles(
-		func(fs []fileHandle) { ctx.Dispatch(func(goapp.Context) { p.ctl.takeFiles(sources(fs)) }) },
+		func(fs []fileHandle) { ctx.Dispatch(func(ctx goapp.Context) { p.routeFiles(ctx, fs) }) },
 		func(on bool) { ctx.Dispatch(func(goapp.Context) { p.dragging = on }) },
 		func() { ctx.Dispatch(func(goapp.Context) { p.ctl.emptyDrop() }) },
 	)
 	ctx.Handle(actFiles, func(ctx goapp.Context, a goapp.Action) {
 		if fs, ok := a.Value.([]fileHandle); ok {
-			p.ctl.takeFiles(sources(fs))
+			p.routeFiles(ctx, fs)
+		}
+	})
+	ctx.Handle(actUseModel, func(ctx goapp.Context, a goapp.Action) {
+		if f, ok := a.Value.(string); ok {
+			p.ctl.useModel(f)
 		}
 	})
 	ctx.Handle(actSample, func(ctx goapp.Context, a goapp.Action) {
@@ -129,6 +134,7 @@ func (p *Page) Render() goapp.UI {
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
+		&ExplorerSection{Backend: s.Backend},
 		goapp.Main().Class("layout").Body(
 			goapp.Div().Class("col-main").Body(
 				goapp.Section().Class("panel", "input-panel").ID("input").Aria("labelledby", "input-h").Body(
@@ -143,6 +149,7 @@ func (p *Page) Render() goapp.UI {
 					Latency: s.Shown.Latency, PrepMs: s.Shown.PrepMs, FirstMs: s.FirstMs,
 					Status: s.Status, Busy: s.Busy, Classes: s.Facts.Classes, HasList: len(s.Labels) > 0,
 				},
+				&CAMView{Images: s.CAMs, Size: s.Shown.Size},
 			),
 			goapp.Div().Class("col-side").Body(
 				&ModelPanel{
@@ -152,8 +159,9 @@ func (p *Page) Render() goapp.UI {
 					Forgotten: s.Forgotten, Labels: s.Labels,
 					Decoded: s.Decoded, Layers: s.Layers, GPUStep: s.GPUStep, GPUDone: s.GPUDone, GPUTotal: s.GPUTotal,
 				},
+				&ModelsPanel{Active: s.ModelFile, Phase: s.Phase, Forgotten: s.Forgotten},
 				&BackendPanel{
-					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,
+					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine, CPUEngine: s.CPUEngine, CPUFallback: s.CPUFallback,
 					Backend: s.Backend, Fallback: s.Fallback, Choice: s.Choice, ChoiceState: s.ChoiceState,
 				},
 			),
@@ -168,7 +176,7 @@ func (p *Page) Render() goapp.UI {
 			goapp.P().Text("Residual runs the network in this tab: images are never uploaded. Weights are cached in this browser after the first visit."),
 		),
 		goapp.Div().Class("drop-overlay").Aria("hidden", true).Body(
-			goapp.P().Text("Drop images to classify them"),
+			goapp.P().Text("Drop images to classify them, or a checkpoint to convert it"),
 		),
 	)
 }

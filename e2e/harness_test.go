@@ -123,6 +123,13 @@ func setup() (cleanup func(), err error) {
 	if err := buildWasm(filepath.Join(web, "app.wasm")); err != nil {
 		return cleanup, err
 	}
+	// The CPU engine's kernels, built from source as make does.
+	if out, err := exec.Command(filepath.Join(env.repo, "tools", "build_kernels.sh"), filepath.Join(web, "kernels.wasm")).CombinedOutput(); err != nil {
+		return cleanup, fmt.Errorf("build the kernels (tools/build_kernels.sh; tools/deps.sh installs clang and lld): %v\n%s", err, out)
+	}
+	if err := buildConverter(filepath.Join(web, "converter.wasm")); err != nil {
+		return cleanup, err
+	}
 	bin := filepath.Join(tmp, "devserver")
 	env.server = bin
 	if out, err := goCmd(nil, "build", "-o", bin, "./cmd/devserver").CombinedOutput(); err != nil {
@@ -136,7 +143,7 @@ func setup() (cleanup func(), err error) {
 // directory (the repository's own web/ is left as it is).
 func stageWeb(web, modelPath string) error {
 	src := filepath.Join(env.repo, "web")
-	for _, name := range []string{"app.css", "icon.svg", "icon-192.png", "icon-512.png"} {
+	for _, name := range []string{"app.css", "icon.svg", "icon-192.png", "icon-512.png", "convert-worker.js", "wasmsimd-worker.js"} {
 		if err := copyFile(filepath.Join(src, name), filepath.Join(web, name)); err != nil {
 			return err
 		}
@@ -174,6 +181,21 @@ func buildWasm(dst string) error {
 		return fmt.Errorf("build wasm: %v\n%s", err, out)
 	}
 	fmt.Printf("e2e: built the wasm in %.0fs\n", time.Since(start).Seconds())
+	return nil
+}
+
+// buildConverter builds the checkpoint converter's wasm, or copies the one
+// beside RESIDUAL_E2E_WASM (make wasm builds both).
+func buildConverter(dst string) error {
+	if pre := os.Getenv("RESIDUAL_E2E_WASM"); pre != "" {
+		if src := filepath.Join(filepath.Dir(repoPath(pre)), "converter.wasm"); copyFile(src, dst) == nil {
+			return nil
+		}
+	}
+	cmd := goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", dst, "./cmd/converter")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the converter's wasm: %v\n%s", err, out)
+	}
 	return nil
 }
 

@@ -172,6 +172,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 			if worst > 1e-3 {
 				t.Errorf("%s, %d workers: logits differ from the CPU's by %g relative", a.Name, workerCounts[j], worst)
 			}
+			sameHeatmaps(t, fmt.Sprintf("%s, %d workers", a.Name, workerCounts[j]), got, want)
 		}
 		// With int8 activations every output is an exact int32 sum, the
 		// same however the calls are split: the logits must be equal.
@@ -264,7 +265,7 @@ func TestRealResNet50(t *testing.T) {
 func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opts ...Options) (got []*model.Result, want *model.Result) {
 	t.Helper()
 	ctx := context.Background()
-	ro := model.RunOptions{TopK: 5}
+	ro := model.RunOptions{TopK: 5, Inspect: true}
 	for _, opt := range opts {
 		got = append(got, runEngine(t, wasm, m, x, opt))
 	}
@@ -292,11 +293,33 @@ func runEngine(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt
 	if want := wantWorkers(opt.Workers); e.Workers() != want {
 		t.Fatalf("%s, want %d workers", e.Mode(), want)
 	}
-	r, err := e.Run(ctx, x, model.RunOptions{TopK: 5})
+	r, err := e.Run(ctx, x, model.RunOptions{TopK: 5, Inspect: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// sameHeatmaps checks that every stage row shows the CPU's heatmap (values
+// in [0,1]) within 1e-3.
+func sameHeatmaps(t *testing.T, name string, got, want *model.Result) {
+	t.Helper()
+	if len(got.Stages) != len(want.Stages) {
+		t.Fatalf("%s: %d stage rows, CPU %d", name, len(got.Stages), len(want.Stages))
+	}
+	for i, w := range want.Stages {
+		g := got.Stages[i]
+		if g.Heatmap == nil || w.Heatmap == nil || g.Heatmap.W != w.Heatmap.W || g.Heatmap.H != w.Heatmap.H {
+			t.Errorf("%s: stage %s: heatmap %+v, CPU %+v", name, w.Name, g.Heatmap, w.Heatmap)
+			continue
+		}
+		for j, v := range w.Heatmap.Values {
+			if d := math.Abs(float64(g.Heatmap.Values[j] - v)); d > 1e-3 {
+				t.Errorf("%s: stage %s: heatmap value %d is %g, CPU %g", name, w.Name, j, g.Heatmap.Values[j], v)
+				break
+			}
+		}
+	}
 }
 
 // logitError is the largest |got-want| over the largest |want|.

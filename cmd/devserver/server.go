@@ -16,12 +16,19 @@ import (
 
 // The app's static assets, relative to the web directory.
 const (
-	wasmFile  = "app.wasm"
-	styleFile = "app.css"
-	iconSVG   = "icon.svg"
-	icon192   = "icon-192.png"
-	icon512   = "icon-512.png"
-	samplesGl = "samples/*"
+	wasmFile = "app.wasm"
+	// kernelsFile is the wasm SIMD kernel module, the CPU engine's.
+	kernelsFile = "kernels.wasm"
+	styleFile   = "app.css"
+	iconSVG     = "icon.svg"
+	icon192     = "icon-192.png"
+	icon512     = "icon-512.png"
+	samplesGl   = "samples/*"
+	// simdWorker is the kernels' Web Worker script (wasmsimd.WorkerJS).
+	simdWorker = "wasmsimd-worker.js"
+	// The checkpoint converter: its Web Worker and wasm (cmd/converter).
+	convertWorker = "convert-worker.js"
+	converterWasm = "converter.wasm"
 )
 
 // server is the dev server: go-app's page and generated scripts, the files
@@ -83,7 +90,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 	}
 	samples, _ := fs.Glob(static.root.FS(), samplesGl)
 	sort.Strings(samples)
-	precached := append([]string{wasmFile, styleFile, iconSVG, icon192, icon512}, samples...)
+	precached := append([]string{wasmFile, kernelsFile, simdWorker, styleFile, iconSVG, icon192, icon512}, samples...)
 	for _, name := range precached {
 		if _, err := static.root.Stat(name); err != nil {
 			// The page still works; the worker's precache (all or nothing)
@@ -107,7 +114,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 		// Content-Length of a gzipped wasm would be the compressed one.
 		wasmLen = strconv.FormatInt(fi.Size(), 10)
 	}
-	var cacheable []string
+	cacheable := []string{"/web/" + kernelsFile, "/web/" + simdWorker}
 	for _, s := range samples {
 		cacheable = append(cacheable, "/web/"+s)
 	}

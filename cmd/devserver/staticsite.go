@@ -81,11 +81,11 @@ func writeStaticSite(webDir, dir string) ([]string, error) {
 // wasm and at least one weight file are required; so are the files the
 // service worker precaches, since one missing URL leaves its cache empty.
 func siteFiles(root *os.Root) ([]string, error) {
-	required := []string{wasmFile, styleFile, iconSVG, icon192, icon512}
+	required := []string{wasmFile, kernelsFile, simdWorker, styleFile, iconSVG, icon192, icon512}
 	for _, name := range required {
 		if err := regularFile(root, name); err != nil {
 			hint := ""
-			if name == wasmFile {
+			if name == wasmFile || name == kernelsFile {
 				hint = " (build it: make wasm)"
 			}
 			return nil, fmt.Errorf("%s missing%s: %w", name, hint, err)
@@ -95,6 +95,12 @@ func siteFiles(root *os.Root) ([]string, error) {
 	if gz, err := root.Stat(wasmFile + ".gz"); err == nil && gz.Mode().IsRegular() {
 		if w, err := root.Stat(wasmFile); err == nil && !gz.ModTime().Before(w.ModTime()) {
 			files = append(files, wasmFile+".gz")
+		}
+	}
+	// The checkpoint converter (a worker and its wasm), when built.
+	for _, name := range []string{convertWorker, converterWasm, converterWasm + ".gz"} {
+		if regularFile(root, name) == nil {
+			files = append(files, name)
 		}
 	}
 	samples, _ := fs.Glob(root.FS(), samplesGl)

@@ -1,0 +1,134 @@
+//go:build js && wasm
+
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"syscall/js"
+
+	"github.com/residual-webgpu/residual/internal/byo"
+	"github.com/residual-webgpu/residual/internal/webio"
+)
+
+// The page's side of converted models: sniffing given files, running a
+// conversion in the worker, listing and removing what Cache Storage keeps.
+
+// readHead reads a file's first n bytes (or all of a shorter one).
+func readHead(h fileHandle, n int) ([]byte, error) {
+	buf, err := webio.Await(h.file.Call("slice", 0, n).Call("arrayBuffer"))
+	if err != nil {
+		return nil, err
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf)
+	data := make([]byte, u8.Get("length").Int())
+	js.CopyBytesToGo(data, u8)
+	return data, nil
+}
+
+// convertInWorker converts a checkpoint (and labels, when labels.file is
+// set) in a new Web Worker and waits for it; step sees each step start.
+// The worker stores the weight file itself: only the report crosses over.
+func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byo.Report, byo.Stored, error) {
+	type msg struct {
+		kind, text, model string
+		step              int
+	}
+	ch := make(chan msg, 16)
+	w := js.Global().Get("Worker").New("/web/convert-worker.js")
+	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		d := args[0].Get("data")
+		m := msg{kind: d.Get("type").String()}
+		switch m.kind {
+		case "step":
+			m.step = d.Get("step").Int()
+		case "error":
+			m.text = d.Get("message").String()
+		case "done":
+			m.text, m.model = d.Get("report").String(), d.Get("model").String()
+		}
+		select {
+		case ch <- m:
+		default: // never blocks a JS callback; a job posts at most 8 messages, so none is lost
+		}
+		return nil
+	})
+	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		args[0].Call("preventDefault")
+		text := "the converter's worker failed"
+		if m := args[0].Get("message"); m.Type() == js.TypeString {
+			text += ": " + m.String()
+		}
+		ch <- msg{kind: "error", text: text}
+		return nil
+	})
+	defer onMessage.Release()
+	defer onError.Release()
+	defer w.Call("terminate")
+	w.Call("addEventListener", "message", onMessage)
+	w.Call("addEventListener", "error", onError)
+	job := map[string]any{"checkpoint": ckpt.file, "labels": nil}
+	if labels != nil {
+		job["labels"] = labels.file
+	}
+	w.Call("postMessage", job)
+	for m := range ch {
+		switch m.kind {
+		case "step":
+			step(m.step)
+		case "error":
+			return byo.Report{}, byo.Stored{}, fmt.Errorf("%s", m.text)
+		case "exit":
+			return byo.Report{}, byo.Stored{}, fmt.Errorf("%s: the converter stopped without an answer: the checkpoint needs more memory than this tab has, or it is malformed", ckpt.name)
+		case "done":
+			var rep byo.Report
+			var sm byo.Stored
+			if err := json.Unmarshal([]byte(m.text), &rep); err != nil {
+				return rep, sm, fmt.Errorf("the converter's report: %w", err)
+			}
+			if err := json.Unmarshal([]byte(m.model), &sm); err != nil {
+				return rep, sm, fmt.Errorf("the converter's report: %w", err)
+			}
+			return rep, sm, nil
+		}
+	}
+	return byo.Report{}, byo.Stored{}, fmt.Errorf("unreachable")
+}
+
+// listStored lists the converted models in Cache Storage.
+func listStored() ([]byo.Stored, error) {
+	cache := openModelCache()
+	if !cache.Truthy() {
+		return nil, nil
+	}
+	keys, err := webio.Await(cache.Call("keys"))
+	if err != nil {
+		return nil, fmt.Errorf("list the kept models: %w", err)
+	}
+	prefix := "/web/models/" + byo.MineDir
+	headers := map[string]string{}
+	for i := 0; i < keys.Get("length").Int(); i++ {
+		req := keys.Index(i)
+		p := js.Global().Get("URL").New(req.Get("url")).Get("pathname").String()
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		resp, err := webio.Await(cache.Call("match", req))
+		if err != nil || !resp.Truthy() {
+			continue
+		}
+		if h := resp.Get("headers").Call("get", byo.InfoHeader); h.Type() == js.TypeString {
+			headers[strings.TrimPrefix(p, "/web/models/")] = h.String()
+		}
+	}
+	return byo.List(headers), nil
+}
+
+// removeStored deletes a converted model from Cache Storage.
+func removeStored(file string) error {
+	if !byo.IsStored(file) {
+		return fmt.Errorf("%s is not a converted model", file)
+	}
+	return forgetModel("/web/models/" + file)
+}
