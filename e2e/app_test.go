@@ -318,6 +318,13 @@ func TestCPUFallback(t *testing.T) {
 		eval[string](b, `document.querySelector('#cpu-engine')?.textContent || ''`); badge != "cpu (wasm simd)" || !strings.HasPrefix(eng, "wasm SIMD") {
 		t.Errorf("engine badge %q, CPU engine %q: want the wasm SIMD kernels", badge, eng)
 	}
+	// The devserver isolates the page (COOP/COEP): the kernels' Web
+	// Workers may run beside the page's thread (one a core), and nothing
+	// keeps them from it ("1 worker (no SharedArrayBuffer)", "(workers
+	// failed: …)").
+	if eng := eval[string](b, `document.querySelector('#cpu-engine')?.textContent || ''`); !strings.Contains(eng, "worker") || strings.Contains(eng, "(") {
+		t.Errorf("CPU engine %q: want the kernels on as many workers as cores", eng)
+	}
 	if n := eval[int](b, `document.querySelectorAll('#engine-choice').length`); n != 0 {
 		t.Errorf("without WebGPU the page shows an engine choice note")
 	}
