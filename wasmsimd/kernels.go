@@ -5,6 +5,13 @@
 // sequences the calls, each of which several instances of the module
 // (Web Workers in the browser, goroutines natively through wazero) split
 // between them.
+//
+// In a page: fetch web/kernels.wasm (or web/kernels-relaxed.wasm where
+// RelaxedSIMD() says the browser has relaxed SIMD: the same results,
+// faster int8 activations), serve WorkerJS (web/wasmsimd-worker.js) and
+// pass its URL as Options.WorkerURL; New then runs on DefaultWorkers()
+// workers where the page is cross-origin isolated (COOP/COEP), on one
+// elsewhere, and Engine.Mode says which for the backend panel.
 package wasmsimd
 
 import (
