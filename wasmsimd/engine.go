@@ -32,7 +32,20 @@ type Options struct {
 	// / 255 as unsigned bytes when it has no negative value, as after a
 	// ReLU) and multiplies them by the int8 weights with i16x8 dot
 	// products into exact int32 sums; otherwise activations stay float32.
+	// With the relaxed-SIMD build of the module (see RelaxedSIMD) the
+	// unsigned ones are multiplied with relaxed dot products (the same
+	// sums, fewer instructions).
 	Int8Activations bool
+	// Workers is how many instances of the module share each call: 0
+	// picks DefaultWorkers(). In the browser the others run in Web
+	// Workers, which need a cross-origin isolated page (SharedArrayBuffer);
+	// where it is not, the engine runs on one, and Mode says why.
+	Workers int
+	// WorkerURL is where the page serves WorkerJS (say
+	// "/web/wasmsimd-worker.js"); empty: a Blob URL of it, which a
+	// Content-Security-Policy must then allow (worker-src blob:). Not
+	// used natively.
+	WorkerURL string
 
 	// Yield, when not nil, is called between ops once YieldEvery has
 	// passed since the last call (from New's warm-up run on), so that the
@@ -49,7 +62,7 @@ type packed struct {
 	w            []uint32 // per group
 	scale, bias  uint32
 	groups, k, n int // n outputs per group, k inputs per output
-	kp           int // Int8Activations: k rounded up to 8
+	kp           int // Int8Activations: k rounded up to 16
 }
 
 var _ model.Engine = (*Engine)(nil)
@@ -60,7 +73,11 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 	if m.Meta.Scheme != weights.Int8 {
 		return nil, fmt.Errorf("wasm-simd engine: %s weights are not supported yet (int8 only)", m.Meta.Scheme)
 	}
-	k, err := Load(ctx, wasm)
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers()
+	}
+	k, err := load(ctx, wasm, workers, opt.WorkerURL)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +104,7 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 	for _, pk := range e.conv {
 		maxK = max(maxK, pk.k)
 	}
-	if e.scratch, err = k.Alloc(32 * maxK); err != nil {
+	if e.scratch, err = k.Alloc(k.ScratchBytes(maxK)); err != nil {
 		k.Close()
 		return nil, err
 	}
@@ -149,6 +166,32 @@ func (e *Engine) pack(name string, groups int) error {
 
 // Name says which engine this is.
 func (e *Engine) Name() string { return EngineName }
+
+// Workers is how many instances share each call (threads: the calling
+// one and Web Workers, or goroutines natively).
+func (e *Engine) Workers() int { return e.k.Workers() }
+
+// Mode describes how the engine runs, for a backend panel: "wasm SIMD,
+// 2 workers", or "wasm SIMD, 1 worker (no SharedArrayBuffer)" where more
+// were asked for but the page cannot share memory with Web Workers; with
+// Int8Activations ", int8 activations" follows, and " (relaxed SIMD)"
+// on the relaxed build.
+func (e *Engine) Mode() string {
+	s := fmt.Sprintf("wasm SIMD, %d worker", e.k.Workers())
+	if e.k.Workers() != 1 {
+		s += "s"
+	}
+	if e.k.reason != "" {
+		s += " (" + e.k.reason + ")"
+	}
+	if e.opt.Int8Activations {
+		s += ", int8 activations"
+		if e.k.Relaxed() {
+			s += " (relaxed SIMD)"
+		}
+	}
+	return s
+}
 
 // Close releases the module.
 func (e *Engine) Close() { e.k.Close() }
@@ -340,17 +383,13 @@ func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32
 	}
 	h, w, oh, ow := in[2], in[3], out[2], out[3]
 	cg, pp := c.Cin/c.Groups, oh*ow
-	amax, err := k.AbsMax(ctx, src, in[1]*h*w)
-	if err != nil {
-		return err
-	}
-	neg, err := k.AnyNeg(ctx, src, in[1]*h*w)
+	amax, neg, err := k.Stats(ctx, src, in[1]*h*w)
 	if err != nil {
 		return err
 	}
 	levels := float32(127)
 	if !neg { // after a ReLU: 0..255
-		levels = 255
+		levels = U8Levels
 	}
 	sx, inv := amax/levels, float32(0)
 	if amax > 0 {
