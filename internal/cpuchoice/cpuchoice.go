@@ -37,6 +37,9 @@ type Options struct {
 	// Go builds the Go engine even when the kernels would load (the
 	// reference, e.g. ?cpu=go).
 	Go bool
+	// Workers is how many threads the kernels use (the page's and Web
+	// Workers); 0: one a core, where the page is cross-origin isolated.
+	Workers int
 	// Yield, when not nil, is called between ops, at most every
 	// YieldEvery, so that a page's only thread can repaint during a run.
 	Yield      func()
@@ -48,8 +51,8 @@ type Engine struct {
 	model.Engine
 	// SIMD says the wasm SIMD kernels run (otherwise the Go engine).
 	SIMD bool
-	// Desc names the engine for people: "wasm SIMD kernels" or
-	// "Go (no SIMD)".
+	// Desc names the engine for people: "wasm SIMD, 2 workers", or
+	// "Go (WebAssembly, no SIMD)".
 	Desc string
 	// Fallback says why the kernels are not in use when they were
 	// wanted; empty otherwise.
@@ -64,7 +67,7 @@ func New(ctx context.Context, m *weights.Model, opt Options) (*Engine, error) {
 	if !opt.Go && opt.Kernels != nil {
 		s, err := simd(ctx, m, opt)
 		if err == nil {
-			e.Engine, e.SIMD, e.Desc, e.name = s, true, "wasm SIMD kernels", Name+" (wasm simd)"
+			e.Engine, e.SIMD, e.Desc, e.name = s, true, s.Mode(), Name+" (wasm simd)"
 			return e, nil
 		}
 		e.Fallback = fmt.Sprintf("The wasm SIMD engine could not start (%v); the Go engine runs instead.", err)
@@ -92,7 +95,7 @@ func simd(ctx context.Context, m *weights.Model, opt Options) (*wasmsimd.Engine,
 	if err != nil {
 		return nil, err
 	}
-	return wasmsimd.New(ctx, wasm, m, wasmsimd.Options{Yield: opt.Yield, YieldEvery: opt.YieldEvery})
+	return wasmsimd.New(ctx, wasm, m, wasmsimd.Options{Workers: opt.Workers, Yield: opt.Yield, YieldEvery: opt.YieldEvery})
 }
 
 // Name is the engine's name on the page.
