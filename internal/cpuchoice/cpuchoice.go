@@ -46,6 +46,8 @@ type Options struct {
 	YieldEvery time.Duration
 }
 
+var _ model.LayerTimer = (*Engine)(nil)
+
 // Engine is the CPU engine built, with what the page says about it.
 type Engine struct {
 	model.Engine
@@ -100,6 +102,16 @@ func simd(ctx context.Context, m *weights.Model, opt Options) (*wasmsimd.Engine,
 
 // Name is the engine's name on the page.
 func (e *Engine) Name() string { return e.name }
+
+// TimeLayer times one layer on the engine it wraps (model.LayerTimer),
+// for the page's probe of the faster engine.
+func (e *Engine) TimeLayer(ctx context.Context, name string, b, h, w int) (float64, error) {
+	t, ok := e.Engine.(model.LayerTimer)
+	if !ok {
+		return 0, fmt.Errorf("%s cannot time a layer alone", e.name)
+	}
+	return t.TimeLayer(ctx, name, b, h, w)
+}
 
 // Run runs the engine it wraps and names the answer as the page does.
 func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
