@@ -8,9 +8,12 @@ type BackendPanel struct {
 	goapp.Compo
 	GPU       gpuInfo
 	Probed    bool
-	HasEngine bool    // this build includes a GPU engine
-	Backend   Backend // the chosen one
-	Fallback  string  // why the last run fell back to the CPU, if it did
+	HasEngine bool // this build includes a GPU engine
+	// CPUEngine names the CPU engine once built; CPUFallback says why it
+	// is not the wasm SIMD one when that could not start.
+	CPUEngine, CPUFallback string
+	Backend                Backend // the chosen one
+	Fallback               string  // why the last run fell back to the CPU, if it did
 	// Choice says which engine runs and why (a software adapter's
 	// measurement, or a choice by hand); ChoiceState is "pending",
 	// "measuring", "auto" or "manual".
@@ -26,7 +29,12 @@ func (b *BackendPanel) Render() goapp.UI {
 		goapp.Dl().Class("facts").Body(
 			goapp.Dt().Text("WebGPU adapter"),
 			goapp.Dd().ID("gpu-adapter").DataSet("available", yesNo(b.GPU.Available)).Text(b.adapterText()),
+			goapp.Dt().Text("CPU engine"),
+			goapp.Dd().ID("cpu-engine").Text(b.cpuText()),
 		),
+		goapp.If(b.CPUFallback != "", func() goapp.UI {
+			return goapp.P().Class("notice").ID("cpu-fallback").Role("status").Text(b.CPUFallback)
+		}),
 		goapp.If(b.Probed && !b.GPU.Available, func() goapp.UI {
 			return goapp.P().Class("notice").ID("cpu-notice").Role("status").Body(
 				goapp.Strong().Text("WebGPU unavailable — running on the CPU, slower. "),
@@ -61,6 +69,14 @@ func (b *BackendPanel) adapterText() string {
 		return b.GPU.Label()
 	}
 	return "none"
+}
+
+// cpuText names the CPU engine, or says it is not built yet.
+func (b *BackendPanel) cpuText() string {
+	if b.CPUEngine == "" {
+		return "starts with its first run"
+	}
+	return b.CPUEngine
 }
 
 // option is one radio button of the toggle.

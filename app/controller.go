@@ -129,6 +129,8 @@ type pageState struct {
 	GPU          gpuInfo
 	Probed       bool
 	HasGPUEngine bool
+	CPUEngine    string // which CPU engine runs, once built ("" before)
+	CPUFallback  string // why it is not the wasm SIMD one, when that failed
 	Backend      Backend
 	Fallback     string  // why runs fell back to the CPU
 	Choice       string  // the choice note (choiceNote)
@@ -144,6 +146,7 @@ type pageState struct {
 	Busy         bool
 	Status       string
 	Images       []imageView
+	CAMs         []camImage // where the answer's top classes were seen, per image (nil before an answer)
 	Shown        shownRun
 	FirstMs      float64 // page load → first top-5, ms since navigation (0 before)
 	Rows         []stageRow
@@ -232,6 +235,7 @@ type controller struct {
 	again    bool
 	status   string
 	images   []imageView
+	cams     []camImage
 	shown    shownRun
 	firstMs  float64
 	rows     []stageRow
@@ -319,14 +323,19 @@ func (c *controller) state() pageState {
 	if c.mdl != nil {
 		labels = c.mdl.Meta.Labels
 	}
+	var cpuEng cpuDescription
+	if d := c.engines.cpuDesc.Load(); d != nil {
+		cpuEng = *d
+	}
 	return pageState{
+		CPUEngine: cpuEng.desc, CPUFallback: cpuEng.fallback,
 		ModelFile: c.modelFile, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
 		Decoded: c.decoded, Layers: c.layers, ModelErr: c.modelErr, Facts: c.facts, Forgotten: c.forgotten, Labels: labels,
 		GPUStep: c.gpuStep, GPUDone: c.gpuDone, GPUTotal: c.gpuTotal,
 		GPU: c.gpu, Probed: c.probed, HasGPUEngine: c.d.engines.gpu != nil, Backend: c.backend,
 		Fallback: c.fallback, Choice: choice, ChoiceState: choiceState, MeasuredMs: c.measuredMs,
 		Input: c.input, Size: c.size, Batch: max(1, c.goodN), Params: c.params, MACs: c.macs,
-		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.statusLine(), Images: c.images,
+		Problems: slices.Clone(c.problems), Busy: c.busy, Status: c.statusLine(), Images: c.images, CAMs: c.cams,
 		Shown: c.shown, FirstMs: c.firstMs, Rows: c.rows, Measured: c.measured,
 	}
 }
@@ -399,6 +408,7 @@ func (c *controller) newInput(status string) int {
 	c.input++
 	c.files, c.goodN = nil, 0
 	c.problems, c.images, c.shown = nil, nil, shownRun{}
+	c.cams = nil
 	c.replan()
 	c.status = status
 	return c.input

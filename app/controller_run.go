@@ -3,6 +3,8 @@ package app
 import (
 	"fmt"
 
+	"github.com/residual-webgpu/residual/internal/cpuchoice"
+
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
 )
@@ -76,6 +78,7 @@ func (c *controller) execute(job runJob) {
 	c.update(func() {
 		if c.current() {
 			c.problems, c.images, c.goodN = b.Errs, pending, n
+			c.cams = nil
 			c.replan()
 		}
 	})
@@ -94,7 +97,7 @@ func (c *controller) execute(job runJob) {
 	}
 	c.say(fmt.Sprintf("Running %d image%s at %d×%d on %s…", n, plural(n), job.size, job.size, eng.Name()))
 	res, ms, err := runEngine(eng, b.X, job.model.Meta.Labels)
-	if err != nil && job.backend == BackendGPU && eng.Name() != BackendCPU.engineName() {
+	if err != nil && job.backend == BackendGPU && !cpuchoice.IsCPU(eng.Name()) {
 		fallback = fmt.Sprintf("The GPU engine failed (%v); this answer comes from the CPU.", err)
 		if eng, err = c.engines.get(BackendCPU, job.model); err == nil {
 			c.say(fmt.Sprintf("Running %d image%s on the CPU…", n, plural(n)))
@@ -113,7 +116,7 @@ func (c *controller) execute(job runJob) {
 			c.status = fmt.Sprintf("Done: %d image%s classified on %s.", n, plural(n), res.Engine)
 			if job.measure {
 				answeredOn := BackendCPU
-				if res.Engine != BackendCPU.engineName() {
+				if !cpuchoice.IsCPU(res.Engine) {
 					answeredOn = BackendGPU
 				}
 				if fallback != "" {
@@ -140,13 +143,14 @@ type answer struct {
 	res   *model.Result
 	ms    float64
 	views []imageView
+	cams  []camImage
 	rows  []stageRow
 	batch batch
 }
 
 // newAnswer formats a run's result.
 func newAnswer(b batch, res *model.Result, ms float64) answer {
-	return answer{res: res, ms: ms, views: batchViews(b, res.Top), rows: resultRows(res.Stages), batch: b}
+	return answer{res: res, ms: ms, views: batchViews(b, res.Top), cams: camImages(b, res), rows: resultRows(res.Stages), batch: b}
 }
 
 // record books a finished run's latency (locked).
@@ -163,6 +167,7 @@ func (c *controller) show(job runJob, a answer) bool {
 	}
 	n := len(a.batch.Names)
 	c.images, c.rows, c.measured = a.views, a.rows, true
+	c.cams = a.cams
 	c.shown = shownRun{Engine: a.res.Engine, Size: job.size, Batch: n, Latency: c.lat.get(a.res.Engine, job.size, n), PrepMs: a.batch.Ms}
 	if c.firstMs == 0 {
 		c.firstMs = c.d.plat.mark("residual-first-top5")

@@ -1,8 +1,9 @@
 // Package app is Residual's browser app: go-app v10 components that load a
 // ResNet weight file (with download progress, kept in Cache Storage), take
 // images from drag-and-drop, a file picker, the clipboard or sample
-// photos, run them as one batch on WebGPU or the CPU, and show the top-5
-// and a stage-by-stage inspector of the network.
+// photos, run them as one batch on WebGPU or the CPU, and show the top-5,
+// where the network looked for each of them (class activation maps over
+// each image, camview.go) and a stage-by-stage inspector of the network.
 //
 // On a software WebGPU adapter (isFallbackAdapter, e.g. SwiftShader) the
 // first image is answered by the engine predicted faster (a one-layer

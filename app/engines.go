@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+
+	"github.com/residual-webgpu/residual/internal/cpuchoice"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
@@ -20,7 +23,14 @@ type engineSet struct {
 	warm    map[warmKey]*warmUp
 	newGPU  func(*weights.Model) (model.Engine, error)
 	newCPU  func(*weights.Model) (model.Engine, error)
+	// cpuDesc says which CPU engine was built last and, when the kernels
+	// could not start, why (atomic: the page's state reads it without
+	// taking mu, which engine builds hold while they report progress).
+	cpuDesc atomic.Pointer[cpuDescription]
 }
+
+// cpuDescription is what the backend panel says about the CPU engine.
+type cpuDescription struct{ desc, fallback string }
 
 // warmKey is one engine at one batch shape.
 type warmKey struct {
@@ -80,6 +90,9 @@ func (s *engineSet) get(b Backend, m *weights.Model) (model.Engine, error) {
 		return nil, err
 	}
 	s.engines[b] = e
+	if ce, ok := e.(*cpuchoice.Engine); ok {
+		s.cpuDesc.Store(&cpuDescription{desc: ce.Desc, fallback: ce.Fallback})
+	}
 	return e, nil
 }
 

@@ -267,7 +267,7 @@ func (c *controller) stopMeasure() bool {
 // layers.
 func runEngineCtx(ctx context.Context, e model.Engine, x *model.Tensor, labels []string) (*model.Result, float64, error) {
 	start := time.Now()
-	res, err := e.Run(ctx, x, model.RunOptions{TopK: topK, Inspect: true, Profile: true})
+	res, err := e.Run(ctx, x, model.RunOptions{TopK: topK, Inspect: true, Profile: true, CAM: true})
 	ms := msSince(start)
 	if err != nil {
 		return nil, ms, fmt.Errorf("%s engine: %w", e.Name(), err)

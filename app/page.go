@@ -134,6 +134,7 @@ func (p *Page) Render() goapp.UI {
 	return goapp.Div().Class(cls...).Body(
 		goapp.A().Class("skip-link").Href("#results").Text("Skip to the predictions"),
 		&Header{Engine: badge},
+		&ExplorerSection{Backend: s.Backend},
 		goapp.Main().Class("layout").Body(
 			goapp.Div().Class("col-main").Body(
 				goapp.Section().Class("panel", "input-panel").ID("input").Aria("labelledby", "input-h").Body(
@@ -148,6 +149,7 @@ func (p *Page) Render() goapp.UI {
 					Latency: s.Shown.Latency, PrepMs: s.Shown.PrepMs, FirstMs: s.FirstMs,
 					Status: s.Status, Busy: s.Busy, Classes: s.Facts.Classes, HasList: len(s.Labels) > 0,
 				},
+				&CAMView{Images: s.CAMs, Size: s.Shown.Size},
 			),
 			goapp.Div().Class("col-side").Body(
 				&ModelPanel{
@@ -159,7 +161,7 @@ func (p *Page) Render() goapp.UI {
 				},
 				&ModelsPanel{Active: s.ModelFile, Phase: s.Phase, Forgotten: s.Forgotten},
 				&BackendPanel{
-					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine,
+					GPU: s.GPU, Probed: s.Probed, HasEngine: s.HasGPUEngine, CPUEngine: s.CPUEngine, CPUFallback: s.CPUFallback,
 					Backend: s.Backend, Fallback: s.Fallback, Choice: s.Choice, ChoiceState: s.ChoiceState,
 				},
 			),

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/residual-webgpu/residual/internal/cpuchoice"
 )
 
 // Time limits: the first visit downloads 25.6 MB and decodes it in wasm;
@@ -72,8 +74,11 @@ func (b *browser) choiceNote() (text, state string) {
 
 // engineOf maps the engine badge to a backend name.
 func engineOf(badge string) string {
-	if strings.HasPrefix(badge, "webgpu") {
+	switch {
+	case strings.HasPrefix(badge, "webgpu"):
 		return "gpu"
+	case cpuchoice.IsCPU(badge):
+		return "cpu"
 	}
 	return badge
 }
@@ -269,7 +274,7 @@ func (b *browser) waitForRunOn(engine, before string) {
 	b.t.Helper()
 	b.waitFor("the run on "+engine, `(() => { const badge = document.querySelector('#engine-badge')?.textContent || '';
 		const status = document.querySelector('#status')?.textContent || '';
-		return (badge === 'cpu' ? 'cpu' : badge.startsWith('webgpu') ? 'gpu' : '') === `+jsString(engine)+` &&
+		return ((badge === 'cpu' || badge.startsWith('cpu ')) ? 'cpu' : badge.startsWith('webgpu') ? 'gpu' : '') === `+jsString(engine)+` &&
 			status !== `+jsString(before)+` && status.startsWith('Done:') &&
 			document.querySelector('#results').getAttribute('aria-busy') === 'false'; })()`, runTimeout)
 }
@@ -305,8 +310,13 @@ func TestCPUFallback(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll('#messages li').length`); n != 0 {
 		t.Errorf("the old error is still shown after a good image")
 	}
-	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); badge != "cpu" {
+	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); engineOf(badge) != "cpu" {
 		t.Errorf("engine badge %q, want cpu", badge)
+	}
+	// Chromium has wasm SIMD: the kernels answer, and the panel says so.
+	if badge, eng := eval[string](b, `document.querySelector('#engine-badge').textContent`),
+		eval[string](b, `document.querySelector('#cpu-engine')?.textContent || ''`); badge != "cpu (wasm simd)" || !strings.HasPrefix(eng, "wasm SIMD") {
+		t.Errorf("engine badge %q, CPU engine %q: want the wasm SIMD kernels", badge, eng)
 	}
 	if n := eval[int](b, `document.querySelectorAll('#engine-choice').length`); n != 0 {
 		t.Errorf("without WebGPU the page shows an engine choice note")
@@ -356,6 +366,18 @@ func TestCPUFallback(t *testing.T) {
 		t.Errorf("at phone width the page is %d px wide in a %d px window", w[0], w[1])
 	}
 	b.shot("cpu-5-phone")
+
+	// ?cpu=go: the Go engine, the reference and the fallback where wasm
+	// SIMD is missing, still answers, and the panel says which runs.
+	b.navigate("/?cpu=go&sample=chelsea.jpg")
+	b.waitForAnswer("chelsea.jpg", runTimeout)
+	if badge, eng := eval[string](b, `document.querySelector('#engine-badge').textContent`),
+		eval[string](b, `document.querySelector('#cpu-engine')?.textContent || ''`); badge != "cpu" || !strings.HasPrefix(eng, "Go ") {
+		t.Errorf("with ?cpu=go: engine badge %q, CPU engine %q: want the Go engine", badge, eng)
+	}
+	if got := b.top1(); got != "Egyptian cat" {
+		t.Errorf("chelsea top-1 on the Go engine %q, want Egyptian cat", got)
+	}
 	if v := b.consoleMatching(cspViolation); len(v) > 0 {
 		t.Errorf("content blocked by the CSP: %q", v)
 	}

@@ -88,7 +88,7 @@ func TestBatchOf40(t *testing.T) {
 	if got := b.stageShapes(); got[0][1] != "[40, 3, 160, 160]" || got[len(got)-1][1] != "[40, 1000]" {
 		t.Errorf("inspector: %v … %v", got[0], got[len(got)-1])
 	}
-	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); badge != "cpu" {
+	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); engineOf(badge) != "cpu" {
 		t.Errorf("engine badge %q", badge)
 	}
 	t.Logf("40 images at 160×160 on the CPU: %.1f s from the drop (%s); load average %s; top-1 per photo %v",

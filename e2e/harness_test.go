@@ -123,6 +123,10 @@ func setup() (cleanup func(), err error) {
 	if err := buildWasm(filepath.Join(web, "app.wasm")); err != nil {
 		return cleanup, err
 	}
+	// The CPU engine's kernels, built from source as make does.
+	if out, err := exec.Command(filepath.Join(env.repo, "tools", "build_kernels.sh"), filepath.Join(web, "kernels.wasm")).CombinedOutput(); err != nil {
+		return cleanup, fmt.Errorf("build the kernels (tools/build_kernels.sh; tools/deps.sh installs clang and lld): %v\n%s", err, out)
+	}
 	if err := buildConverter(filepath.Join(web, "converter.wasm")); err != nil {
 		return cleanup, err
 	}

@@ -22,12 +22,21 @@ import (
 // the time since navigation, in window.__load.
 const loadWatcher = `(() => {
 	if (window.__load) return;
-	const w = window.__load = {longTasks: [], steps: [], status: [], top5: 0};
+	const w = window.__load = {longTasks: [], frames: [], steps: [], status: [], top5: 0};
 	try {
 		new PerformanceObserver(list => {
 			for (const e of list.getEntries()) w.longTasks.push({start: e.startTime, ms: e.duration});
 		}).observe({type: 'longtask', buffered: true});
 	} catch (e) { w.error = String(e); }
+	try { // what ran in a long frame (logged, to tell whose the long tasks are)
+		new PerformanceObserver(list => {
+			for (const e of list.getEntries()) {
+				if (e.duration < 150) continue;
+				w.frames.push({start: e.startTime, ms: e.duration, render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+					scripts: (e.scripts || []).filter(s => s.duration >= 20).map(s => ({ms: s.duration, invoker: s.invoker, type: s.invokerType, fn: s.sourceFunctionName}))});
+			}
+		}).observe({type: 'long-animation-frame', buffered: true});
+	} catch (e) {}
 	const look = () => {
 		const l = document.querySelector('#model-progress-label');
 		if (l) {
@@ -56,6 +65,19 @@ type loadRecord struct {
 		Start float64 `json:"start"`
 		Ms    float64 `json:"ms"`
 	} `json:"longTasks"`
+	// Frames are long animation frames (over 150 ms) with the scripts
+	// that ran in them for 20 ms or more: who held the thread.
+	Frames []struct {
+		Start   float64 `json:"start"`
+		Ms      float64 `json:"ms"`
+		Render  float64 `json:"render"` // style, layout and paint at the frame's end
+		Scripts []struct {
+			Ms      float64 `json:"ms"`
+			Invoker string  `json:"invoker"`
+			Type    string  `json:"type"`
+			Fn      string  `json:"fn"`
+		} `json:"scripts"`
+	} `json:"frames"`
 	Steps []struct {
 		T       float64 `json:"t"`
 		Phase   string  `json:"phase"`
@@ -105,6 +127,13 @@ func (r loadRecord) report() string {
 	}
 	for _, l := range r.LongTasks {
 		fmt.Fprintf(&sb, "  %7.0f ms  long task of %.0f ms\n", l.Start, l.Ms)
+	}
+	for _, f := range r.Frames {
+		fmt.Fprintf(&sb, "  %7.0f ms  long frame of %.0f ms (%.0f ms rendering):", f.Start, f.Ms, f.Render)
+		for _, s := range f.Scripts {
+			fmt.Fprintf(&sb, " [%.0f ms %s %s %s]", s.Ms, s.Type, s.Invoker, s.Fn)
+		}
+		sb.WriteString("\n")
 	}
 	return sb.String()
 }

@@ -93,38 +93,51 @@ func statusKB(pid int, name string) int64 {
 // TestRendererMemory measures the page's renderer after one
 // classification of a sample photo, on each engine (?engine=, a fresh
 // browser each), against the same browser's renderer on a blank document
-// of the site first, and logs it beside the weight file's size. Memory settles after
-// the run: it is read after a short idle wait, twice, keeping the smaller
-// (a garbage collection may be pending).
+// of the site first, and logs it beside the weight file's size. So that
+// the app's own share shows apart from the model's, each engine also
+// loads the app with a weight file that does not exist (its code, the
+// Go runtime, the page) in a browser of its own. Memory settles after
+// the run: it is read after a short idle wait, twice, keeping the
+// smaller (a garbage collection may be pending).
 func TestRendererMemory(t *testing.T) {
 	st, err := os.Stat(filepath.Join(env.web, "models", modelFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	weights := st.Size()
+	// aboveBlank opens a blank document of the site in a fresh browser
+	// (its renderer is the one the app then loads in: about:blank's is
+	// another process), then path, waits with ready, and returns the
+	// renderer's growth and the GPU process.
+	aboveBlank := func(t *testing.T, engine, path string, ready func(b *browser)) (above, gpu int64) {
+		b := newBrowser(t, engine == "gpu", 10*time.Minute)
+		b.do("open a blank page", chromedp.Navigate(b.base+"/web/icon.svg"))
+		time.Sleep(2 * time.Second)
+		blank := b.rss()
+		b.navigate(path)
+		ready(b)
+		time.Sleep(3 * time.Second)
+		after := b.rss()
+		time.Sleep(3 * time.Second)
+		if again := b.rss(); again.renderer < after.renderer {
+			after = again
+		}
+		return after.renderer - blank.renderer, after.gpu
+	}
 	var report []string
 	for _, engine := range []string{"cpu", "gpu"} {
 		t.Run(engine, func(t *testing.T) {
-			b := newBrowser(t, engine == "gpu", 10*time.Minute)
-			// A blank document of the same site: its renderer is the one
-			// the app then loads in (about:blank's is another process).
-			b.do("open a blank page", chromedp.Navigate(b.base+"/web/icon.svg"))
-			time.Sleep(2 * time.Second)
-			blank := b.rss()
-			b.navigate("/?sample=chelsea.jpg&engine=" + engine)
-			b.waitForAnswer("chelsea.jpg", 8*time.Minute)
-			if got := b.top1(); !strings.Contains(got, "cat") {
-				t.Errorf("top-1 %q, want a cat", got)
-			}
-			time.Sleep(3 * time.Second)
-			after := b.rss()
-			time.Sleep(3 * time.Second)
-			if again := b.rss(); again.renderer < after.renderer {
-				after = again
-			}
-			above := after.renderer - blank.renderer
-			line := fmt.Sprintf("%s: renderer %d MB after one classification (blank page %d MB, so %d MB above it = %.1f× the %d MB weight file); GPU process %d MB",
-				engine, after.renderer>>20, blank.renderer>>20, above>>20, float64(above)/float64(weights), weights>>20, after.gpu>>20)
+			app, _ := aboveBlank(t, engine, "/?model=absent.safetensors&engine="+engine, func(b *browser) {
+				b.waitFor("the missing model's error", `document.querySelector('#model-progress-label')?.dataset.phase === 'failed'`, loadTimeout)
+			})
+			above, gpu := aboveBlank(t, engine, "/?sample=chelsea.jpg&engine="+engine, func(b *browser) {
+				b.waitForAnswer("chelsea.jpg", 8*time.Minute)
+				if got := b.top1(); !strings.Contains(got, "cat") {
+					t.Errorf("top-1 %q, want a cat", got)
+				}
+			})
+			line := fmt.Sprintf("%s: the renderer grew %d MB over a blank page after one classification = %.1f× the %d MB weight file; the app alone (no model) %d MB, so the model's share %d MB = %.1f×; GPU process %d MB",
+				engine, above>>20, float64(above)/float64(weights), weights>>20, app>>20, (above-app)>>20, float64(above-app)/float64(weights), gpu>>20)
 			t.Log(line)
 			report = append(report, line)
 		})

@@ -40,7 +40,7 @@ func TestStaticSite(t *testing.T) {
 	if got := b.top1(); got != "Egyptian cat" {
 		t.Errorf("static site: chelsea top-1 %q, want Egyptian cat", got)
 	}
-	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); badge != "cpu" {
+	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); engineOf(badge) != "cpu" {
 		t.Errorf("static site without WebGPU answered on %q", badge)
 	}
 	t.Logf("static site: page load → first top-5 %.0f ms on the CPU, model not cached; load average %s", b.firstTop5(), loadAvg())

@@ -30,7 +30,7 @@ func (p *Program) PeakBytes() int64 {
 
 // RunInBatches runs a batch of b images through run in sub-batches of at
 // most n (images lo to hi-1 of the batch at a time) and joins their answers into the one Result the whole batch
-// would have: logits and top-k in order, the stage table of full (the
+// would have: logits, top-k and class activation maps in order, the stage table of full (the
 // Program of the whole batch) with each row's time summed over the
 // sub-batches, and the heatmaps of the first sub-batch (they show the
 // first image). Engines use it when a batch does not fit their memory.
@@ -53,6 +53,9 @@ func RunInBatches(ctx context.Context, b, n int, full *Program, run func(ctx con
 		}
 		out.Logits = append(out.Logits, part.Logits...)
 		out.Top = append(out.Top, part.Top...)
+		if part.CAMs != nil {
+			out.CAMs = append(out.CAMs, part.CAMs...)
+		}
 		out.Engine = part.Engine
 		for i, s := range part.Stages {
 			o := &out.Stages[i]

@@ -10,7 +10,7 @@ type Engine interface {
 	// Run classifies a batch: x is the preprocessed input [B,3,H,W]
 	// (normalised as the weights' metadata says). The Result has the
 	// logits, the top-k of every image and every stage of the Program's
-	// table. A batch too large for the engine's memory is run in
+	// table, and with RunOptions.CAM each image's class activation maps. A batch too large for the engine's memory is run in
 	// sub-batches and answered as one Result, in order.
 	Run(ctx context.Context, x *Tensor, opt RunOptions) (*Result, error)
 	// Name says which engine and device this is, for people: "cpu",
@@ -53,6 +53,10 @@ type RunOptions struct {
 	// adapter has them, else each stage submitted and waited for alone:
 	// this can make a run slower). Without Profile, Ms are zero.
 	Profile bool
+	// CAM fills Result.CAMs: for every image, the class activation map
+	// (model.CAM) of each of its top-k classes, in Top's order, computed
+	// from the features the Program's CAMTap names.
+	CAM bool
 }
 
 // K is the options' top-k, DefaultTopK when not set.

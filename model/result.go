@@ -52,6 +52,9 @@ type Result struct {
 	Top    [][]Prediction `json:"top"`    // [B][k], best first
 	Stages []StageResult  `json:"stages"` // the Net.Stages walk with timings
 	Engine string         `json:"engine"` // e.g. "cpu", "webgpu (vulkan: llvmpipe)"
+	// CAMs are the class activation maps asked for by RunOptions.CAM:
+	// [B][k], CAMs[i][r] for the class Top[i][r]; nil otherwise.
+	CAMs [][]CAM `json:"cams,omitempty"`
 }
 
 // NewResult starts the Result of a run of p: every row of its stage

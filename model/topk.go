@@ -48,6 +48,20 @@ func TopK(logits []float32, labels []string, k int) []Prediction {
 	return out
 }
 
+// TensorHeatmap summarises the first image of an activation for the
+// inspector: an NCHW map as its spatial mean, a vector ([B,C,1,1] or
+// [B,N]) as a strip of its values. Every engine shows its stage outputs
+// through it.
+func TensorHeatmap(shape []int, data []float32) *Heatmap {
+	if len(shape) == 0 || shape[0] < 1 {
+		return nil
+	}
+	if len(shape) == 4 && (shape[2] > 1 || shape[3] > 1) {
+		return MakeHeatmap(data, shape[1], shape[2], shape[3])
+	}
+	return MakeHeatmap(data, 1, 1, len(data)/shape[0])
+}
+
 // MakeHeatmap summarises the first image of an NCHW activation (or any
 // [B,C,H,W] buffer): the mean over channels, box-downsized to at most
 // HeatmapSize on a side, scaled to [0,1].

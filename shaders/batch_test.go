@@ -42,7 +42,7 @@ func TestRunSplitsLargeBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := model.RunOptions{TopK: 3, Inspect: true, Profile: true}
+	opt := model.RunOptions{TopK: 3, Inspect: true, Profile: true, CAM: true}
 	want, err := ce.Run(context.Background(), x, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +52,7 @@ func TestRunSplitsLargeBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResult(t, "split", got, want, opt)
+	checkCAMs(t, "split", got, want) // the padded image's maps are dropped
 	if len(e.plans) != 1 || e.plans[[3]int{2, h, w}] == nil {
 		t.Errorf("plans %v, want one of batch 2", keys(e.plans))
 	}

@@ -37,8 +37,12 @@
 //
 // Files: conv.wgsl (implicit-GEMM convolution, register tiles, shape from a
 // uniform so one pipeline serves every conv of a kind), pool.wgsl (max and
-// global average pooling), fc.wgsl (the classifier), normalize.wgsl (input
-// preprocessing from RGBA bytes); the Go beside each fills in its
+// global average pooling), fc.wgsl (the classifier), cam.wgsl (class
+// activation maps: the fc's packed weights over each position of the
+// features the average pool reads, which the plan keeps to the end of a
+// run; RunOptions.CAM adds a second submission once the logits say which
+// classes), normalize.wgsl (input preprocessing from RGBA bytes); the Go
+// beside each fills in its
 // constants and unrolled statements (naga has no `override`). adapter.go
 // classes adapters (lavapipe, SwiftShader, real GPUs) and conv.go picks
 // measured tiles per class. device*.go open the adapter (and, in the

@@ -236,7 +236,9 @@ func (e *Engine) Close() {
 // the stem's ReLU, which runs in its epilogue, so with Inspect its heatmap
 // shows the output after ReLU; bn1+relu and flatten take no time). The
 // weights run as the file stores them: int8, or f32. A batch larger than
-// the device's limits allow (maxBatch) runs in sub-batches. Run blocks
+// the device's limits allow (maxBatch) runs in sub-batches. With
+// RunOptions.CAM the maps of each image's top-k classes come from
+// cam.wgsl, in a second submission once the logits are read. Run blocks
 // until the GPU is done: in the browser, call it from a goroutine of its
 // own, never from a JS callback.
 func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {
@@ -307,6 +309,9 @@ func (e *Engine) run(ctx context.Context, b, h, w int, slice func(lo, hi, n int)
 			return nil, err
 		}
 		r.Logits, r.Top = r.Logits[:hi-lo], r.Top[:hi-lo]
+		if r.CAMs != nil {
+			r.CAMs = r.CAMs[:hi-lo]
+		}
 		return r, nil
 	})
 	if err != nil {
@@ -462,6 +467,11 @@ func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model
 	}
 	for i := 0; i < p.b; i++ {
 		res.Logits = append(res.Logits, logits[i*p.classes:(i+1)*p.classes])
+	}
+	if opt.CAM {
+		if res.CAMs, err = p.cams(ctx, res.Logits, opt.K()); err != nil {
+			return nil, err
+		}
 	}
 	if opt.Inspect {
 		data, err := readback(ctx, inspect, int(inspect.Size()/4))

@@ -63,6 +63,12 @@ func (l layout) relu(p *model.Program, i int) bool {
 // their bytes and the ops from their writer to their last reader (as op
 // index + 1, the input being written at 0), for the arena (assign).
 func (l layout) lives(p *model.Program, b int) (ids []int, lives []life) {
+	// The features of the class activation maps are read after the run,
+	// once the logits say which maps are wanted.
+	keep := -1
+	if tap, err := p.CAMTap(); err == nil {
+		keep = l.acts[tap.Features].slot
+	}
 	at := map[int]int{}
 	for t, a := range l.acts {
 		i, ok := at[a.slot]
@@ -73,7 +79,7 @@ func (l layout) lives(p *model.Program, b int) (ids []int, lives []life) {
 			lives = append(lives, life{bytes: 4*a.floats(b) + slack, def: p.Tensors[a.slot].Producer + 1})
 		}
 		end := p.Tensors[t].LastUse + 1
-		if t == p.Output {
+		if t == p.Output || a.slot == keep {
 			end = -1 // read after the run
 		}
 		if lives[i].end >= 0 && (end < 0 || end > lives[i].end) {

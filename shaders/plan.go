@@ -33,6 +33,11 @@ type plan struct {
 	norm    step  // the preprocessing dispatch (RunImage), writing the input tensor
 	normErr error // why the model's preprocessing cannot run on the GPU
 
+	cam    *camPlan // class activation maps (RunOptions.CAM)
+	camErr error    // why there are none
+	fcW    bufRef   // the fc's weights and epilogue, which the CAM kernel reads too
+	fcE    bufRef
+
 	slots []slot // the ops' dispatches grouped by stage row, in program order
 	// taps are the stage rows showing each tensor (Program.Taps);
 	// writer is the segment of a run that writes each storage tensor: 0
@@ -219,6 +224,7 @@ func (bl *builder) fc(l model.Linear, in, out act) (step, error) {
 		if err != nil {
 			return step{}, fmt.Errorf("%s: %w", l.Name, err)
 		}
+		bl.p.fcW, bl.p.fcE = wr, er
 	}
 	src, err := genFC(f)
 	if err != nil {
@@ -331,6 +337,13 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 		sl.steps = append(sl.steps, st)
 		sl.out = out.slot
 		p.writer[out.slot] = len(p.slots)
+	}
+	// The CAM kernel is compiled with the rest, so that a first run
+	// asking for maps pays no compile (SwiftShader's are slow).
+	if tap, err := prog.CAMTap(); err != nil {
+		p.camErr = err
+	} else if p.cam, err = p.planCAM(tap, p.fcW, p.fcE, bl.m.Meta.Scheme == weights.F32); err != nil {
+		return nil, err
 	}
 	if dry {
 		d.report(stepName, total, total)

@@ -33,6 +33,13 @@ type Options struct {
 	// ReLU) and multiplies them by the int8 weights with i16x8 dot
 	// products into exact int32 sums; otherwise activations stay float32.
 	Int8Activations bool
+
+	// Yield, when not nil, is called between ops once YieldEvery has
+	// passed since the last call (from New's warm-up run on), so that the
+	// browser's one thread, which runs the kernels, can repaint and take
+	// input during a run.
+	Yield      func()
+	YieldEvery time.Duration
 }
 
 // packed is one conv's (or the fc's) weights in module memory: per
@@ -84,7 +91,25 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 		k.Close()
 		return nil, err
 	}
+	if err := e.warm(ctx); err != nil {
+		k.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// warm runs the network once on a small blank image. A browser compiles
+// wasm in two tiers: first a quick baseline, several times slower on SIMD
+// loops, and an optimized build of each function only once it has run a
+// while. Without this the first real run is that slow one (4.7× the warm
+// one in bench-peers); with it the kernels have been tiered up during the
+// load, for a few hundredths of the first run's work.
+func (e *Engine) warm(ctx context.Context) error {
+	const side = 64 // 1/12 of a 224 run's work; 32 did not tier everything up
+	if _, err := e.Run(ctx, model.NewTensor(1, 3, side, side), model.RunOptions{TopK: 1}); err != nil {
+		return fmt.Errorf("wasm-simd engine: warm-up run: %w", err)
+	}
+	return nil
 }
 
 // pack places one layer's int8 weights, per group, in gemm_i8's panels.
@@ -145,19 +170,34 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions)
 	}
 	res := model.NewResult(full)
 	res.Engine = EngineName
+	tap, err := camTap(one, opt)
+	if err != nil {
+		return nil, err
+	}
+	var feats []float32
 	for i := range b {
-		logits, err := e.image(ctx, one, x.Images(i, i+1), res, opt)
+		o := opt
+		o.Inspect = opt.Inspect && i == 0 // the inspector shows the first image
+		logits, f, err := e.image(ctx, one, x.Images(i, i+1), res, o, tap.Features)
 		if err != nil {
 			return nil, err
 		}
 		res.Logits = append(res.Logits, logits)
+		feats = append(feats, f...)
 	}
 	res.SetTop(e.m.Meta.Labels, opt.K())
+	if opt.CAM {
+		if res.CAMs, err = e.cams(one, tap, feats, res.Top); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
-// image runs the one-image program p on x, adding op times to res.
-func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, res *model.Result, opt model.RunOptions) ([]float32, error) {
+// image runs the one-image program p on x, adding op times to res; it
+// returns the logits and the values of tensor keep (-1: none), read out
+// of module memory before its storage is freed.
+func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, res *model.Result, opt model.RunOptions, keep int) (logits, kept []float32, err error) {
 	k := e.k
 	size := func(t int) int {
 		n := 4
@@ -168,12 +208,23 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	at := make([]uint32, len(p.Tensors))
 	owned := make([]bool, len(p.Tensors))
-	var err error
 	if at[p.Input], err = k.Alloc(size(p.Input)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	owned[p.Input] = true
 	k.WriteF32(at[p.Input], x.Data)
+	taps := p.Taps()
+	show := func(t int) {
+		if !opt.Inspect || len(taps[t]) == 0 {
+			return
+		}
+		h := model.TensorHeatmap(p.Tensors[t].Shape, k.ReadF32(at[t], size(t)/4))
+		for _, r := range taps[t] {
+			res.Row(r).Heatmap = h
+		}
+	}
+	show(p.Input)
+	lastYield := time.Now()
 	var col uint32
 	colBytes := 0
 	defer func() {
@@ -188,7 +239,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}()
 	for i, op := range p.Ops {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		start := time.Now()
 		in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
@@ -196,7 +247,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			at[op.Out] = at[op.In]
 		} else {
 			if at[op.Out], err = k.Alloc(size(op.Out)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			owned[op.Out] = true
 		}
@@ -214,7 +265,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 					k.Free(col, colBytes)
 				}
 				if col, err = k.Alloc(need); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				colBytes = need
 			}
@@ -254,10 +305,14 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			err = fmt.Errorf("op kind %q is not supported", op.Kind)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
+			return nil, nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
 		if opt.Profile {
 			res.AddTime(op.Stage, op.Block, float64(time.Since(start).Microseconds())/1000)
+		}
+		show(op.Out)
+		if op.Out == keep {
+			kept = k.ReadF32(at[op.Out], size(op.Out)/4)
 		}
 		for _, t := range []int{op.In, op.Residual} {
 			if t >= 0 && p.Tensors[t].LastUse == i && owned[t] && p.Tensors[t].ViewOf < 0 {
@@ -265,8 +320,12 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 				owned[t] = false
 			}
 		}
+		if e.opt.Yield != nil && time.Since(lastYield) >= e.opt.YieldEvery {
+			e.opt.Yield()
+			lastYield = time.Now()
+		}
 	}
-	return k.ReadF32(at[p.Output], size(p.Output)/4), nil
+	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil
 }
 
 // convQ8 runs a conv (or the fc, as a 1×1 conv of a 1×1 input) with int8

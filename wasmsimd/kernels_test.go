@@ -162,6 +162,7 @@ func TestEngineMatchesCPU(t *testing.T) {
 		if worst > 1e-3 {
 			t.Errorf("%s: logits differ from the CPU's by %g relative", a.Name, worst)
 		}
+		sameHeatmaps(t, a.Name, got, want)
 	}
 }
 
@@ -199,7 +200,7 @@ func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, op
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := model.RunOptions{TopK: 5}
+	ro := model.RunOptions{TopK: 5, Inspect: true}
 	if got, err = e.Run(ctx, x, ro); err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +208,28 @@ func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, op
 		t.Fatal(err)
 	}
 	return got, want
+}
+
+// sameHeatmaps checks that every stage row shows the CPU's heatmap (values
+// in [0,1]) within 1e-3.
+func sameHeatmaps(t *testing.T, name string, got, want *model.Result) {
+	t.Helper()
+	if len(got.Stages) != len(want.Stages) {
+		t.Fatalf("%s: %d stage rows, CPU %d", name, len(got.Stages), len(want.Stages))
+	}
+	for i, w := range want.Stages {
+		g := got.Stages[i]
+		if g.Heatmap == nil || w.Heatmap == nil || g.Heatmap.W != w.Heatmap.W || g.Heatmap.H != w.Heatmap.H {
+			t.Errorf("%s: stage %s: heatmap %+v, CPU %+v", name, w.Name, g.Heatmap, w.Heatmap)
+			continue
+		}
+		for j, v := range w.Heatmap.Values {
+			if d := math.Abs(float64(g.Heatmap.Values[j] - v)); d > 1e-3 {
+				t.Errorf("%s: stage %s: heatmap value %d is %g, CPU %g", name, w.Name, j, g.Heatmap.Values[j], v)
+				break
+			}
+		}
+	}
 }
 
 // logitError is the largest |got-want| over the largest |want|.

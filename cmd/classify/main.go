@@ -1,8 +1,11 @@
 // Command classify runs a Residual weight file over images and prints, per
 // image, the top-5 classes, then the stage table (output shape,
-// parameters, MACs and time of every stage).
+// parameters, MACs and time of every stage). With -cam DIR it also
+// writes, for every image and each of its top-k classes, the class
+// activation map over the crop the network saw (model/overlay) as
+// DIR/<image>_top<rank>_<class>.png.
 //
-//	go run ./cmd/classify [-model FILE] [-size 224] [-gpu] [-json] IMAGE...
+//	go run ./cmd/classify [-model FILE] [-size 224] [-gpu] [-json] [-cam DIR] IMAGE...
 package main
 
 import (
@@ -10,13 +13,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/cpu"
+	"github.com/residual-webgpu/residual/model/overlay"
 	"github.com/residual-webgpu/residual/model/preprocess"
 	"github.com/residual-webgpu/residual/model/weights"
 	"github.com/residual-webgpu/residual/shaders"
@@ -39,6 +46,8 @@ func run(args []string, stdout io.Writer) error {
 	useGPU := fs.Bool("gpu", false, "run on the GPU engine (Vulkan) with per-stage GPU times")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of text")
 	topk := fs.Int("k", 5, "predictions per image")
+	camDir := fs.String("cam", "", "write each image's class activation maps (one per top-k class) as PNG overlays into this directory")
+	opacity := fs.Float64("cam-opacity", 0.5, "the maps' opacity over the image, 0 to 1")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: classify [flags] IMAGE...\n")
 		fs.PrintDefaults()
@@ -58,6 +67,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	var xs []*model.Tensor
+	var crops []image.Image
 	for _, f := range fs.Args() {
 		data, err := readImage(f)
 		if err != nil {
@@ -67,11 +77,12 @@ func run(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		x, _, err := preprocess.Prepare(img, m.Meta.Preprocess, *size)
+		x, crop, err := preprocess.Prepare(img, m.Meta.Preprocess, *size)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 		xs = append(xs, x)
+		crops = append(crops, crop)
 	}
 	x, err := preprocess.Batch(xs...)
 	if err != nil {
@@ -96,16 +107,91 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	res, err := e.Run(ctx, x, model.RunOptions{TopK: *topk, Profile: true})
+	res, err := e.Run(ctx, x, model.RunOptions{TopK: *topk, Profile: true, CAM: *camDir != ""})
 	if err != nil {
 		return err
 	}
+	var cams [][]string
+	if *camDir != "" {
+		if cams, err = writeCAMs(*camDir, fs.Args(), crops, res, *opacity); err != nil {
+			return err
+		}
+	}
 	scheme := string(m.Meta.Scheme)
 	if *asJSON {
-		return printJSON(stdout, fs.Args(), scheme, res)
+		return printJSON(stdout, fs.Args(), scheme, res, cams)
 	}
-	printText(stdout, fs.Args(), scheme, res)
+	printText(stdout, fs.Args(), scheme, res, cams)
 	return nil
+}
+
+// writeCAMs writes every image's maps over its crop into dir (made if
+// missing) and returns the files, per image in rank order.
+func writeCAMs(dir string, files []string, crops []image.Image, res *model.Result, opacity float64) ([][]string, error) {
+	if len(res.CAMs) != len(files) {
+		return nil, fmt.Errorf("cam: %d images of maps for %d images", len(res.CAMs), len(files))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cam: %w", err)
+	}
+	out := make([][]string, len(files))
+	seen := map[string]int{}
+	for i, f := range files {
+		stem := safeName(strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)))
+		if seen[stem]++; seen[stem] > 1 { // two inputs of the same name
+			stem = fmt.Sprintf("%s-%d", stem, seen[stem])
+		}
+		for r := range res.CAMs[i] {
+			img, err := overlay.CAM(crops[i], &res.CAMs[i][r], opacity)
+			if err != nil {
+				return nil, fmt.Errorf("cam: %s: %w", f, err)
+			}
+			p := res.Top[i][r]
+			label := p.Label
+			if label == "" {
+				label = fmt.Sprint("class", p.Index)
+			}
+			path := filepath.Join(dir, fmt.Sprintf("%s_top%d_%s.png", stem, r+1, safeName(label)))
+			if err := writePNG(path, img); err != nil {
+				return nil, fmt.Errorf("cam: %w", err)
+			}
+			out[i] = append(out[i], path)
+		}
+	}
+	return out, nil
+}
+
+// safeName keeps letters, digits, '-' and '.' of s for a file name and
+// turns every other run of characters into one '_'.
+func safeName(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '.' {
+			b.WriteRune(r)
+			under = false
+		} else if !under && b.Len() > 0 {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	name := strings.Trim(b.String(), "_.")
+	if name == "" {
+		return "image"
+	}
+	return name
+}
+
+func writePNG(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // jsonDoc is the -json output: one document per run.
@@ -119,6 +205,7 @@ type jsonDoc struct {
 type jsonImage struct {
 	File string             `json:"file"`
 	Top5 []model.Prediction `json:"top5"`
+	CAMs []string           `json:"cams,omitempty"` // -cam: the overlay files, in Top5's order
 }
 
 type jsonStage struct {
@@ -129,10 +216,14 @@ type jsonStage struct {
 	Ms     float64 `json:"ms"`
 }
 
-func printJSON(w io.Writer, files []string, scheme string, res *model.Result) error {
+func printJSON(w io.Writer, files []string, scheme string, res *model.Result, cams [][]string) error {
 	doc := jsonDoc{Engine: res.Engine, Scheme: scheme}
 	for i, f := range files {
-		doc.Images = append(doc.Images, jsonImage{File: f, Top5: res.Top[i]})
+		img := jsonImage{File: f, Top5: res.Top[i]}
+		if cams != nil {
+			img.CAMs = cams[i]
+		}
+		doc.Images = append(doc.Images, img)
 	}
 	for _, s := range res.Stages {
 		doc.Stages = append(doc.Stages, jsonStage{s.Name, s.Shape, s.Params, s.MACs, s.Ms})
@@ -142,11 +233,15 @@ func printJSON(w io.Writer, files []string, scheme string, res *model.Result) er
 	return enc.Encode(doc)
 }
 
-func printText(w io.Writer, files []string, scheme string, res *model.Result) {
+func printText(w io.Writer, files []string, scheme string, res *model.Result, cams [][]string) {
 	for i, f := range files {
 		fmt.Fprintf(w, "%s\n", f)
-		for _, p := range res.Top[i] {
-			fmt.Fprintf(w, "  %6.2f%%  %s (%d)\n", 100*p.Prob, p.Label, p.Index)
+		for r, p := range res.Top[i] {
+			fmt.Fprintf(w, "  %6.2f%%  %s (%d)", 100*p.Prob, p.Label, p.Index)
+			if cams != nil {
+				fmt.Fprintf(w, "  map: %s", cams[i][r])
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	fmt.Fprintf(w, "\nengine: %s, %s weights\n", res.Engine, scheme)

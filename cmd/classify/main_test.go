@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +123,8 @@ func TestRealModel(t *testing.T) {
 		t.Skipf("%s not built (make weights)", path)
 	}
 	var out bytes.Buffer
-	if err := run([]string{"-model", path, "-json", "../../testdata/photos/chelsea.png"}, &out); err != nil {
+	dir := t.TempDir()
+	if err := run([]string{"-model", path, "-json", "-cam", dir, "../../testdata/photos/chelsea.png"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var doc jsonDoc
@@ -130,5 +133,60 @@ func TestRealModel(t *testing.T) {
 	}
 	if got := doc.Images[0].Top5[0].Label; got != "Egyptian cat" {
 		t.Errorf("chelsea: %s", got)
+	}
+	if got, want := doc.Images[0].CAMs[0], filepath.Join(dir, "chelsea_top1_Egyptian_cat.png"); got != want {
+		t.Errorf("top-1 map %s, want %s", got, want)
+	}
+}
+
+// TestCAMWritesPNGs: -cam writes one overlay per image and top-k class,
+// named by image, rank and class, each a PNG of the crop's size, and
+// -json lists them.
+func TestCAMWritesPNGs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "maps")
+	var out bytes.Buffer
+	photos := []string{"../../testdata/photos/chelsea.png", "../../testdata/photos/kite.jpg", "../../testdata/photos/chelsea.png"}
+	if err := run(append([]string{"-model", tinyModel(t), "-k", "3", "-json", "-cam", dir}, photos...), &out); err != nil {
+		t.Fatal(err)
+	}
+	var doc jsonDoc
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v in %s", err, out.String())
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 9 {
+		t.Fatalf("%d files in %s, want 9", len(entries), dir)
+	}
+	stems := []string{"chelsea", "kite", "chelsea-2"}
+	for i, im := range doc.Images {
+		if len(im.CAMs) != 3 {
+			t.Fatalf("%s: %d maps listed", im.File, len(im.CAMs))
+		}
+		for r, path := range im.CAMs {
+			want := filepath.Join(dir, fmt.Sprintf("%s_top%d_class_%d.png", stems[i], r+1, im.Top5[r].Index))
+			if path != want {
+				t.Errorf("map %s, want %s", path, want)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if b := img.Bounds(); b.Dx() != 64 || b.Dy() != 64 {
+				t.Errorf("%s is %v, want the 64×64 crop", path, b)
+			}
+		}
+	}
+	for _, c := range []struct{ in, want string }{{"Egyptian cat", "Egyptian_cat"}, {"../x", "x"}, {"", "image"}, {"a/b c", "a_b_c"}} {
+		if got := safeName(c.in); got != c.want {
+			t.Errorf("safeName(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

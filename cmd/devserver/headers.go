@@ -28,7 +28,12 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		// Cross-origin isolation (COOP + COEP): SharedArrayBuffer, which
+		// the CPU engine's workers share memory through, and precise
+		// performance.measureUserAgentSpecificMemory. Everything the page
+		// loads is its own, so require-corp blocks nothing.
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Embedder-Policy", "require-corp")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
 		next.ServeHTTP(w, r)

@@ -16,12 +16,14 @@ import (
 
 // The app's static assets, relative to the web directory.
 const (
-	wasmFile  = "app.wasm"
-	styleFile = "app.css"
-	iconSVG   = "icon.svg"
-	icon192   = "icon-192.png"
-	icon512   = "icon-512.png"
-	samplesGl = "samples/*"
+	wasmFile = "app.wasm"
+	// kernelsFile is the wasm SIMD kernel module, the CPU engine's.
+	kernelsFile = "kernels.wasm"
+	styleFile   = "app.css"
+	iconSVG     = "icon.svg"
+	icon192     = "icon-192.png"
+	icon512     = "icon-512.png"
+	samplesGl   = "samples/*"
 	// The checkpoint converter: its Web Worker and wasm (cmd/converter).
 	convertWorker = "convert-worker.js"
 	converterWasm = "converter.wasm"
@@ -86,7 +88,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 	}
 	samples, _ := fs.Glob(static.root.FS(), samplesGl)
 	sort.Strings(samples)
-	precached := append([]string{wasmFile, styleFile, iconSVG, icon192, icon512}, samples...)
+	precached := append([]string{wasmFile, kernelsFile, styleFile, iconSVG, icon192, icon512}, samples...)
 	for _, name := range precached {
 		if _, err := static.root.Stat(name); err != nil {
 			// The page still works; the worker's precache (all or nothing)
@@ -110,7 +112,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 		// Content-Length of a gzipped wasm would be the compressed one.
 		wasmLen = strconv.FormatInt(fi.Size(), 10)
 	}
-	var cacheable []string
+	cacheable := []string{"/web/" + kernelsFile}
 	for _, s := range samples {
 		cacheable = append(cacheable, "/web/"+s)
 	}

@@ -48,6 +48,7 @@ func newFixture(t testing.TB) *fixture {
 	rng.Read(f.model)
 	files := map[string][]byte{
 		"app.wasm":                f.wasm,
+		"kernels.wasm":            []byte("\x00asm\x01\x00\x00\x00"),
 		"app.css":                 []byte("body { color: red }\n"),
 		"icon.svg":                []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`),
 		"icon-192.png":            []byte("\x89PNG\r\n\x1a\nfake"),
@@ -177,6 +178,10 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		}
 		if h.Get("Referrer-Policy") == "" {
 			t.Errorf("%s: no Referrer-Policy", p)
+		}
+		// Cross-origin isolated: the CPU engine's workers share memory.
+		if h.Get("Cross-Origin-Opener-Policy") != "same-origin" || h.Get("Cross-Origin-Embedder-Policy") != "require-corp" {
+			t.Errorf("%s: COOP %q, COEP %q: not cross-origin isolated", p, h.Get("Cross-Origin-Opener-Policy"), h.Get("Cross-Origin-Embedder-Policy"))
 		}
 	}
 }

@@ -71,11 +71,19 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		for _, r := range taps[t] {
 			row := res.Row(r)
 			if opt.Inspect {
-				row.Heatmap = heatmap(vals[t])
+				row.Heatmap = model.TensorHeatmap(vals[t].Shape, vals[t].Data)
 			}
 			if trace != nil {
 				trace(row.Name, vals[t])
 			}
+		}
+	}
+	var tap model.CAMTap
+	var feats *model.Tensor // kept past its last use for the maps
+	if opt.CAM {
+		var err error
+		if tap, err = p.CAMTap(); err != nil {
+			return nil, fmt.Errorf("cpu engine: %w", err)
 		}
 	}
 	vals[p.Input] = x
@@ -98,6 +106,9 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		}
 		vals[op.Out] = y
 		show(op.Out)
+		if opt.CAM && op.Out == tap.Features {
+			feats = y
+		}
 		// Dead tensors go to the collector, so that memory follows the
 		// program's liveness (the bound Run splits batches by).
 		for _, t := range []int{op.In, op.Residual} {
@@ -116,6 +127,13 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 		res.Logits = append(res.Logits, y.Data[i*classes:(i+1)*classes])
 	}
 	res.SetTop(e.m.Meta.Labels, opt.K())
+	if opt.CAM {
+		w, b := e.m.Weight(p.Ops[tap.FC].Name)
+		var err error
+		if res.CAMs, err = CAMs(feats, w, b, res.Top); err != nil {
+			return nil, fmt.Errorf("cpu engine: %w", err)
+		}
+	}
 	return res, nil
 }
 
@@ -143,15 +161,6 @@ func (e *Engine) exec(op model.Op, vals []*model.Tensor, shape []int) (*model.Te
 		return Linear(in, w, b)
 	}
 	return nil, fmt.Errorf("op kind %q is not supported", op.Kind)
-}
-
-// heatmap summarises the first image of an activation: NCHW as its
-// spatial map, a vector ([B,C,1,1] or [B,N]) as a strip of its values.
-func heatmap(y *model.Tensor) *model.Heatmap {
-	if len(y.Shape) == 4 && (y.Shape[2] > 1 || y.Shape[3] > 1) {
-		return model.MakeHeatmap(y.Data, y.Shape[1], y.Shape[2], y.Shape[3])
-	}
-	return model.MakeHeatmap(y.Data, 1, 1, len(y.Data)/y.Shape[0])
 }
 
 // reluCopy returns max(x, 0) in a new tensor (NaN stays NaN, as in PyTorch).

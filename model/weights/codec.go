@@ -32,8 +32,11 @@ func Load(path string) (*Model, error) {
 // shape [64 64 1 1], want [64 256 1 1]"). Beyond the container's own
 // checks it validates the metadata (see Metadata.Validate) and requires
 // the tensors to be exactly the folded network's, with the dtypes the
-// scheme stores, finite values and positive scales. The model does not
-// keep data: its tensors are decoded copies.
+// scheme stores, finite values and positive scales. An int8 model's
+// weights are data's own bytes, not copies (a ResNet-50 would otherwise
+// be held twice while it loads, and a browser's wasm memory never
+// shrinks): data must not change afterwards. Scales, biases and float32
+// weights are copies.
 func Decode(name string, data []byte) (*Model, error) {
 	return DecodeEach(name, data, nil)
 }
@@ -116,10 +119,9 @@ func decode(data []byte, each func(done, total int)) (*Model, error) {
 			if err != nil {
 				return nil, err
 			}
-			w.I8 = make([]int8, len(ti.Data))
-			// A bulk copy, not a loop over bytes: in the browser's
-			// WebAssembly the loop takes seconds for ResNet-50.
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.I8))), len(w.I8)), ti.Data)
+			// The file's bytes themselves (see Decode), capacity clipped so
+			// that an append cannot write into the next tensor.
+			w.I8 = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(ti.Data))), len(ti.Data))[:len(ti.Data):len(ti.Data)]
 			si, err := get(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
 			if err != nil {
 				return nil, err

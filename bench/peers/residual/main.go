@@ -5,14 +5,16 @@
 // to web/residual.html as
 //
 //	globalThis.residualBench = {
-//	  load({engine: "webgpu"|"cpu", model: URL}) → Promise<{engine, arch, scheme, bytes, precompileMs}>,
+//	  load({engine: "webgpu"|"cpu"|"go", model: URL, kernels: URL, threads: N}) → Promise<{engine, arch, scheme, bytes, precompileMs}>,
 //	  run(Float32Array [1,3,224,224] NCHW, preprocessed) → Promise<{top5: [{index, label, prob}]}>,
 //	  profile(the same) → Promise<{top5, stages: [{name, ms, macs}]}>, a run timed stage by stage,
 //	}
 //
 // and then calls globalThis.residualBenchReady(residualBench) if the page
-// set it. It uses the same packages as the app (model/weights,
-// shaders, model/cpu) without the UI, so the numbers are the engines'. See
+// set it. It uses the same packages as the app (model/weights, shaders,
+// and internal/cpuchoice, which builds the app's CPU engine: the wasm
+// SIMD kernels from the kernels URL, or with "go" the Go engine) without
+// the UI, so the numbers are the engines'. See
 // bench/peers/README.md for the contract; nothing in the app imports this.
 package main
 
@@ -26,9 +28,9 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/residual-webgpu/residual/internal/cpuchoice"
 	"github.com/residual-webgpu/residual/internal/webio"
 	"github.com/residual-webgpu/residual/model"
-	"github.com/residual-webgpu/residual/model/cpu"
 	"github.com/residual-webgpu/residual/model/safetensors"
 	"github.com/residual-webgpu/residual/model/weights"
 	"github.com/residual-webgpu/residual/shaders"
@@ -84,7 +86,7 @@ func main() {
 // are packed and uploaded in the first (cold) run, as the peers upload
 // or compile theirs lazily; load reports how long the compile took.
 func (b *bench) load(opts js.Value) (any, error) {
-	engineName, url := "webgpu", ""
+	engineName, url, kernelsURL := "webgpu", "", ""
 	if opts.Type() == js.TypeObject {
 		if v := opts.Get("engine"); v.Type() == js.TypeString {
 			engineName = v.String()
@@ -92,13 +94,16 @@ func (b *bench) load(opts js.Value) (any, error) {
 		if v := opts.Get("model"); v.Type() == js.TypeString {
 			url = v.String()
 		}
+		if v := opts.Get("kernels"); v.Type() == js.TypeString {
+			kernelsURL = v.String()
+		}
 	}
 	if url == "" {
 		return nil, errors.New("load: options.model (the weight file URL) is required")
 	}
 	gpu := engineName == "webgpu" || engineName == "gpu"
-	if !gpu && engineName != "cpu" {
-		return nil, fmt.Errorf("load: unknown engine %q (want webgpu or cpu)", engineName)
+	if !gpu && engineName != "cpu" && engineName != "go" {
+		return nil, fmt.Errorf("load: unknown engine %q (want webgpu, cpu or go)", engineName)
 	}
 	type opened struct {
 		d   *shaders.Device
@@ -151,7 +156,23 @@ func (b *bench) load(opts js.Value) (any, error) {
 	if gpu {
 		eng, err = shaders.OpenEngine(context.Background(), dev.d, m)
 	} else {
-		eng, err = cpu.New(m)
+		opt := cpuchoice.Options{Go: engineName == "go"}
+		if kernelsURL != "" {
+			opt.Kernels = func(context.Context) ([]byte, error) {
+				resp, err := webio.Fetch(kernelsURL)
+				if err != nil {
+					return nil, err
+				}
+				return webio.ReadBody(kernelsURL, resp, 1<<20, nil)
+			}
+		}
+		var ce *cpuchoice.Engine
+		if ce, err = cpuchoice.New(context.Background(), m, opt); err == nil && engineName == "cpu" && !ce.SIMD {
+			// The peer measures the app's no-GPU engine: a silent Go
+			// fallback would measure the wrong one.
+			err = errors.New(ce.Fallback)
+		}
+		eng = ce
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
