@@ -5,7 +5,7 @@ ADDR ?= 127.0.0.1:8000
 CACHE := .cache
 MODEL := web/models/resnet50-v1-int8.safetensors
 WASM := web/app.wasm
-KERNELS := web/kernels.wasm
+KERNELS := web/kernels.wasm web/kernels-relaxed.wasm
 CONVERTER := web/converter.wasm
 export XDG_RUNTIME_DIR ?= /tmp/residual-xdg
 GOSRC := $(shell find . -name '*.go' -not -path './.cache/*' -not -path './node_modules/*' 2>/dev/null) go.mod
@@ -36,10 +36,13 @@ weights: $(MODEL)
 $(MODEL): tools/weights.sh $(CONVERT_SRC)
 	tools/weights.sh $(CACHE) $@
 
-## wasm: the browser app and its checkpoint converter (a Web Worker), plus gzip copies for the dev server.
+## wasm: the browser app, its checkpoint converter (a Web Worker) and the CPU engine's kernels, plus gzip copies for the dev server.
 wasm: $(WASM) $(KERNELS) $(CONVERTER)
-$(KERNELS): wasmsimd/kernels/kernels.c tools/build_kernels.sh
+web/kernels.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
 	tools/build_kernels.sh $@
+# The build for browsers with relaxed SIMD (wasmsimd.RelaxedSIMD says).
+web/kernels-relaxed.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
+	tools/build_kernels.sh $@ relaxed
 $(WASM): $(GOSRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./cmd/wasm
 	gzip -9 -k -f $@

@@ -15,8 +15,8 @@ import (
 // photos gets "Where it looked": for each image its top-5 classes, in the
 // order of its predictions, each with its map drawn over the 224×224 crop;
 // the opacity slider redraws them; a map clicked is shown large with the
-// colour scale. Then the same photo on the CPU engine (?engine=cpu) gets
-// its five maps too. Screenshot: test-output/e2e/cam-overlay.png.
+// colour scale. Then the same photo on the CPU engine (?engine=cpu, the
+// wasm SIMD kernels) gets its five maps too. Screenshot: test-output/e2e/cam-overlay.png.
 func TestWhereItLooked(t *testing.T) {
 	b := newBrowser(t, true, 12*time.Minute)
 	b.navigate("/?engine=gpu")
@@ -73,13 +73,14 @@ func TestWhereItLooked(t *testing.T) {
 	b.shot("cam-overlay")
 	b.axe(axeSource(t), "where it looked, a map enlarged")
 
-	// The CPU engine (WebAssembly) draws the same view from cpu.CAMs.
+	// The CPU engine (the wasm SIMD kernels in Chromium: layer4 read out of
+	// their memory, then cpu.CAMs) draws the same view.
 	b.navigate("/?engine=cpu")
 	b.waitForModel(loadTimeout)
 	b.drop(fileFrom(t, "testdata/photos/chelsea.png", "chelsea.png", "image/png"))
 	b.waitForAnswer("chelsea.png", runTimeout)
-	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); badge != "cpu" {
-		t.Fatalf("answered on %q, want the CPU engine (?engine=cpu)", badge)
+	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); badge != "cpu (wasm simd)" {
+		t.Fatalf("answered on %q, want the CPU engine's wasm SIMD kernels (?engine=cpu)", badge)
 	}
 	b.waitFor("chelsea's five maps from the CPU", `[...document.querySelectorAll('#cams .cam-overlay')].filter(i => i.complete && i.naturalWidth === 224).length === 5`, time.Minute)
 	if got := eval[string](b, `document.querySelector('#cam-0-0 .cam-label')?.textContent || ''`); got != "Egyptian cat" {

@@ -4,8 +4,8 @@
 set -euo pipefail
 want=(libvulkan1 mesa-vulkan-drivers)
 case "${1:-test}" in
-  test) want+=(chromium clang lld) ;;
-  bench) want+=(chromium clang lld python3-torch python3-torchvision) ;;
+  test) want+=(chromium clang lld wabt) ;;
+  bench) want+=(chromium clang lld wabt python3-torch python3-torchvision) ;;
   golden) want+=(python3-torch python3-torchvision python3-pil) ;;
   axe) want=() ;;
 esac

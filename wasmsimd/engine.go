@@ -32,7 +32,20 @@ type Options struct {
 	// / 255 as unsigned bytes when it has no negative value, as after a
 	// ReLU) and multiplies them by the int8 weights with i16x8 dot
 	// products into exact int32 sums; otherwise activations stay float32.
+	// With the relaxed-SIMD build of the module (see RelaxedSIMD) the
+	// unsigned ones are multiplied with relaxed dot products (the same
+	// sums, fewer instructions).
 	Int8Activations bool
+	// Workers is how many instances of the module share each call: 0
+	// picks DefaultWorkers(). In the browser the others run in Web
+	// Workers, which need a cross-origin isolated page (SharedArrayBuffer);
+	// where it is not, the engine runs on one, and Mode says why.
+	Workers int
+	// WorkerURL is where the page serves WorkerJS (say
+	// "/web/wasmsimd-worker.js"); empty: a Blob URL of it, which a
+	// Content-Security-Policy must then allow (worker-src blob:). Not
+	// used natively.
+	WorkerURL string
 
 	// Yield, when not nil, is called between ops once YieldEvery has
 	// passed since the last call (from New's warm-up run on), so that the
@@ -49,7 +62,7 @@ type packed struct {
 	w            []uint32 // per group
 	scale, bias  uint32
 	groups, k, n int // n outputs per group, k inputs per output
-	kp           int // Int8Activations: k rounded up to 8
+	kp           int // Int8Activations: k rounded up to 16
 }
 
 var _ model.Engine = (*Engine)(nil)
@@ -60,7 +73,11 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 	if m.Meta.Scheme != weights.Int8 {
 		return nil, fmt.Errorf("wasm-simd engine: %s weights are not supported yet (int8 only)", m.Meta.Scheme)
 	}
-	k, err := Load(ctx, wasm)
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers()
+	}
+	k, err := load(ctx, wasm, workers, opt.WorkerURL)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +104,7 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 	for _, pk := range e.conv {
 		maxK = max(maxK, pk.k)
 	}
-	if e.scratch, err = k.Alloc(32 * maxK); err != nil {
+	if e.scratch, err = k.Alloc(k.ScratchBytes(maxK)); err != nil {
 		k.Close()
 		return nil, err
 	}
@@ -149,6 +166,32 @@ func (e *Engine) pack(name string, groups int) error {
 
 // Name says which engine this is.
 func (e *Engine) Name() string { return EngineName }
+
+// Workers is how many instances share each call (threads: the calling
+// one and Web Workers, or goroutines natively).
+func (e *Engine) Workers() int { return e.k.Workers() }
+
+// Mode describes how the engine runs, for a backend panel: "wasm SIMD,
+// 2 workers", or "wasm SIMD, 1 worker (no SharedArrayBuffer)" where more
+// were asked for but the page cannot share memory with Web Workers; with
+// Int8Activations ", int8 activations" follows, and " (relaxed SIMD)"
+// on the relaxed build.
+func (e *Engine) Mode() string {
+	s := fmt.Sprintf("wasm SIMD, %d worker", e.k.Workers())
+	if e.k.Workers() != 1 {
+		s += "s"
+	}
+	if e.k.reason != "" {
+		s += " (" + e.k.reason + ")"
+	}
+	if e.opt.Int8Activations {
+		s += ", int8 activations"
+		if e.k.Relaxed() {
+			s += " (relaxed SIMD)"
+		}
+	}
+	return s
+}
 
 // Close releases the module.
 func (e *Engine) Close() { e.k.Close() }
@@ -225,24 +268,20 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	show(p.Input)
 	lastYield := time.Now()
-	var col uint32
-	colBytes := 0
+	var col scratchBuf
 	defer func() {
 		for t, o := range owned {
 			if o {
 				k.Free(at[t], size(t))
 			}
 		}
-		if colBytes > 0 {
-			k.Free(col, colBytes)
-		}
+		col.free(k)
 	}()
 	for i, op := range p.Ops {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
 		start := time.Now()
-		in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
 		if op.Kind == model.OpFlatten {
 			at[op.Out] = at[op.In]
 		} else {
@@ -251,59 +290,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			}
 			owned[op.Out] = true
 		}
-		switch op.Kind {
-		case model.OpConv:
-			c, pk := op.Conv, e.conv[op.Name]
-			h, w, oh, ow := in[2], in[3], out[2], out[3]
-			if e.opt.Int8Activations {
-				err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, &col, &colBytes)
-				break
-			}
-			cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
-			if need := 4 * kk * pp; need > colBytes {
-				if colBytes > 0 {
-					k.Free(col, colBytes)
-				}
-				if col, err = k.Alloc(need); err != nil {
-					return nil, nil, err
-				}
-				colBytes = need
-			}
-			for g := range c.Groups {
-				src := at[op.In] + uint32(4*g*cg*h*w)
-				cols := col
-				if c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 {
-					cols = src // a 1×1 conv's input already is its K×P matrix
-				} else if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
-					break
-				}
-				var r uint32
-				if op.Residual >= 0 {
-					r = at[op.Residual] + uint32(4*g*pk.n*pp)
-				}
-				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, pp, pk.n,
-					at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU, e.scratch)
-				if err != nil {
-					break
-				}
-			}
-		case model.OpReLU:
-			err = k.ReLU(ctx, at[op.In], size(op.In)/4, at[op.Out])
-		case model.OpMaxPool:
-			err = k.MaxPool(ctx, at[op.In], in[1], in[2], in[3], model.PoolKernel, model.PoolStride, model.PoolPad, out[2], out[3], at[op.Out])
-		case model.OpAvgPool:
-			err = k.AvgPool(ctx, at[op.In], in[1], in[2]*in[3], at[op.Out])
-		case model.OpFlatten:
-		case model.OpFC:
-			pk := e.conv[op.Name]
-			if e.opt.Int8Activations {
-				err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, &col, &colBytes)
-				break
-			}
-			err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
-		default:
-			err = fmt.Errorf("op kind %q is not supported", op.Kind)
-		}
+		err = e.exec(ctx, op, p, at, &col)
 		if err != nil {
 			return nil, nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
@@ -328,11 +315,105 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil
 }
 
+// exec runs one op of the one-image program p, its tensors at the module
+// addresses at; buf is the conv's patch matrix, grown as needed.
+func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []uint32, buf *scratchBuf) (err error) {
+	k := e.k
+	in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
+	switch op.Kind {
+	case model.OpConv:
+		c, pk := op.Conv, e.conv[op.Name]
+		h, w, oh, ow := in[2], in[3], out[2], out[3]
+		if e.opt.Int8Activations {
+			err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, buf)
+			break
+		}
+		cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
+		col, err := buf.get(k, 4*kk*pp)
+		if err != nil {
+			return err
+		}
+		for g := range c.Groups {
+			src := at[op.In] + uint32(4*g*cg*h*w)
+			cols := col
+			if c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 {
+				cols = src // a 1×1 conv's input already is its K×P matrix
+			} else if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
+				break
+			}
+			var r uint32
+			if op.Residual >= 0 {
+				r = at[op.Residual] + uint32(4*g*pk.n*pp)
+			}
+			err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, pp, pk.n,
+				at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU, e.scratch)
+			if err != nil {
+				break
+			}
+		}
+	case model.OpReLU:
+		err = k.ReLU(ctx, at[op.In], floats(p.Tensors[op.In].Shape), at[op.Out])
+	case model.OpMaxPool:
+		err = k.MaxPool(ctx, at[op.In], in[1], in[2], in[3], model.PoolKernel, model.PoolStride, model.PoolPad, out[2], out[3], at[op.Out])
+	case model.OpAvgPool:
+		err = k.AvgPool(ctx, at[op.In], in[1], in[2]*in[3], at[op.Out])
+	case model.OpFlatten:
+	case model.OpFC:
+		pk := e.conv[op.Name]
+		if e.opt.Int8Activations {
+			err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, buf)
+			break
+		}
+		err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
+	default:
+		err = fmt.Errorf("op kind %q is not supported", op.Kind)
+	}
+	return err
+}
+
+// floats is the number of values of a tensor of shape s.
+func floats(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// scratchBuf is a block of module memory reused op after op, grown when an
+// op needs more.
+type scratchBuf struct {
+	at    uint32
+	bytes int
+}
+
+// get returns the block, at least n bytes.
+func (b *scratchBuf) get(k *Kernels, n int) (uint32, error) {
+	if n <= b.bytes {
+		return b.at, nil
+	}
+	b.free(k)
+	at, err := k.Alloc(n)
+	if err != nil {
+		return 0, err
+	}
+	b.at, b.bytes = at, n
+	return at, nil
+}
+
+// free releases the block.
+func (b *scratchBuf) free(k *Kernels) {
+	if b.bytes > 0 {
+		k.Free(b.at, b.bytes)
+		b.at, b.bytes = 0, 0
+	}
+}
+
 // convQ8 runs a conv (or the fc, as a 1×1 conv of a 1×1 input) with int8
 // activations: the input's scale from its largest |x|, each group's
 // patches quantized into rows, then gemm_q8. col is the scratch rows
 // buffer, grown as needed.
-func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, col *uint32, colBytes *int) error {
+func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, buf *scratchBuf) error {
 	k := e.k
 	c := op.Conv
 	if op.Kind == model.OpFC {
@@ -340,40 +421,31 @@ func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32
 	}
 	h, w, oh, ow := in[2], in[3], out[2], out[3]
 	cg, pp := c.Cin/c.Groups, oh*ow
-	amax, err := k.AbsMax(ctx, src, in[1]*h*w)
-	if err != nil {
-		return err
-	}
-	neg, err := k.AnyNeg(ctx, src, in[1]*h*w)
+	amax, neg, err := k.Stats(ctx, src, in[1]*h*w)
 	if err != nil {
 		return err
 	}
 	levels := float32(127)
 	if !neg { // after a ReLU: 0..255
-		levels = 255
+		levels = U8Levels
 	}
 	sx, inv := amax/levels, float32(0)
 	if amax > 0 {
 		inv = levels / amax
 	}
-	if need := pp * pk.kp; need > *colBytes {
-		if *colBytes > 0 {
-			k.Free(*col, *colBytes)
-		}
-		if *col, err = k.Alloc(need); err != nil {
-			return err
-		}
-		*colBytes = need
+	col, err := buf.get(k, pp*pk.kp)
+	if err != nil {
+		return err
 	}
 	for g := range c.Groups {
-		if err := k.Im2rowQ8(ctx, src+uint32(4*g*cg*h*w), cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, inv, pk.kp, !neg, *col); err != nil {
+		if err := k.Im2rowQ8(ctx, src+uint32(4*g*cg*h*w), cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, inv, pk.kp, !neg, col); err != nil {
 			return err
 		}
 		var r uint32
 		if op.Residual >= 0 {
 			r = at[op.Residual] + uint32(4*g*pk.n*pp)
 		}
-		if err := k.GemmQ8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), sx, pk.bias+uint32(4*g*pk.n), *col, pk.kp, pp, pk.n,
+		if err := k.GemmQ8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), sx, pk.bias+uint32(4*g*pk.n), col, pk.kp, pp, pk.n,
 			dst+uint32(4*g*pk.n*pp), r, op.ReLU, !neg); err != nil {
 			return err
 		}

@@ -1,10 +1,10 @@
 // Package wasmsimd is a third engine: Residual's wasm SIMD128 kernel
 // module (kernels/kernels.c, built by tools/build_kernels.sh) driven by
-// the network's Program. The module's linear memory holds the packed
-// int8 weights and the activations; Go only lays memory out and sequences
-// the calls. It runs natively through wazero (tests, benchmarks); running
-// it in the browser, on two workers, and an int8-activation path are the
-// next steps (issue 12).
+// the network's Program. The module's shared linear memory holds the
+// packed int8 weights and the activations; Go only lays memory out and
+// sequences the calls, each of which several instances of the module
+// (Web Workers in the browser, goroutines natively through wazero) split
+// between them.
 package wasmsimd
 
 import (
@@ -14,47 +14,176 @@ import (
 	"math"
 )
 
-// module is one instance of the kernel module: natively a wazero
-// instance (module_wazero.go), in the browser the page's own WebAssembly
-// (module_js.go).
+// The imported memory's limits in 64 KiB pages, as tools/build_kernels.sh
+// links them (--initial-memory, --max-memory).
+const (
+	memPages    = 16
+	memMaxPages = 16384
+)
+
+// stackBytes is each worker instance's own C stack (the kernels use a few
+// hundred bytes; instance 0 has the 64 KiB the linker placed first).
+const stackBytes = 64 << 10
+
+// The control block's layout and the kernels' numbers, as in kernels.c
+// (CTL_* and K_*).
+const (
+	ctlDone  = 2
+	ctlParts = 5 // the first word Go writes: PARTS, FN, then ARGS
+	ctlWords = 7 + 16
+	maxArgs  = 16
+)
+
+// partsPerWorker is how many parts a call is cut into per instance (when
+// there are several): enough that one held up by the OS costs the others
+// little, few enough that each part still has work.
+const partsPerWorker = 4
+
+// kernelNames name the kernels' numbers in errors.
+var kernelNames = [...]string{"none", "im2col", "gemm_i8", "maxpool", "avgpool", "relu", "stats", "im2row_q8", "gemm_q8"}
+
+const (
+	kNone = iota
+	kIm2col
+	kGemmI8
+	kMaxPool
+	kAvgPool
+	kReLU
+	kStats
+	kIm2rowQ8
+	kGemmQ8
+)
+
+// module is the kernel module's instances over one shared memory:
+// natively wazero instances (module_wazero.go), in the browser the
+// page's WebAssembly and Web Workers (module_js.go).
 type module interface {
-	// call runs an export; args are int (i32) or float32 (f32); an f32
-	// result comes back as float32, an i32 as int.
-	call(ctx context.Context, name string, args ...any) (any, error)
 	heapBase() uint32
 	size() uint64 // the memory's bytes
 	grow(pages uint32) bool
 	read(p uint32, n int) []byte // a copy
 	write(p uint32, b []byte)
+	// start runs workers-1 more instances, each in worker(ctl, i) on
+	// its own stack (stack allocates one and returns its top). It returns
+	// how many instances take part, and when that is 1 though more were
+	// asked for, why.
+	start(ctx context.Context, workers int, ctl uint32, stack func() (uint32, error)) (int, string, error)
+	// dispatch runs the call written in the control block ctl.
+	dispatch(ctx context.Context, ctl uint32) error
+	// callInt calls an export of instance 0 that takes nothing and
+	// returns an i32.
+	callInt(ctx context.Context, name string) (int, error)
 	close()
 }
 
-// exports are the functions Load requires.
-var exports = []string{"im2col", "gemm_i8", "maxpool", "avgpool", "relu", "absmax", "anyneg", "im2row_q8", "gemm_q8"}
-
-// Kernels is one instance of the kernel module with an allocator over its
-// memory.
+// Kernels is the kernel module's instances with an allocator over their
+// shared memory. Each kernel call runs on all of them, each its share of
+// the outputs.
 type Kernels struct {
-	m    module
-	next uint32              // the first free byte
-	free map[uint32][]uint32 // released blocks by size, for reuse
+	m       module
+	next    uint32              // the first free byte
+	free    map[uint32][]uint32 // released blocks by size, for reuse
+	ctl     uint32              // the control block
+	stats   uint32              // stats' 2 floats a part
+	parts   int                 // instances
+	cut     int                 // parts a call is cut into
+	reason  string              // why one instance though more were asked for
+	relaxed bool                // the relaxed-SIMD build
+	words   [ctlWords - ctlParts]uint32
+	buf     []byte
 }
 
-// Load instantiates the module (the bytes tools/build_kernels.sh built).
-func Load(ctx context.Context, wasm []byte) (*Kernels, error) {
-	m, err := instantiate(ctx, wasm)
+// Load instantiates the module (the bytes tools/build_kernels.sh built)
+// workers times over one shared memory (at least once; in the browser
+// once where the page is not cross-origin isolated). The browser's
+// workers load WorkerJS from a Blob URL.
+func Load(ctx context.Context, wasm []byte, workers int) (*Kernels, error) {
+	return load(ctx, wasm, workers, "")
+}
+
+// load is Load with the URL the browser's workers load (empty: a Blob).
+func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Kernels, error) {
+	m, err := instantiate(ctx, wasm, workerURL)
 	if err != nil {
 		return nil, fmt.Errorf("wasmsimd: %w", err)
 	}
-	return &Kernels{m: m, next: m.heapBase(), free: map[uint32][]uint32{}}, nil
+	k := &Kernels{m: m, next: m.heapBase(), free: map[uint32][]uint32{}, buf: make([]byte, 4*(ctlWords-ctlParts))}
+	r, err := m.callInt(ctx, "relaxed")
+	if err != nil {
+		m.close()
+		return nil, fmt.Errorf("wasmsimd: relaxed: %w", err)
+	}
+	k.relaxed = r != 0
+	if k.ctl, err = k.Alloc(4 * ctlWords); err != nil {
+		m.close()
+		return nil, err
+	}
+	k.m.write(k.ctl, make([]byte, 4*ctlWords))
+	stack := func() (uint32, error) {
+		p, err := k.Alloc(stackBytes)
+		return p + stackBytes, err
+	}
+	if k.parts, k.reason, err = m.start(ctx, max(workers, 1), k.ctl, stack); err != nil {
+		m.close()
+		return nil, fmt.Errorf("wasmsimd: start workers: %w", err)
+	}
+	k.cut = 1
+	if k.parts > 1 {
+		k.cut = k.parts * partsPerWorker
+	}
+	if k.stats, err = k.Alloc(8 * k.cut); err != nil {
+		m.close()
+		return nil, err
+	}
+	return k, nil
 }
 
-// Close releases the instance.
+// U8Levels is how many levels above 0 Im2rowQ8 quantizes a tensor with
+// no negative value to (kernels.c's U8_LEVELS).
+const U8Levels = 255
+
+// Relaxed says whether the module is the relaxed-SIMD build.
+func (k *Kernels) Relaxed() bool { return k.relaxed }
+
+// Workers is how many instances share each call.
+func (k *Kernels) Workers() int { return k.parts }
+
+// Close stops the workers and releases the instances.
 func (k *Kernels) Close() { k.m.close() }
 
-func (k *Kernels) call(ctx context.Context, name string, args ...any) error {
-	_, err := k.m.call(ctx, name, args...)
-	return err
+// call runs kernel fn on every instance; args are int (i32) or float32.
+func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
+	if len(args) > maxArgs {
+		return fmt.Errorf("wasmsimd: %s: %d arguments", kernelNames[fn], len(args))
+	}
+	w := k.words[:2+len(args)]
+	w[0], w[1] = uint32(k.cut), uint32(fn)
+	for i, a := range args {
+		switch v := a.(type) {
+		case int:
+			w[2+i] = uint32(int32(v))
+		case uint32:
+			w[2+i] = v
+		case bool:
+			w[2+i] = 0
+			if v {
+				w[2+i] = 1
+			}
+		case float32:
+			w[2+i] = math.Float32bits(v)
+		default:
+			return fmt.Errorf("wasmsimd: %s: argument %d is a %T", kernelNames[fn], i, a)
+		}
+	}
+	b := k.buf[:4*len(w)]
+	for i, v := range w {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+	k.m.write(k.ctl+4*ctlParts, b)
+	if err := k.m.dispatch(ctx, k.ctl); err != nil {
+		return fmt.Errorf("wasmsimd: %s: %w", kernelNames[fn], err)
+	}
+	return nil
 }
 
 // Alloc reserves n bytes, 16-aligned, growing the memory as needed; a
@@ -67,8 +196,8 @@ func (k *Kernels) Alloc(n int) (uint32, error) {
 	}
 	p := (k.next + 15) &^ 15
 	end := uint64(p) + uint64(n)
-	if end > math.MaxUint32 {
-		return 0, fmt.Errorf("wasmsimd: %d bytes past the 4 GiB of a wasm32 memory", n)
+	if end > memMaxPages<<16 {
+		return 0, fmt.Errorf("wasmsimd: %d bytes past the module's %d MiB of memory", n, memMaxPages>>4)
 	}
 	if size := k.m.size(); end > size {
 		if !k.m.grow(uint32((end - size + 65535) / 65536)) {
@@ -84,66 +213,58 @@ func (k *Kernels) Free(p uint32, n int) { k.free[uint32(n)] = append(k.free[uint
 
 // MaxPool runs the module's maxpool (see kernels.c).
 func (k *Kernels) MaxPool(ctx context.Context, in uint32, c, h, w, kernel, stride, pad, oh, ow int, out uint32) error {
-	return k.call(ctx, "maxpool", p(in), c, h, w, kernel, stride, pad, oh, ow, p(out))
+	return k.call(ctx, kMaxPool, in, c, h, w, kernel, stride, pad, oh, ow, out)
 }
 
 // AvgPool averages n planes of hw values.
 func (k *Kernels) AvgPool(ctx context.Context, in uint32, n, hw int, out uint32) error {
-	return k.call(ctx, "avgpool", p(in), n, hw, p(out))
+	return k.call(ctx, kAvgPool, in, n, hw, out)
 }
 
 // ReLU writes max(x, 0) of n values.
 func (k *Kernels) ReLU(ctx context.Context, in uint32, n int, out uint32) error {
-	return k.call(ctx, "relu", p(in), n, p(out))
+	return k.call(ctx, kReLU, in, n, out)
 }
 
-// AbsMax is the largest |x| of n floats at at.
-func (k *Kernels) AbsMax(ctx context.Context, at uint32, n int) (float32, error) {
-	r, err := k.m.call(ctx, "absmax", p(at), n)
-	if err != nil {
-		return 0, err
+// Stats is the largest |x| of n floats at at, and whether any is
+// negative.
+func (k *Kernels) Stats(ctx context.Context, at uint32, n int) (absmax float32, neg bool, err error) {
+	if err := k.call(ctx, kStats, at, n, k.stats); err != nil {
+		return 0, false, err
 	}
-	return r.(float32), nil
-}
-
-// AnyNeg says whether any of n floats at at is negative.
-func (k *Kernels) AnyNeg(ctx context.Context, at uint32, n int) (bool, error) {
-	r, err := k.m.call(ctx, "anyneg", p(at), n)
-	if err != nil {
-		return false, err
+	for i, v := range k.ReadF32(k.stats, 2*k.cut) {
+		if i%2 == 0 {
+			absmax = max(absmax, v)
+		} else if v < 0 {
+			neg = true
+		}
 	}
-	return r.(int) != 0, nil
+	return absmax, neg, nil
 }
 
 // Im2col runs the module's im2col (see kernels.c).
 func (k *Kernels) Im2col(ctx context.Context, in uint32, c, h, w, kh, kw, stride, pad, oh, ow int, col uint32) error {
-	return k.call(ctx, "im2col", p(in), c, h, w, kh, kw, stride, pad, oh, ow, p(col))
+	return k.call(ctx, kIm2col, in, c, h, w, kh, kw, stride, pad, oh, ow, col)
 }
 
 // GemmI8 runs the module's gemm_i8 (see kernels.c); res 0 means none.
-// scratch holds at least 32*kk bytes (one strip of 8 columns).
+// scratch holds at least ScratchBytes(kk) bytes (a strip of 8 columns
+// per worker).
 func (k *Kernels) GemmI8(ctx context.Context, wp, scale, bias, col uint32, kk, n, co int, out, res uint32, relu bool, scratch uint32) error {
-	return k.call(ctx, "gemm_i8", p(wp), p(scale), p(bias), p(col), kk, n, co, p(out), p(res), b(relu), p(scratch))
+	return k.call(ctx, kGemmI8, wp, scale, bias, col, kk, n, co, out, res, relu, scratch)
 }
+
+// ScratchBytes is the scratch GemmI8 needs for kk inputs an output.
+func (k *Kernels) ScratchBytes(kk int) int { return 32 * kk * k.parts }
 
 // Im2rowQ8 runs the module's im2row_q8 (see kernels.c).
 func (k *Kernels) Im2rowQ8(ctx context.Context, in uint32, c, h, w, kh, kw, stride, pad, oh, ow int, inv float32, kp int, u8 bool, rows uint32) error {
-	return k.call(ctx, "im2row_q8", p(in), c, h, w, kh, kw, stride, pad, oh, ow, inv, kp, b(u8), p(rows))
+	return k.call(ctx, kIm2rowQ8, in, c, h, w, kh, kw, stride, pad, oh, ow, inv, kp, u8, rows)
 }
 
 // GemmQ8 runs the module's gemm_q8 (see kernels.c); res 0 means none.
 func (k *Kernels) GemmQ8(ctx context.Context, w, scale uint32, sx float32, bias, rows uint32, kp, n, co int, out, res uint32, relu, u8 bool) error {
-	return k.call(ctx, "gemm_q8", p(w), p(scale), sx, p(bias), p(rows), kp, n, co, p(out), p(res), b(relu), b(u8))
-}
-
-// p passes a pointer as the i32 the module takes.
-func p(v uint32) int { return int(int32(v)) }
-
-func b(v bool) int {
-	if v {
-		return 1
-	}
-	return 0
+	return k.call(ctx, kGemmQ8, w, scale, sx, bias, rows, kp, n, co, out, res, relu, u8)
 }
 
 // PackI8 lays int8 weights [co][k] out in the panels gemm_i8 reads:
@@ -160,9 +281,9 @@ func PackI8(w []int8, co, k int) []int8 {
 }
 
 // PackQ8 lays int8 weights [co][k] out as gemm_q8 reads them: rows of kp
-// (k rounded up to 8) bytes, co rounded up to 4 rows, padding zero.
+// (k rounded up to 16) bytes, co rounded up to 4 rows, padding zero.
 func PackQ8(w []int8, co, k int) (rows []int8, kp int) {
-	kp = (k + 7) / 8 * 8
+	kp = (k + 15) / 16 * 16
 	rows = make([]int8, (co+3)/4*4*kp)
 	for o := range co {
 		copy(rows[o*kp:o*kp+k], w[o*k:(o+1)*k])
@@ -197,3 +318,7 @@ func (k *Kernels) WriteI8(at uint32, v []int8) {
 	}
 	k.m.write(at, b)
 }
+
+// maxWorkers bounds DefaultWorkers: past it the calls are too small to
+// split further.
+const maxWorkers = 4

@@ -2,10 +2,11 @@ package wasmsimd
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand"
-	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -49,17 +50,32 @@ func convRef(in []float32, ci, h, w int, wq []int8, scale, bias []float32, co, k
 	return out, oh, ow
 }
 
+// workerCounts are the instance counts the tests run: one, two (both of
+// this machine's cores), three (shares that do not halve evenly).
+var workerCounts = []int{1, 2, 3}
+
 // TestConvMatchesReference runs convolutions of ResNet's kinds (7×7/2
 // stem, 3×3, 1×1, strided 1×1 shortcut; with and without residual and
 // ReLU; odd sizes so every tail path runs) through im2col + gemm_i8 in
-// the module, against a float64 reference.
+// the module, on one instance and split between several, against a
+// float64 reference.
 func TestConvMatchesReference(t *testing.T) {
+	wasm := buildKernels(t)
+	for _, n := range workerCounts {
+		t.Run(fmt.Sprintf("workers=%d", n), func(t *testing.T) { testConv(t, wasm, n) })
+	}
+}
+
+func testConv(t *testing.T, wasm []byte, workers int) {
 	ctx := context.Background()
-	k, err := Load(ctx, buildKernels(t))
+	k, err := load(ctx, wasm, workers, workerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
+	if want := wantWorkers(workers); k.Workers() != want {
+		t.Fatalf("%d workers run, want %d", k.Workers(), want)
+	}
 	rng := rand.New(rand.NewSource(1))
 	for _, c := range []struct {
 		name                              string
@@ -114,7 +130,7 @@ func TestConvMatchesReference(t *testing.T) {
 		if err := k.Im2col(ctx, mIn, c.ci, c.h, c.w, c.kh, c.kw, c.stride, c.pad, oh, ow, mCol); err != nil {
 			t.Fatal(err)
 		}
-		scratch, _ := k.Alloc(32 * kk)
+		scratch, _ := k.Alloc(k.ScratchBytes(kk))
 		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, c.relu, scratch); err != nil {
 			t.Fatal(err)
 		}
@@ -133,36 +149,92 @@ func TestConvMatchesReference(t *testing.T) {
 
 // TestEngineMatchesCPU runs whole generated int8 networks (basic blocks;
 // grouped bottlenecks with the v1 strides; batch 2, odd size) through the
-// engine and the CPU reference: logits within 1e-3 relative, the same
-// top-5.
+// engine, on one instance and split between several, and the CPU
+// reference: logits within 1e-3 relative, the same top-5.
 func TestEngineMatchesCPU(t *testing.T) {
 	wasm := buildKernels(t)
-	for _, a := range []model.Arch{
-		{Name: "basic", Block: model.Basic, Layers: [4]int{1, 1, 1, 1}, Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 8},
-		{Name: "bottleneck", Block: model.Bottleneck, Layers: [4]int{1, 2, 1, 1}, Groups: 4, WidthPerGroup: 16, NumClasses: 17, Variant: model.V1, BaseChannels: 16},
-	} {
-		m, err := golden.Model(a, 3, 1e-5, weights.Int8)
-		if err != nil {
-			t.Fatal(err)
+	for _, a := range testArchs {
+		m, x := generated(t, a)
+		var opts []Options
+		for _, n := range workerCounts {
+			opts = append(opts, Options{Workers: n, WorkerURL: workerURL})
 		}
-		x := model.NewTensor(2, 3, 45, 39)
-		rng := rand.New(rand.NewSource(2))
-		for i := range x.Data {
-			x.Data[i] = float32(rng.NormFloat64())
+		gots, want := againstCPU(t, wasm, m, x, opts...)
+		for j, got := range gots {
+			worst := 0.0
+			for i := range want.Logits {
+				worst = max(worst, logitError(got.Logits[i], want.Logits[i]))
+				if !sameTop(got.Top[i], want.Top[i]) {
+					t.Errorf("%s, %d workers, image %d: top-5 %v, CPU %v", a.Name, workerCounts[j], i, got.Top[i], want.Top[i])
+				}
+			}
+			t.Logf("%s, %d workers: max |Δlogit| / max |logit| = %.2g", a.Name, workerCounts[j], worst)
+			if worst > 1e-3 {
+				t.Errorf("%s, %d workers: logits differ from the CPU's by %g relative", a.Name, workerCounts[j], worst)
+			}
+			sameHeatmaps(t, fmt.Sprintf("%s, %d workers", a.Name, workerCounts[j]), got, want)
 		}
-		got, want := againstCPU(t, wasm, m, x, Options{})
-		worst := 0.0
-		for i := range want.Logits {
-			worst = max(worst, logitError(got.Logits[i], want.Logits[i]))
-			if !sameTop(got.Top[i], want.Top[i]) {
-				t.Errorf("%s image %d: top-5 %v, CPU %v", a.Name, i, got.Top[i], want.Top[i])
+		// With int8 activations every output is an exact int32 sum, the
+		// same however the calls are split: the logits must be equal.
+		var q8 []*model.Result
+		for _, n := range workerCounts {
+			q8 = append(q8, runEngine(t, wasm, m, x, Options{Workers: n, Int8Activations: true, WorkerURL: workerURL}))
+		}
+		for j, got := range q8[1:] {
+			for i := range got.Logits {
+				if !slices.Equal(got.Logits[i], q8[0].Logits[i]) {
+					t.Errorf("%s, int8 activations, image %d: %d workers' logits differ from one's", a.Name, i, workerCounts[j+1])
+				}
 			}
 		}
-		t.Logf("%s: max |Δlogit| / max |logit| = %.2g", a.Name, worst)
-		if worst > 1e-3 {
-			t.Errorf("%s: logits differ from the CPU's by %g relative", a.Name, worst)
+	}
+}
+
+// testArchs are the generated networks the engine tests run.
+var testArchs = []model.Arch{
+	{Name: "basic", Block: model.Basic, Layers: [4]int{1, 1, 1, 1}, Groups: 1, WidthPerGroup: 64, NumClasses: 10, Variant: model.V15, BaseChannels: 8},
+	{Name: "bottleneck", Block: model.Bottleneck, Layers: [4]int{1, 2, 1, 1}, Groups: 4, WidthPerGroup: 16, NumClasses: 17, Variant: model.V1, BaseChannels: 16},
+}
+
+// generated is a's int8 model with generated weights and a batch of 2
+// random images of an odd size.
+func generated(t *testing.T, a model.Arch) (*weights.Model, *model.Tensor) {
+	t.Helper()
+	m, err := golden.Model(a, 3, 1e-5, weights.Int8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := model.NewTensor(2, 3, 45, 39)
+	rng := rand.New(rand.NewSource(2))
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	return m, x
+}
+
+// TestRelaxedSIMD: the relaxed-SIMD build's int8 path gives exactly the
+// plain build's logits (its dot products are exact), on one worker and
+// two. Only where relaxed SIMD runs (TestBrowser's Chromium must have
+// it; wazero has none).
+func TestRelaxedSIMD(t *testing.T) {
+	if !RelaxedSIMD() {
+		if wantRelaxed {
+			t.Fatal("this browser does not validate relaxed SIMD")
 		}
-		sameHeatmaps(t, a.Name, got, want)
+		t.Skip("no relaxed SIMD here")
+	}
+	plain, relaxed := buildKernels(t), buildRelaxedKernels(t)
+	for _, a := range testArchs {
+		m, x := generated(t, a)
+		for _, n := range []int{1, 2} {
+			opt := Options{Workers: n, WorkerURL: workerURL, Int8Activations: true}
+			want, got := runEngine(t, plain, m, x, opt), runEngine(t, relaxed, m, x, opt)
+			for i := range want.Logits {
+				if !slices.Equal(got.Logits[i], want.Logits[i]) {
+					t.Errorf("%s, %d workers, image %d: relaxed SIMD's logits differ from the plain build's", a.Name, n, i)
+				}
+			}
+		}
 	}
 }
 
@@ -173,22 +245,43 @@ func TestEngineMatchesCPU(t *testing.T) {
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func TestRealResNet50(t *testing.T) {
 	m, x, files := realBatch(t)
-	got, want := againstCPU(t, buildKernels(t), m, x, Options{})
-	for i, f := range files {
-		worst := logitError(got.Logits[i], want.Logits[i])
-		t.Logf("%s: %s %.3f; max |Δlogit| %.2g of the largest", filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
-		if worst > 1e-3 {
-			t.Errorf("%s: logits differ by %g of the largest", f, worst)
-		}
-		if !sameTop(got.Top[i], want.Top[i]) {
-			t.Errorf("%s: top-5 %v, CPU %v", f, got.Top[i], want.Top[i])
+	gots, want := againstCPU(t, buildKernels(t), m, x, Options{Workers: 1, WorkerURL: workerURL}, Options{Workers: 2, WorkerURL: workerURL})
+	for j, got := range gots {
+		for i, f := range files {
+			worst := logitError(got.Logits[i], want.Logits[i])
+			t.Logf("%d workers: %s: %s %.3f; max |Δlogit| %.2g of the largest", j+1, filepath.Base(f), got.Top[i][0].Label, got.Top[i][0].Prob, worst)
+			if worst > 1e-3 {
+				t.Errorf("%d workers: %s: logits differ by %g of the largest", j+1, f, worst)
+			}
+			if !sameTop(got.Top[i], want.Top[i]) {
+				t.Errorf("%d workers: %s: top-5 %v, CPU %v", j+1, f, got.Top[i], want.Top[i])
+			}
 		}
 	}
 }
 
-// againstCPU runs x through this engine (with opt) and the CPU reference,
-// top-5 each.
-func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt Options) (got, want *model.Result) {
+// againstCPU runs x through this engine, once with each of opts, and
+// through the CPU reference, top-5 each.
+func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opts ...Options) (got []*model.Result, want *model.Result) {
+	t.Helper()
+	ctx := context.Background()
+	ro := model.RunOptions{TopK: 5, Inspect: true}
+	for _, opt := range opts {
+		got = append(got, runEngine(t, wasm, m, x, opt))
+	}
+	ref, err := cpu.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = ref.Run(ctx, x, ro); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
+}
+
+// runEngine runs x through this engine with opt, top-5. An engine that
+// runs on fewer workers than asked fails t.
+func runEngine(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, opt Options) *model.Result {
 	t.Helper()
 	ctx := context.Background()
 	e, err := New(ctx, wasm, m, opt)
@@ -196,18 +289,15 @@ func againstCPU(t *testing.T, wasm []byte, m *weights.Model, x *model.Tensor, op
 		t.Fatal(err)
 	}
 	defer e.Close()
-	ref, err := cpu.New(m)
+	t.Logf("mode: %s", e.Mode())
+	if want := wantWorkers(opt.Workers); e.Workers() != want {
+		t.Fatalf("%s, want %d workers", e.Mode(), want)
+	}
+	r, err := e.Run(ctx, x, model.RunOptions{TopK: 5, Inspect: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := model.RunOptions{TopK: 5, Inspect: true}
-	if got, err = e.Run(ctx, x, ro); err != nil {
-		t.Fatal(err)
-	}
-	if want, err = ref.Run(ctx, x, ro); err != nil {
-		t.Fatal(err)
-	}
-	return got, want
+	return r
 }
 
 // sameHeatmaps checks that every stage row shows the CPU's heatmap (values
@@ -258,28 +348,30 @@ func sameTop(got, want []model.Prediction) bool {
 // ResNet-50 keeps the float32 engine's top-1 on every test photo; the
 // top-5 overlap and the logits' cosine are logged.
 func TestInt8ActivationsRealResNet50(t *testing.T) {
-	m, x, files := realBatch(t)
-	ctx := context.Background()
 	wasm := buildKernels(t)
-	f32, err := New(ctx, wasm, m, Options{})
-	if err != nil {
-		t.Fatal(err)
+	int8VsF32(t, wasm, wasm)
+}
+
+// TestRelaxedInt8RealResNet50 is TestInt8ActivationsRealResNet50 with the
+// relaxed-SIMD build: only in a browser that has relaxed SIMD
+// (TestBrowser's Chromium must); wazero has none.
+func TestRelaxedInt8RealResNet50(t *testing.T) {
+	if !RelaxedSIMD() {
+		if wantRelaxed {
+			t.Fatal("this browser does not validate relaxed SIMD")
+		}
+		t.Skip("no relaxed SIMD here")
 	}
-	defer f32.Close()
-	q8, err := New(ctx, wasm, m, Options{Int8Activations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q8.Close()
-	opt := model.RunOptions{TopK: 5}
-	want, err := f32.Run(ctx, x, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := q8.Run(ctx, x, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	int8VsF32(t, buildKernels(t), buildRelaxedKernels(t))
+}
+
+// int8VsF32 runs the real ResNet-50 on the test photos with float32
+// activations (module f32) and int8 ones (module q8, on two workers):
+// the same top-1 on every photo.
+func int8VsF32(t *testing.T, f32wasm, q8wasm []byte) {
+	m, x, files := realBatch(t)
+	want := runEngine(t, f32wasm, m, x, Options{Workers: 1, WorkerURL: workerURL})
+	got := runEngine(t, q8wasm, m, x, Options{Workers: 2, WorkerURL: workerURL, Int8Activations: true})
 	for i, f := range files {
 		var dot, na, nb float64
 		for j, v := range want.Logits[i] {
@@ -307,28 +399,13 @@ func TestInt8ActivationsRealResNet50(t *testing.T) {
 // RESIDUAL_REQUIRE_WEIGHTS is set.
 func realBatch(t *testing.T) (*weights.Model, *model.Tensor, []string) {
 	t.Helper()
-	const path = "../web/models/resnet50-v1-int8.safetensors"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("RESIDUAL_REQUIRE_WEIGHTS") != "" {
-			t.Fatalf("%v (run make weights)", err)
-		}
-		t.Skipf("%v (run make weights)", err)
-	}
-	m, err := weights.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("../testdata/photos/*")
+	m, files, data := realModelAndPhotos(t)
 	if len(files) < 4 {
 		t.Fatalf("%d photos", len(files))
 	}
 	var xs []*model.Tensor
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := preprocess.Decode(filepath.Base(f), b)
+	for i, f := range files {
+		img, err := preprocess.Decode(filepath.Base(f), data[i])
 		if err != nil {
 			t.Fatal(err)
 		}

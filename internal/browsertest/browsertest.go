@@ -39,6 +39,11 @@ type Config struct {
 	// Expected says which console warnings and errors are not problems
 	// (say, GPU errors a test makes on purpose); nil: none is.
 	Expected func(msg string) bool
+	// Isolated serves every response with COOP/COEP, so that the page is
+	// cross-origin isolated (SharedArrayBuffer, wasm threads).
+	Isolated bool
+	// Env adds to the wasm tests' environment (beside RESIDUAL_*).
+	Env map[string]string
 }
 
 // page loads the wasm test binary with Go's wasm_exec.js and records its
@@ -89,6 +94,9 @@ func Run(t *testing.T, c Config) string {
 			env[k] = v
 		}
 	}
+	for k, v := range c.Env {
+		env[k] = v
+	}
 	envJSON, _ := json.Marshal(env)
 	execJS := filepath.Join(goruntime.GOROOT(), "lib", "wasm", "wasm_exec.js")
 	mux := http.NewServeMux()
@@ -109,7 +117,15 @@ func Run(t *testing.T, c Config) string {
 			http.ServeFile(w, r, file)
 		})
 	}
-	srv := httptest.NewServer(mux)
+	var handler http.Handler = mux
+	if c.Isolated {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+			w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
+			mux.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
