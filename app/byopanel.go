@@ -132,7 +132,7 @@ func (p *ModelsPanel) take(ctx goapp.Context, fs []fileHandle) {
 
 // fail ends a conversion with a message (from any goroutine).
 func (p *ModelsPanel) fail(ctx goapp.Context, err error) {
-	ctx.Dispatch(func(goapp.Context) { p.busy, p.err = false, err.Error() })
+	ctx.Dispatch(func(goapp.Context) { p.busy, p.err = false, "Not converted: "+err.Error() })
 }
 
 // remove deletes a kept model; the page goes back to the built-in one
