@@ -84,6 +84,7 @@ FUZZ_TARGETS = \
 	./model/convert:FuzzTFJS \
 	./model/convert:FuzzTarball \
 	./cmd/devserver:FuzzPath \
+	./internal/byo:FuzzDecode \
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
