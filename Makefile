@@ -36,7 +36,7 @@ weights: $(MODEL)
 $(MODEL): tools/weights.sh $(CONVERT_SRC)
 	tools/weights.sh $(CACHE) $@
 
-## wasm: the browser app and its checkpoint converter (a Web Worker), plus gzip copies for the dev server.
+## wasm: the browser app, its checkpoint converter (a Web Worker) and the CPU engine's kernels, plus gzip copies for the dev server.
 wasm: $(WASM) $(KERNELS) $(CONVERTER)
 web/kernels.wasm: wasmsimd/kernels/kernels.c tools/build_kernels.sh
 	tools/build_kernels.sh $@
@@ -84,6 +84,7 @@ FUZZ_TARGETS = \
 	./model/convert:FuzzTFJS \
 	./model/convert:FuzzTarball \
 	./cmd/devserver:FuzzPath \
+	./internal/byo:FuzzDecode \
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

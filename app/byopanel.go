@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -42,6 +43,10 @@ type ModelsPanel struct {
 	report  *byo.Report
 	entries []byo.Stored
 	listErr string
+	// layersOpen: the per-layer table exists only once its disclosure is
+	// opened (ResNet-152 has 156 rows, which would be built in the task
+	// that switches the page to the new model).
+	layersOpen bool
 }
 
 // OnMount lists what is kept and takes checkpoints dropped on the page.
@@ -84,7 +89,7 @@ func (p *ModelsPanel) take(ctx goapp.Context, fs []fileHandle) {
 		p.err = "A conversion is under way: wait for it to finish."
 		return
 	}
-	p.busy, p.step, p.err, p.report, p.file = true, 0, "", nil, ""
+	p.busy, p.step, p.err, p.report, p.file, p.layersOpen = true, 0, "", nil, "", false
 	ctx.Async(func() {
 		names := make([]string, len(fs))
 		kinds := make([]fileKind, len(fs))
@@ -116,15 +121,18 @@ func (p *ModelsPanel) take(ctx goapp.Context, fs []fileHandle) {
 		}
 		ctx.Dispatch(func(ctx goapp.Context) {
 			p.busy, p.report = false, &rep
-			ctx.NewActionWithValue(actUseModel, sm.File)
 			p.relist(ctx)
 		})
+		// The switch in a task of its own, after the report is drawn:
+		// together they would hold the page's thread too long.
+		pauseFor(20 * time.Millisecond)
+		ctx.NewActionWithValue(actUseModel, sm.File)
 	})
 }
 
 // fail ends a conversion with a message (from any goroutine).
 func (p *ModelsPanel) fail(ctx goapp.Context, err error) {
-	ctx.Dispatch(func(goapp.Context) { p.busy, p.err = false, err.Error() })
+	ctx.Dispatch(func(goapp.Context) { p.busy, p.err = false, "Not converted: "+err.Error() })
 }
 
 // remove deletes a kept model; the page goes back to the built-in one
@@ -201,25 +209,32 @@ func (p *ModelsPanel) reportView() goapp.UI {
 			goapp.Dt().Text("Weight error"), goapp.Dd().Text(fmt.Sprintf("max %.3g, mean %.3g", r.MaxErr, r.MeanErr)),
 			goapp.Dt().Text("Time"), goapp.Dd().ID("report-time").DataSet("ms", strconv.FormatFloat(r.Ms, 'f', 0, 64)).Text(fmt.Sprintf("%.1f s in this tab", r.Ms/1000)),
 		),
-		goapp.Details().Body(
+		goapp.Details().ID("report-layers-details").Open(p.layersOpen).OnToggle(func(ctx goapp.Context, e goapp.Event) {
+			p.layersOpen = ctx.JSSrc().Get("open").Bool()
+		}).Body(
 			goapp.Summary().Text(fmt.Sprintf("Quantization error of each of the %d layers", len(r.PerLayer))),
-			goapp.Div().Class("table-scroll").Body(
-				goapp.Table().Class("block-table").ID("report-layers").Body(
-					goapp.THead().Body(goapp.Tr().Body(
-						goapp.Th().Scope("col").Text("Layer"), goapp.Th().Scope("col").Text("Parameters"),
-						goapp.Th().Scope("col").Text("Bytes"), goapp.Th().Scope("col").Text("Max |error|"),
-						goapp.Th().Scope("col").Text("Mean |error|"),
-					)),
-					goapp.TBody().Body(goapp.Range(r.PerLayer).Slice(func(i int) goapp.UI {
-						l := r.PerLayer[i]
-						return goapp.Tr().Body(
-							goapp.Th().Scope("row").Text(l.Name), goapp.Td().Text(strconv.Itoa(l.Params)),
-							goapp.Td().Text(strconv.Itoa(l.Bytes)), goapp.Td().Text(fmt.Sprintf("%.2e", l.MaxErr)),
-							goapp.Td().Text(fmt.Sprintf("%.2e", l.MeanErr)),
-						)
-					})),
-				),
-			),
+			goapp.If(p.layersOpen, func() goapp.UI { return p.layerTable(r) }),
+		),
+	)
+}
+
+// layerTable is the report's per-layer table.
+func (p *ModelsPanel) layerTable(r *byo.Report) goapp.UI {
+	return goapp.Div().Class("table-scroll").Role("region").Aria("label", "Quantization error by layer").TabIndex(0).Body(
+		goapp.Table().Class("block-table").ID("report-layers").Body(
+			goapp.THead().Body(goapp.Tr().Body(
+				goapp.Th().Scope("col").Text("Layer"), goapp.Th().Scope("col").Text("Parameters"),
+				goapp.Th().Scope("col").Text("Bytes"), goapp.Th().Scope("col").Text("Max |error|"),
+				goapp.Th().Scope("col").Text("Mean |error|"),
+			)),
+			goapp.TBody().Body(goapp.Range(r.PerLayer).Slice(func(i int) goapp.UI {
+				l := r.PerLayer[i]
+				return goapp.Tr().Body(
+					goapp.Th().Scope("row").Text(l.Name), goapp.Td().Text(strconv.Itoa(l.Params)),
+					goapp.Td().Text(strconv.Itoa(l.Bytes)), goapp.Td().Text(fmt.Sprintf("%.2e", l.MaxErr)),
+					goapp.Td().Text(fmt.Sprintf("%.2e", l.MeanErr)),
+				)
+			})),
 		),
 	)
 }

@@ -30,7 +30,17 @@ func readHead(h fileHandle, n int) ([]byte, error) {
 // convertInWorker converts a checkpoint (and labels, when labels.file is
 // set) in a new Web Worker and waits for it; step sees each step start.
 // The worker stores the weight file itself: only the report crosses over.
-func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byo.Report, byo.Stored, error) {
+func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (rep byo.Report, sm byo.Stored, err error) {
+	defer func() {
+		// new Worker throws where workers are refused (a CSP, a sandbox):
+		// syscall/js turns that into a panic, which must not end the page.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("this browser did not start the converter (%v)", p)
+		}
+	}()
+	if js.Global().Get("Worker").Type() != js.TypeFunction {
+		return rep, sm, fmt.Errorf("this browser has no Web Workers, which the converter runs in")
+	}
 	type msg struct {
 		kind, text, model string
 		step              int
@@ -60,7 +70,10 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byo.R
 		if m := args[0].Get("message"); m.Type() == js.TypeString {
 			text += ": " + m.String()
 		}
-		ch <- msg{kind: "error", text: text}
+		select {
+		case ch <- msg{kind: "error", text: text}:
+		default:
+		}
 		return nil
 	})
 	defer onMessage.Release()
@@ -82,8 +95,6 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (byo.R
 		case "exit":
 			return byo.Report{}, byo.Stored{}, fmt.Errorf("%s: the converter stopped without an answer: the checkpoint needs more memory than this tab has, or it is malformed", ckpt.name)
 		case "done":
-			var rep byo.Report
-			var sm byo.Stored
 			if err := json.Unmarshal([]byte(m.text), &rep); err != nil {
 				return rep, sm, fmt.Errorf("the converter's report: %w", err)
 			}

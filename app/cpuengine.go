@@ -15,10 +15,6 @@ var cpuKernels func(context.Context) ([]byte, error)
 // cpuGoOnly asks for the Go engine even where the kernels load (?cpu=go).
 var cpuGoOnly bool
 
-// cpuWorkerURL is where the page serves the kernels' Web Worker script
-// (wasmsimd.WorkerJS, web/wasmsimd-worker.js).
-var cpuWorkerURL string
-
 // newCPUEngine builds the CPU engine for a model: the wasm SIMD kernels
 // where they load, else the Go engine (package cpuchoice decides, as for
 // the benchmarks). In the browser it gives the page its thread back
@@ -26,7 +22,7 @@ var cpuWorkerURL string
 // the page shares, breatheWith), so the status, the progress and the
 // toggle stay alive during a run.
 func newCPUEngine(m *weights.Model) (model.Engine, error) {
-	opt := cpuchoice.Options{Kernels: cpuKernels, Go: cpuGoOnly, WorkerURL: cpuWorkerURL}
+	opt := cpuchoice.Options{Kernels: cpuKernels, Go: cpuGoOnly}
 	if yieldToBrowser != nil {
 		opt.Yield = func() { breatheWith(yieldToBrowser) }
 	}

@@ -13,7 +13,6 @@ const kernelsURL = "/web/kernels.wasm"
 
 func init() {
 	cpuKernels = fetchKernels
-	cpuWorkerURL = "/web/wasmsimd-worker.js"
 	cpuGoOnly = queryParam("cpu") == "go"
 }
 

@@ -18,6 +18,13 @@
 // ?sample=<photo> (run a sample at once) and ?engine=gpu|cpu (use that
 // engine for this visit, without remembering).
 //
+// A visitor's own torchvision checkpoint (.pth or .safetensors, with a
+// labels file) comes in through the "Your model" panel or a drop told
+// from images by content (byofiles.go, byoroute.go); it is converted in a
+// Web Worker running cmd/converter, kept in Cache Storage and listed
+// there (byopanel.go, byostore_js.go), and the controller switches the
+// page to it like to any weight file (controller_model.go).
+//
 // The page shows one input at a time: a new image (or a failed paste, an
 // empty drop) replaces the answer and the messages of the one before, and
 // a run whose input has been replaced shows nothing. On a phone the

@@ -79,7 +79,7 @@ func TestBatchOf40(t *testing.T) {
 		}
 		top1[p] = c[1]
 	}
-	if got := eval[string](b, `document.querySelector('#status')?.textContent || ''`); !strings.Contains(got, "Done: 40 images classified on cpu.") {
+	if got := eval[string](b, `document.querySelector('#status')?.textContent || ''`); !strings.Contains(got, "Done: 40 images classified on cpu") {
 		t.Errorf("status %q", got)
 	}
 	if msgs := eval[[]string](b, `[...document.querySelectorAll('#messages li')].map(li => li.textContent)`); len(msgs) != 0 {

@@ -1,3 +1,5 @@
+//go:build !js
+
 package e2e
 
 import (
@@ -172,4 +174,38 @@ func waitConverted(b *browser, arch string, classes int, timeout time.Duration) 
 			document.querySelector('#report-classes').textContent === `+jsString(fmt.Sprint(classes))+` &&
 			document.querySelector('#model-file')?.textContent.startsWith('mine/') && l?.dataset.phase === 'ready';
 	})()`, timeout)
+}
+
+// TestYourLargestCheckpoint converts the largest torchvision ResNet,
+// wide_resnet101_2 (0.5 GB as a float32 .pth), in the page: the worker's
+// heap holds the file, the state dict and the folded model at once. It
+// takes minutes and gigabytes, so it runs only with RESIDUAL_E2E_BIG=1.
+func TestYourLargestCheckpoint(t *testing.T) {
+	if os.Getenv("RESIDUAL_E2E_BIG") == "" {
+		t.Skip("set RESIDUAL_E2E_BIG=1 to convert wide_resnet101_2 in the page")
+	}
+	a, _ := model.ByName("wide_resnet101_2")
+	ts, err := torchsave.ResNet(a, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "wide_resnet101_2.pth")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := torchsave.Write(f, ts); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ts = nil
+	st, _ := os.Stat(path)
+	b := newBrowser(t, false, 10*time.Minute)
+	b.navigate("/?engine=cpu")
+	b.waitForModel(3 * time.Minute)
+	start := time.Now()
+	b.do("give the checkpoint", chromedp.SetUploadFiles(chromedp.CSS(`input[name=model]`), []string{path}))
+	waitConverted(b, "wide_resnet101_2", 1000, 8*time.Minute)
+	t.Logf("in-page conversion of wide_resnet101_2 (%.1f MB .pth): %s ms in the worker, %.1f s to the model being ready (load %s)",
+		float64(st.Size())/1e6, eval[string](b, `document.querySelector('#report-time').dataset.ms`), time.Since(start).Seconds(), loadAvg())
 }

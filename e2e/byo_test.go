@@ -1,3 +1,5 @@
+//go:build !js
+
 package e2e
 
 import (
@@ -165,6 +167,10 @@ func TestYourCheckpoint(t *testing.T) {
 			if got := eval[string](b, `document.querySelector('#report-classes').textContent`); got != "10" {
 				t.Errorf("report classes %q, want 10", got)
 			}
+			// Opened from script: a click could miss while the page moves
+			// under it (the new model's panel grows as it loads).
+			eval[bool](b, `(document.querySelector('#report-layers-details').open = true)`)
+			b.waitFor("the per-layer table", `!!document.querySelector('#report-layers')`, 10*time.Second)
 			if n := eval[int](b, `document.querySelectorAll('#report-layers tbody tr').length`); n != 21 {
 				t.Errorf("%d layers in the report, want resnet18's 21 (20 convs and fc)", n)
 			}

@@ -43,6 +43,11 @@ func TestStaticSite(t *testing.T) {
 	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); engineOf(badge) != "cpu" {
 		t.Errorf("static site without WebGPU answered on %q", badge)
 	}
+	// A plain file server sends no COOP/COEP: no SharedArrayBuffer, so
+	// the kernels run on the page's thread alone, and the panel says why.
+	if eng := eval[string](b, `document.querySelector('#cpu-engine')?.textContent || ''`); eng != "wasm SIMD, 1 worker (no SharedArrayBuffer)" {
+		t.Errorf("CPU engine %q on a page that is not cross-origin isolated", eng)
+	}
 	t.Logf("static site: page load → first top-5 %.0f ms on the CPU, model not cached; load average %s", b.firstTop5(), loadAvg())
 	b.shot("static-1-chelsea")
 

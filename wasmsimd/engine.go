@@ -268,24 +268,20 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	show(p.Input)
 	lastYield := time.Now()
-	var col uint32
-	colBytes := 0
+	var col scratchBuf
 	defer func() {
 		for t, o := range owned {
 			if o {
 				k.Free(at[t], size(t))
 			}
 		}
-		if colBytes > 0 {
-			k.Free(col, colBytes)
-		}
+		col.free(k)
 	}()
 	for i, op := range p.Ops {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
 		start := time.Now()
-		in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
 		if op.Kind == model.OpFlatten {
 			at[op.Out] = at[op.In]
 		} else {
@@ -294,59 +290,7 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			}
 			owned[op.Out] = true
 		}
-		switch op.Kind {
-		case model.OpConv:
-			c, pk := op.Conv, e.conv[op.Name]
-			h, w, oh, ow := in[2], in[3], out[2], out[3]
-			if e.opt.Int8Activations {
-				err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, &col, &colBytes)
-				break
-			}
-			cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
-			if need := 4 * kk * pp; need > colBytes {
-				if colBytes > 0 {
-					k.Free(col, colBytes)
-				}
-				if col, err = k.Alloc(need); err != nil {
-					return nil, nil, err
-				}
-				colBytes = need
-			}
-			for g := range c.Groups {
-				src := at[op.In] + uint32(4*g*cg*h*w)
-				cols := col
-				if c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 {
-					cols = src // a 1×1 conv's input already is its K×P matrix
-				} else if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
-					break
-				}
-				var r uint32
-				if op.Residual >= 0 {
-					r = at[op.Residual] + uint32(4*g*pk.n*pp)
-				}
-				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, pp, pk.n,
-					at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU, e.scratch)
-				if err != nil {
-					break
-				}
-			}
-		case model.OpReLU:
-			err = k.ReLU(ctx, at[op.In], size(op.In)/4, at[op.Out])
-		case model.OpMaxPool:
-			err = k.MaxPool(ctx, at[op.In], in[1], in[2], in[3], model.PoolKernel, model.PoolStride, model.PoolPad, out[2], out[3], at[op.Out])
-		case model.OpAvgPool:
-			err = k.AvgPool(ctx, at[op.In], in[1], in[2]*in[3], at[op.Out])
-		case model.OpFlatten:
-		case model.OpFC:
-			pk := e.conv[op.Name]
-			if e.opt.Int8Activations {
-				err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, &col, &colBytes)
-				break
-			}
-			err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
-		default:
-			err = fmt.Errorf("op kind %q is not supported", op.Kind)
-		}
+		err = e.exec(ctx, op, p, at, &col)
 		if err != nil {
 			return nil, nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
@@ -371,11 +315,105 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil
 }
 
+// exec runs one op of the one-image program p, its tensors at the module
+// addresses at; buf is the conv's patch matrix, grown as needed.
+func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []uint32, buf *scratchBuf) (err error) {
+	k := e.k
+	in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
+	switch op.Kind {
+	case model.OpConv:
+		c, pk := op.Conv, e.conv[op.Name]
+		h, w, oh, ow := in[2], in[3], out[2], out[3]
+		if e.opt.Int8Activations {
+			err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, buf)
+			break
+		}
+		cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
+		col, err := buf.get(k, 4*kk*pp)
+		if err != nil {
+			return err
+		}
+		for g := range c.Groups {
+			src := at[op.In] + uint32(4*g*cg*h*w)
+			cols := col
+			if c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 {
+				cols = src // a 1×1 conv's input already is its K×P matrix
+			} else if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
+				break
+			}
+			var r uint32
+			if op.Residual >= 0 {
+				r = at[op.Residual] + uint32(4*g*pk.n*pp)
+			}
+			err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, pp, pk.n,
+				at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU, e.scratch)
+			if err != nil {
+				break
+			}
+		}
+	case model.OpReLU:
+		err = k.ReLU(ctx, at[op.In], floats(p.Tensors[op.In].Shape), at[op.Out])
+	case model.OpMaxPool:
+		err = k.MaxPool(ctx, at[op.In], in[1], in[2], in[3], model.PoolKernel, model.PoolStride, model.PoolPad, out[2], out[3], at[op.Out])
+	case model.OpAvgPool:
+		err = k.AvgPool(ctx, at[op.In], in[1], in[2]*in[3], at[op.Out])
+	case model.OpFlatten:
+	case model.OpFC:
+		pk := e.conv[op.Name]
+		if e.opt.Int8Activations {
+			err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, buf)
+			break
+		}
+		err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
+	default:
+		err = fmt.Errorf("op kind %q is not supported", op.Kind)
+	}
+	return err
+}
+
+// floats is the number of values of a tensor of shape s.
+func floats(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// scratchBuf is a block of module memory reused op after op, grown when an
+// op needs more.
+type scratchBuf struct {
+	at    uint32
+	bytes int
+}
+
+// get returns the block, at least n bytes.
+func (b *scratchBuf) get(k *Kernels, n int) (uint32, error) {
+	if n <= b.bytes {
+		return b.at, nil
+	}
+	b.free(k)
+	at, err := k.Alloc(n)
+	if err != nil {
+		return 0, err
+	}
+	b.at, b.bytes = at, n
+	return at, nil
+}
+
+// free releases the block.
+func (b *scratchBuf) free(k *Kernels) {
+	if b.bytes > 0 {
+		k.Free(b.at, b.bytes)
+		b.at, b.bytes = 0, 0
+	}
+}
+
 // convQ8 runs a conv (or the fc, as a 1×1 conv of a 1×1 input) with int8
 // activations: the input's scale from its largest |x|, each group's
 // patches quantized into rows, then gemm_q8. col is the scratch rows
 // buffer, grown as needed.
-func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, col *uint32, colBytes *int) error {
+func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, buf *scratchBuf) error {
 	k := e.k
 	c := op.Conv
 	if op.Kind == model.OpFC {
@@ -395,24 +433,19 @@ func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32
 	if amax > 0 {
 		inv = levels / amax
 	}
-	if need := pp * pk.kp; need > *colBytes {
-		if *colBytes > 0 {
-			k.Free(*col, *colBytes)
-		}
-		if *col, err = k.Alloc(need); err != nil {
-			return err
-		}
-		*colBytes = need
+	col, err := buf.get(k, pp*pk.kp)
+	if err != nil {
+		return err
 	}
 	for g := range c.Groups {
-		if err := k.Im2rowQ8(ctx, src+uint32(4*g*cg*h*w), cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, inv, pk.kp, !neg, *col); err != nil {
+		if err := k.Im2rowQ8(ctx, src+uint32(4*g*cg*h*w), cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, inv, pk.kp, !neg, col); err != nil {
 			return err
 		}
 		var r uint32
 		if op.Residual >= 0 {
 			r = at[op.Residual] + uint32(4*g*pk.n*pp)
 		}
-		if err := k.GemmQ8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), sx, pk.bias+uint32(4*g*pk.n), *col, pk.kp, pp, pk.n,
+		if err := k.GemmQ8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), sx, pk.bias+uint32(4*g*pk.n), col, pk.kp, pp, pk.n,
 			dst+uint32(4*g*pk.n*pp), r, op.ReLU, !neg); err != nil {
 			return err
 		}

@@ -8,10 +8,11 @@
 //
 // In a page: fetch web/kernels.wasm (or web/kernels-relaxed.wasm where
 // RelaxedSIMD() says the browser has relaxed SIMD: the same results,
-// faster int8 activations), serve WorkerJS (web/wasmsimd-worker.js) and
-// pass its URL as Options.WorkerURL; New then runs on DefaultWorkers()
+// faster int8 activations) and call New; it runs on DefaultWorkers()
 // workers where the page is cross-origin isolated (COOP/COEP), on one
-// elsewhere, and Engine.Mode says which for the backend panel.
+// elsewhere, and Engine.Mode says which for the backend panel. The
+// workers run WorkerJS from a Blob URL (the page's CSP must allow
+// worker-src blob:), or from Options.WorkerURL where the page serves it.
 package wasmsimd
 
 import (

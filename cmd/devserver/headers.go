@@ -6,13 +6,15 @@ import "net/http"
 // plus WebAssembly compilation ('wasm-unsafe-eval', not 'unsafe-eval'),
 // its own styles (the app never writes style attributes), images from
 // itself and from data:/blob: URLs (input crops and heatmaps), fetches to
-// itself (the model), its own service worker and manifest.
+// itself (the model), its own service worker and manifest, and Web Workers
+// from its own scripts or from blob: URLs it made (the CPU engine's
+// workers run wasmsimd.WorkerJS from one).
 const contentSecurityPolicy = "default-src 'self'; " +
 	"script-src 'self' 'wasm-unsafe-eval'; " +
 	"style-src 'self'; " +
 	"img-src 'self' data: blob:; " +
 	"connect-src 'self'; " +
-	"worker-src 'self'; " +
+	"worker-src 'self' blob:; " +
 	"manifest-src 'self'; " +
 	"font-src 'self'; " +
 	"object-src 'none'; " +

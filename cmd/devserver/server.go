@@ -24,8 +24,6 @@ const (
 	icon192     = "icon-192.png"
 	icon512     = "icon-512.png"
 	samplesGl   = "samples/*"
-	// simdWorker is the kernels' Web Worker script (wasmsimd.WorkerJS).
-	simdWorker = "wasmsimd-worker.js"
 	// The checkpoint converter: its Web Worker and wasm (cmd/converter).
 	convertWorker = "convert-worker.js"
 	converterWasm = "converter.wasm"
@@ -90,7 +88,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 	}
 	samples, _ := fs.Glob(static.root.FS(), samplesGl)
 	sort.Strings(samples)
-	precached := append([]string{wasmFile, kernelsFile, simdWorker, styleFile, iconSVG, icon192, icon512}, samples...)
+	precached := append([]string{wasmFile, kernelsFile, styleFile, iconSVG, icon192, icon512}, samples...)
 	for _, name := range precached {
 		if _, err := static.root.Stat(name); err != nil {
 			// The page still works; the worker's precache (all or nothing)
@@ -114,7 +112,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 		// Content-Length of a gzipped wasm would be the compressed one.
 		wasmLen = strconv.FormatInt(fi.Size(), 10)
 	}
-	cacheable := []string{"/web/" + kernelsFile, "/web/" + simdWorker}
+	cacheable := []string{"/web/" + kernelsFile}
 	for _, s := range samples {
 		cacheable = append(cacheable, "/web/"+s)
 	}

@@ -25,7 +25,7 @@ func TestStaticSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"app.wasm", "kernels.wasm", "wasmsimd-worker.js", "app.css", "icon.svg", "icon-192.png", "icon-512.png", "app.wasm.gz", "samples/cat.jpg", "models/m.safetensors"}
+	want := []string{"app.wasm", "kernels.wasm", "app.css", "icon.svg", "icon-192.png", "icon-512.png", "app.wasm.gz", "samples/cat.jpg", "models/m.safetensors"}
 	if strings.Join(files, " ") != strings.Join(want, " ") {
 		t.Errorf("published %q, want %q", files, want)
 	}

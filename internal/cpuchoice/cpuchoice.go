@@ -37,24 +37,24 @@ type Options struct {
 	// Go builds the Go engine even when the kernels would load (the
 	// reference, e.g. ?cpu=go).
 	Go bool
-	// WorkerURL is where the page serves wasmsimd.WorkerJS
-	// (web/wasmsimd-worker.js), which the kernels' Web Workers run where
-	// the page is cross-origin isolated.
-	WorkerURL string
+	// Workers is how many threads the kernels use (the page's and Web
+	// Workers); 0: one a core, where the page is cross-origin isolated.
+	Workers int
 	// Yield, when not nil, is called between ops, at most every
 	// YieldEvery, so that a page's only thread can repaint during a run.
 	Yield      func()
 	YieldEvery time.Duration
 }
 
+var _ model.LayerTimer = (*Engine)(nil)
+
 // Engine is the CPU engine built, with what the page says about it.
 type Engine struct {
 	model.Engine
 	// SIMD says the wasm SIMD kernels run (otherwise the Go engine).
 	SIMD bool
-	// Desc names the engine for people: the kernels' mode ("wasm SIMD,
-	// 2 workers", "wasm SIMD, 1 worker (no SharedArrayBuffer)") or "Go
-	// (no SIMD)".
+	// Desc names the engine for people: "wasm SIMD, 2 workers", or
+	// "Go (WebAssembly, no SIMD)".
 	Desc string
 	// Fallback says why the kernels are not in use when they were
 	// wanted; empty otherwise.
@@ -97,11 +97,21 @@ func simd(ctx context.Context, m *weights.Model, opt Options) (*wasmsimd.Engine,
 	if err != nil {
 		return nil, err
 	}
-	return wasmsimd.New(ctx, wasm, m, wasmsimd.Options{Yield: opt.Yield, YieldEvery: opt.YieldEvery, WorkerURL: opt.WorkerURL})
+	return wasmsimd.New(ctx, wasm, m, wasmsimd.Options{Workers: opt.Workers, Yield: opt.Yield, YieldEvery: opt.YieldEvery})
 }
 
 // Name is the engine's name on the page.
 func (e *Engine) Name() string { return e.name }
+
+// TimeLayer times one layer on the engine it wraps (model.LayerTimer),
+// for the page's probe of the faster engine.
+func (e *Engine) TimeLayer(ctx context.Context, name string, b, h, w int) (float64, error) {
+	t, ok := e.Engine.(model.LayerTimer)
+	if !ok {
+		return 0, fmt.Errorf("%s cannot time a layer alone", e.name)
+	}
+	return t.TimeLayer(ctx, name, b, h, w)
+}
 
 // Run runs the engine it wraps and names the answer as the page does.
 func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions) (*model.Result, error) {

@@ -93,3 +93,27 @@ func TestChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeLayer: both CPU engines time one layer alone, for the page's
+// probe of the faster engine.
+func TestTimeLayer(t *testing.T) {
+	ctx := context.Background()
+	m, err := golden.Model(arch, 3, 1e-5, weights.Int8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []Options{{Kernels: kernels(t)}, {}} {
+		e, err := New(ctx, m, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := e.TimeLayer(ctx, "layer1.0.conv1", 2, 128, 128)
+		if err != nil || ms <= 0 {
+			t.Errorf("%s: layer1.0.conv1 took %g ms (%v)", e.Name(), ms, err)
+		}
+		if _, err := e.TimeLayer(ctx, "layer9.conv", 1, 64, 64); err == nil {
+			t.Errorf("%s: timed a layer that does not exist", e.Name())
+		}
+		e.Close()
+	}
+}

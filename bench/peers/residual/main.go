@@ -5,7 +5,7 @@
 // to web/residual.html as
 //
 //	globalThis.residualBench = {
-//	  load({engine: "webgpu"|"cpu"|"go", model: URL, kernels: URL, threads: N}) → Promise<{engine, arch, scheme, bytes, precompileMs}>,
+//	  load({engine: "webgpu"|"cpu"|"go", model: URL, kernels: URL, threads: N (0: a core each)}) → Promise<{engine, mode, arch, scheme, bytes, precompileMs}>,
 //	  run(Float32Array [1,3,224,224] NCHW, preprocessed) → Promise<{top5: [{index, label, prob}]}>,
 //	  profile(the same) → Promise<{top5, stages: [{name, ms, macs}]}>, a run timed stage by stage,
 //	}
@@ -86,7 +86,7 @@ func main() {
 // are packed and uploaded in the first (cold) run, as the peers upload
 // or compile theirs lazily; load reports how long the compile took.
 func (b *bench) load(opts js.Value) (any, error) {
-	engineName, url, kernelsURL := "webgpu", "", ""
+	engineName, url, kernelsURL, threads := "webgpu", "", "", 0
 	if opts.Type() == js.TypeObject {
 		if v := opts.Get("engine"); v.Type() == js.TypeString {
 			engineName = v.String()
@@ -96,6 +96,9 @@ func (b *bench) load(opts js.Value) (any, error) {
 		}
 		if v := opts.Get("kernels"); v.Type() == js.TypeString {
 			kernelsURL = v.String()
+		}
+		if v := opts.Get("threads"); v.Type() == js.TypeNumber {
+			threads = v.Int()
 		}
 	}
 	if url == "" {
@@ -153,10 +156,11 @@ func (b *bench) load(opts js.Value) (any, error) {
 		return nil, fmt.Errorf("load %s: %w", url, err)
 	}
 	var eng model.Engine
+	mode := ""
 	if gpu {
 		eng, err = shaders.OpenEngine(context.Background(), dev.d, m)
 	} else {
-		opt := cpuchoice.Options{Go: engineName == "go"}
+		opt := cpuchoice.Options{Go: engineName == "go", Workers: threads}
 		if kernelsURL != "" {
 			opt.Kernels = func(context.Context) ([]byte, error) {
 				resp, err := webio.Fetch(kernelsURL)
@@ -172,7 +176,9 @@ func (b *bench) load(opts js.Value) (any, error) {
 			// fallback would measure the wrong one.
 			err = errors.New(ce.Fallback)
 		}
-		eng = ce
+		if err == nil {
+			eng, mode = ce, ce.Desc
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
@@ -182,6 +188,7 @@ func (b *bench) load(opts js.Value) (any, error) {
 	b.mu.Unlock()
 	return map[string]any{
 		"engine":       eng.Name(),
+		"mode":         mode,
 		"arch":         m.Meta.Arch.Name + " " + string(m.Meta.Arch.Variant),
 		"scheme":       string(m.Meta.Scheme),
 		"bytes":        len(data),
