@@ -181,23 +181,16 @@ func readFile(h fileHandle) ([]byte, error) {
 	if h.size > maxFileBytes {
 		return nil, fmt.Errorf("%s: file is %s, over the %s limit", h.name, formatBytes(h.size), formatBytes(maxFileBytes))
 	}
-	buf, err := webio.Await(h.file.Call("arrayBuffer"))
+	data, err := webio.BlobBytes(h.file)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read the file: %w", h.name, err)
 	}
-	u8 := js.Global().Get("Uint8Array").New(buf)
-	data := make([]byte, u8.Get("length").Int())
-	js.CopyBytesToGo(data, u8)
 	return data, nil
 }
 
 // fetchBytes downloads a URL (a sample photo) whole.
 func fetchBytes(url string) ([]byte, error) {
-	resp, err := webio.Fetch(url)
-	if err != nil {
-		return nil, err
-	}
-	return webio.ReadBody(url, resp, maxModelBytes, nil)
+	return webio.Get(url, maxModelBytes)
 }
 
 // openModelCache opens the app's Cache Storage bucket for weights, or

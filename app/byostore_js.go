@@ -17,14 +17,7 @@ import (
 
 // readHead reads a file's first n bytes (or all of a shorter one).
 func readHead(h fileHandle, n int) ([]byte, error) {
-	buf, err := webio.Await(h.file.Call("slice", 0, n).Call("arrayBuffer"))
-	if err != nil {
-		return nil, err
-	}
-	u8 := js.Global().Get("Uint8Array").New(buf)
-	data := make([]byte, u8.Get("length").Int())
-	js.CopyBytesToGo(data, u8)
-	return data, nil
+	return webio.BlobBytes(h.file.Call("slice", 0, n))
 }
 
 // convertInWorker converts a checkpoint (and labels, when labels.file is

@@ -19,9 +19,5 @@ func init() {
 // fetchKernels downloads the kernel module (kilobytes; the service worker
 // keeps it for offline visits).
 func fetchKernels(context.Context) ([]byte, error) {
-	resp, err := webio.Fetch(kernelsURL)
-	if err != nil {
-		return nil, err
-	}
-	return webio.ReadBody(kernelsURL, resp, 1<<20, nil)
+	return webio.Get(kernelsURL, 1<<20)
 }

@@ -52,7 +52,7 @@ func run(job js.Value, step func(int)) (byo.Report, byo.Stored, error) {
 		return byo.Report{}, byo.Stored{}, fmt.Errorf("%s: %d MB, over the %d MB a checkpoint may have here", name, size>>20, byo.MaxCheckpointBytes>>20)
 	}
 	step(0)
-	data, err := blobBytes(ck)
+	data, err := webio.BlobBytes(ck)
 	if err != nil {
 		return byo.Report{}, byo.Stored{}, fmt.Errorf("%s: cannot read the file: %w", name, err)
 	}
@@ -63,7 +63,7 @@ func run(job js.Value, step func(int)) (byo.Report, byo.Stored, error) {
 		if size := int64(lb.Get("size").Float()); size > byo.MaxLabelsFileBytes {
 			return byo.Report{}, byo.Stored{}, fmt.Errorf("labels %s: %d bytes, over the %d a labels file may have", labelsName, size, byo.MaxLabelsFileBytes)
 		}
-		if labels, err = blobBytes(lb); err != nil {
+		if labels, err = webio.BlobBytes(lb); err != nil {
 			return byo.Report{}, byo.Stored{}, fmt.Errorf("labels %s: cannot read the file: %w", labelsName, err)
 		}
 	}
@@ -81,18 +81,6 @@ func run(job js.Value, step func(int)) (byo.Report, byo.Stored, error) {
 		return rep, byo.Stored{}, err
 	}
 	return rep, entry, nil
-}
-
-// blobBytes reads a File or Blob whole.
-func blobBytes(b js.Value) ([]byte, error) {
-	buf, err := webio.Await(b.Call("arrayBuffer"))
-	if err != nil {
-		return nil, err
-	}
-	u8 := js.Global().Get("Uint8Array").New(buf)
-	data := make([]byte, u8.Get("length").Int())
-	js.CopyBytesToGo(data, u8)
-	return data, nil
 }
 
 // store puts a converted weight file into the page's Cache Storage

@@ -132,3 +132,25 @@ func ReadBody(url string, resp js.Value, limit int64, each func(data []byte, tot
 	}
 	return data, nil
 }
+
+// Get downloads url whole (Fetch, then ReadBody with no progress),
+// refusing more than limit bytes.
+func Get(url string, limit int64) ([]byte, error) {
+	resp, err := Fetch(url)
+	if err != nil {
+		return nil, err
+	}
+	return ReadBody(url, resp, limit, nil)
+}
+
+// BlobBytes reads a Blob (a File, or a slice of one) whole.
+func BlobBytes(b js.Value) ([]byte, error) {
+	buf, err := Await(b.Call("arrayBuffer"))
+	if err != nil {
+		return nil, err
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf)
+	data := make([]byte, u8.Get("length").Int())
+	js.CopyBytesToGo(data, u8)
+	return data, nil
+}

@@ -162,13 +162,7 @@ func (b *bench) load(opts js.Value) (any, error) {
 	} else {
 		opt := cpuchoice.Options{Go: engineName == "go", Workers: threads}
 		if kernelsURL != "" {
-			opt.Kernels = func(context.Context) ([]byte, error) {
-				resp, err := webio.Fetch(kernelsURL)
-				if err != nil {
-					return nil, err
-				}
-				return webio.ReadBody(kernelsURL, resp, 1<<20, nil)
-			}
+			opt.Kernels = func(context.Context) ([]byte, error) { return webio.Get(kernelsURL, 1<<20) }
 		}
 		var ce *cpuchoice.Engine
 		if ce, err = cpuchoice.New(context.Background(), m, opt); err == nil && engineName == "cpu" && !ce.SIMD {
