@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,12 @@ import (
 // process, read from /proc.
 type chromiumRSS struct {
 	renderer, gpu int64
+	// rendererPrivate is the renderer's anonymous and shared-memory pages
+	// (RssAnon + RssShmem): what the page allocated, without the
+	// browser's own code and data files, which every renderer maps and
+	// pages in as a page uses more of the browser.
+	rendererPrivate int64
+	rendererPID     int
 }
 
 // rss reads the resident memory of b's browser's descendant processes.
@@ -67,12 +74,55 @@ func (b *browser) rss() chromiumRSS {
 		kb := statusKB(pid, "VmRSS:")
 		switch {
 		case strings.Contains(string(cmd), "--type=renderer"):
-			r.renderer = max(r.renderer, kb<<10)
+			if kb<<10 > r.renderer {
+				r.renderer, r.rendererPID = kb<<10, pid
+				r.rendererPrivate = (statusKB(pid, "RssAnon:") + statusKB(pid, "RssShmem:")) << 10
+			}
 		case strings.Contains(string(cmd), "--type=gpu-process"):
 			r.gpu = max(r.gpu, kb<<10)
 		}
 	}
 	return r
+}
+
+// largestMappings lists pid's n largest memory mappings by resident size
+// (from /proc/pid/smaps): where a renderer's memory is, for the log.
+func largestMappings(pid, n int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return err.Error()
+	}
+	type mapping struct {
+		head      string
+		size, rss int64
+	}
+	var maps []mapping
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			maps = append(maps, mapping{head: l})
+		case len(maps) > 0 && len(f) >= 2 && (f[0] == "Size:" || f[0] == "Rss:"):
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			if f[0] == "Size:" {
+				maps[len(maps)-1].size = v
+			} else {
+				maps[len(maps)-1].rss = v
+			}
+		}
+	}
+	sort.Slice(maps, func(i, j int) bool { return maps[i].rss > maps[j].rss })
+	var out []string
+	for i := 0; i < n && i < len(maps); i++ {
+		m := maps[i]
+		f := strings.Fields(m.head)
+		name := "[anon]"
+		if len(f) >= 6 {
+			name = strings.Join(f[5:], " ")
+		}
+		out = append(out, fmt.Sprintf("%6d kB resident of %9d kB %s %s", m.rss, m.size, f[1], name))
+	}
+	return strings.Join(out, "\n    ")
 }
 
 // statusKB reads one "Name: N kB" line of /proc/pid/status.
@@ -122,6 +172,8 @@ func TestRendererMemory(t *testing.T) {
 		if again := b.rss(); again.renderer < after.renderer {
 			after = again
 		}
+		t.Logf("%s %s: renderer RSS %d MB (private %d MB) after, %d MB (private %d MB) on the blank page", engine, path, after.renderer>>20, after.rendererPrivate>>20, blank.renderer>>20, blank.rendererPrivate>>20)
+		t.Logf("%s %s: renderer's largest mappings:\n    %s", engine, path, largestMappings(after.rendererPID, 12))
 		return after.renderer - blank.renderer, after.gpu
 	}
 	var report []string
