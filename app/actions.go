@@ -12,3 +12,10 @@ const (
 	// actPasteFailed carries the error of a Paste button that got no image.
 	actPasteFailed = "residual/paste-failed"
 )
+
+// modelChoice is the value of actUseModel: a weight file under
+// /web/models/ ("" for the built-in one) and, for a converted model, the
+// name of the checkpoint it came from, which the model panel shows.
+type modelChoice struct {
+	File, Name string
+}

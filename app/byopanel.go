@@ -126,7 +126,7 @@ func (p *ModelsPanel) take(ctx goapp.Context, fs []fileHandle) {
 		// The switch in a task of its own, after the report is drawn:
 		// together they would hold the page's thread too long.
 		pauseFor(20 * time.Millisecond)
-		ctx.NewActionWithValue(actUseModel, sm.File)
+		ctx.NewActionWithValue(actUseModel, modelChoice{File: sm.File, Name: sm.Name})
 	})
 }
 
@@ -156,8 +156,10 @@ func (p *ModelsPanel) remove(file string) goapp.EventHandler {
 }
 
 // use switches the page to a model.
-func use(file string) goapp.EventHandler {
-	return func(ctx goapp.Context, e goapp.Event) { ctx.NewActionWithValue(actUseModel, file) }
+func use(file, name string) goapp.EventHandler {
+	return func(ctx goapp.Context, e goapp.Event) {
+		ctx.NewActionWithValue(actUseModel, modelChoice{File: file, Name: name})
+	}
 }
 
 // Render draws the panel.
@@ -271,7 +273,7 @@ func modelButtons(file, name string, active, loading bool, remove goapp.EventHan
 			return goapp.Span().Class("muted", "in-use").Aria("current", "true").Text(" (in use)")
 		}).Else(func() goapp.UI {
 			return goapp.Button().Type("button").Class("link", "use-model").Aria("label", "Use "+name).
-				Disabled(loading).OnClick(use(file)).Text("Use")
+				Disabled(loading).OnClick(use(file, name)).Text("Use")
 		}),
 		goapp.If(remove != nil, func() goapp.UI {
 			return goapp.Button().Type("button").Class("link", "remove-model").Aria("label", "Remove "+name).

@@ -39,7 +39,7 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (rep b
 		step              int
 	}
 	ch := make(chan msg, 16)
-	w := js.Global().Get("Worker").New("/web/convert-worker.js")
+	w := js.Global().Get("Worker").New(converterFiles[0])
 	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		d := args[0].Get("data")
 		m := msg{kind: d.Get("type").String()}
@@ -94,10 +94,53 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (rep b
 			if err := json.Unmarshal([]byte(m.model), &sm); err != nil {
 				return rep, sm, fmt.Errorf("the converter's report: %w", err)
 			}
+			go keepConverterOffline()
 			return rep, sm, nil
 		}
 	}
 	return byo.Report{}, byo.Stored{}, fmt.Errorf("unreachable")
+}
+
+// converterFiles are what a conversion fetches: the worker and its wasm.
+var converterFiles = []string{"/web/convert-worker.js", "/web/converter.wasm"}
+
+// keepConverterOffline puts the converter into the app's own cache once
+// it has worked. The service worker precaches only what every visit
+// needs, and the converter (a 5.6 MB wasm) is fetched on a first
+// conversion only; kept, it converts offline too. The newest
+// "app-<version>" cache is the service worker's current one, so the next
+// version of the app drops this copy with the rest of its old files.
+func keepConverterOffline() {
+	caches := js.Global().Get("caches")
+	if !caches.Truthy() {
+		return
+	}
+	keys, err := webio.Await(caches.Call("keys"))
+	if err != nil {
+		return
+	}
+	name := ""
+	for i := 0; i < keys.Get("length").Int(); i++ {
+		if k := keys.Index(i).String(); strings.HasPrefix(k, "app-") {
+			name = k
+		}
+	}
+	if name == "" {
+		return // no service worker yet: nothing serves the page offline anyway
+	}
+	cache, err := webio.Await(caches.Call("open", name))
+	if err != nil {
+		return
+	}
+	for _, u := range converterFiles {
+		if hit, err := webio.Await(cache.Call("match", u)); err == nil && hit.Truthy() {
+			continue
+		}
+		if _, err := webio.Await(cache.Call("add", u)); err != nil {
+			js.Global().Get("console").Call("warn", "the converter is not kept for offline use: "+err.Error())
+			return
+		}
+	}
 }
 
 // listStored lists the converted models in Cache Storage.

@@ -111,6 +111,7 @@ const sizeDebounce = 400 * time.Millisecond
 type pageState struct {
 	// The weight file.
 	ModelFile       string
+	ModelName       string // a converted model's checkpoint, "" for the built-in one
 	Phase           string // phaseDownloading, phaseDecoding, phaseReady, phaseFailed
 	Loaded, Total   int64
 	Cached          bool
@@ -176,6 +177,7 @@ type controller struct {
 
 	// The weight file.
 	modelFile string
+	modelName string // the checkpoint a converted model came from, for people
 	phase     string
 	loaded    int64
 	total     int64
@@ -329,7 +331,7 @@ func (c *controller) state() pageState {
 	}
 	return pageState{
 		CPUEngine: cpuEng.desc, CPUFallback: cpuEng.fallback,
-		ModelFile: c.modelFile, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
+		ModelFile: c.modelFile, ModelName: c.modelName, Phase: c.phase, Loaded: c.loaded, Total: c.total, Cached: c.cached,
 		Decoded: c.decoded, Layers: c.layers, ModelErr: c.modelErr, Facts: c.facts, Forgotten: c.forgotten, Labels: labels,
 		GPUStep: c.gpuStep, GPUDone: c.gpuDone, GPUTotal: c.gpuTotal,
 		GPU: c.gpu, Probed: c.probed, HasGPUEngine: c.d.engines.gpu != nil, Backend: c.backend,

@@ -5,11 +5,12 @@ package app
 // Cache Storage like a cached copy of the built-in one.
 
 // useModel makes file (a weight file under /web/models/; "" for the
-// built-in one) the page's model: the answer on screen goes, the engines
+// built-in one) the page's model, shown as name (a converted model's
+// checkpoint; "" names it by its file): the answer on screen goes, the engines
 // are rebuilt for the new network, and the current images run again once
 // it has loaded. While a model loads, a switch is refused with a message:
 // two loads would race to set the model.
-func (c *controller) useModel(file string) {
+func (c *controller) useModel(file, name string) {
 	c.update(func() {
 		if file == "" {
 			file = defaultModel
@@ -21,7 +22,7 @@ func (c *controller) useModel(file string) {
 			c.problems = append(c.problems, "Wait for the model being loaded to finish before switching to another.")
 			return
 		}
-		c.modelFile = file
+		c.modelFile, c.modelName = file, name
 		c.phase, c.modelErr = phaseDownloading, ""
 		c.loaded, c.total, c.decoded, c.layers = 0, 0, 0, 0
 		c.cached, c.forgotten = false, false

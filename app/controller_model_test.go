@@ -53,9 +53,9 @@ func TestControllerUseModel(t *testing.T) {
 		t.Fatalf("built-in answer: %s", brief(s))
 	}
 
-	r.c.useModel("mine/0123456789abcdef.safetensors")
+	r.c.useModel("mine/0123456789abcdef.safetensors", "my-resnet.pth")
 	s = r.settle()
-	if s.ModelFile != "mine/0123456789abcdef.safetensors" || s.Phase != phaseReady || !s.Cached || s.Facts.Classes != 5 {
+	if s.ModelFile != "mine/0123456789abcdef.safetensors" || s.ModelName != "my-resnet.pth" || s.Phase != phaseReady || !s.Cached || s.Facts.Classes != 5 {
 		t.Fatalf("after the switch: %s, facts %+v", brief(s), s.Facts)
 	}
 	if store.loads[1] != "/web/models/mine/0123456789abcdef.safetensors" {
@@ -69,13 +69,13 @@ func TestControllerUseModel(t *testing.T) {
 	}
 
 	// The same model again does nothing; "" is the built-in one.
-	r.c.useModel("mine/0123456789abcdef.safetensors")
+	r.c.useModel("mine/0123456789abcdef.safetensors", "my-resnet.pth")
 	if r.settle(); len(store.loads) != 2 {
 		t.Errorf("switching to the model in use loaded it again: %v", store.loads)
 	}
-	r.c.useModel("")
+	r.c.useModel("", "")
 	s = r.settle()
-	if s.ModelFile != defaultModel || s.Facts.Classes != 10 || store.loads[2] != "/web/models/"+defaultModel {
+	if s.ModelFile != defaultModel || s.ModelName != "" || s.Facts.Classes != 10 || store.loads[2] != "/web/models/"+defaultModel {
 		t.Errorf("back to the built-in model: %s, loads %v", brief(s), store.loads)
 	}
 }
@@ -85,7 +85,7 @@ func TestControllerUseModelWhileLoading(t *testing.T) {
 	store := &fakeStore{answers: []storeAnswer{{data: encodedModel(t)}}, delay: 100 * time.Millisecond}
 	r := newRig(t, rigOptions{gpu: noAdapter, store: store})
 	r.c.start("", "", "")
-	r.c.useModel("mine/0123456789abcdef.safetensors")
+	r.c.useModel("mine/0123456789abcdef.safetensors", "my-resnet.pth")
 	s := r.settle()
 	if s.ModelFile != defaultModel || s.Phase != phaseReady || len(store.loads) != 1 {
 		t.Errorf("a switch during the load: %s, loads %v", brief(s), store.loads)

@@ -20,6 +20,7 @@ const (
 type ModelPanel struct {
 	goapp.Compo
 	File    string
+	Name    string // a converted model's checkpoint ("" for the built-in one)
 	Phase   string
 	Loaded  int64
 	Total   int64
@@ -47,6 +48,12 @@ type ModelPanel struct {
 func (m *ModelPanel) Render() goapp.UI {
 	return goapp.Section().Class("panel", "model-panel").ID("model").Aria("labelledby", "model-h").Body(
 		goapp.H2().ID("model-h").Text("Model"),
+		goapp.If(m.Name != "", func() goapp.UI {
+			return goapp.P().Class("model-title").ID("model-title").Body(
+				goapp.Strong().Text(m.Name),
+				goapp.Span().Class("muted").Text(" · your checkpoint, converted in this browser"),
+			)
+		}),
 		goapp.P().Class("model-name").Body(
 			goapp.Code().ID("model-file").Text(m.File),
 			goapp.If(m.Total > 0, func() goapp.UI {

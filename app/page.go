@@ -62,8 +62,11 @@ func (p *Page) OnMount(ctx goapp.Context) {
 		}
 	})
 	ctx.Handle(actUseModel, func(ctx goapp.Context, a goapp.Action) {
-		if f, ok := a.Value.(string); ok {
-			p.ctl.useModel(f)
+		switch v := a.Value.(type) {
+		case modelChoice:
+			p.ctl.useModel(v.File, v.Name)
+		case string:
+			p.ctl.useModel(v, "")
 		}
 	})
 	ctx.Handle(actSample, func(ctx goapp.Context, a goapp.Action) {
@@ -153,7 +156,7 @@ func (p *Page) Render() goapp.UI {
 			),
 			goapp.Div().Class("col-side").Body(
 				&ModelPanel{
-					File: s.ModelFile, Phase: s.Phase, Loaded: s.Loaded, Total: s.Total,
+					File: s.ModelFile, Name: s.ModelName, Phase: s.Phase, Loaded: s.Loaded, Total: s.Total,
 					Cached: s.Cached, Err: s.ModelErr, Arch: s.Facts.Arch, Scheme: s.Facts.Scheme,
 					Params: s.Facts.Params, Classes: s.Facts.Classes, Source: s.Facts.Source,
 					Forgotten: s.Forgotten, Labels: s.Labels,

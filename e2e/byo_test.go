@@ -184,6 +184,22 @@ func TestYourCheckpoint(t *testing.T) {
 			if rows := b.stageShapes(); fmt.Sprint(rows) != fmt.Sprint(wantRows) {
 				t.Errorf("inspector rows of the converted model:\n got  %v\n want %v", rows, wantRows)
 			}
+			if got := eval[string](b, `document.querySelector('#model-title strong')?.textContent || ''`); got != filepath.Base(ckPath) {
+				t.Errorf("the model panel names the converted model %q, want its checkpoint %q", got, filepath.Base(ckPath))
+			}
+			// The converter is kept for offline use beside the app's files.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+				if eval[bool](b, `(async () => {
+					for (const u of ['/web/converter.wasm', '/web/convert-worker.js'])
+						if (!(await caches.match(u))) return false;
+					return true;
+				})()`) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the converter is not in Cache Storage 30 s after a conversion: converting offline would fail")
+				}
+			}
 			if !b.drop(fileFrom(t, "web/samples/"+photo, photo, "image/jpeg")) {
 				t.Fatal("the drop was not taken")
 			}
