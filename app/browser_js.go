@@ -392,6 +392,13 @@ func revealElement(id string) {
 	}
 }
 
+// focusElement moves the keyboard focus to an element, when there is one.
+func focusElement(id string) {
+	if el := js.Global().Get("document").Call("getElementById", id); el.Truthy() {
+		el.Call("focus")
+	}
+}
+
 // openDetails opens a <details> element (a link to the class list).
 func openDetails(id string) {
 	if el := js.Global().Get("document").Call("getElementById", id); el.Truthy() {

@@ -34,6 +34,7 @@ func queryParam(string) string               { return "" }
 func revealAnswer()                          {}
 func revealElement(string)                   {}
 func openDetails(string)                     {}
+func focusElement(string)                    {}
 
 // newSettings keeps settings for the process only.
 func newSettings() settingsStore { return &memorySettings{} }

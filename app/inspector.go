@@ -10,7 +10,10 @@ import (
 // Inspector is the stage table: every stage of the network (from
 // model.Net.Stages, never a second copy of the architecture) with its
 // output shape [B, C, H, W], parameters, MACs, time and a heatmap of its
-// output; each layer expands to its blocks.
+// output; each layer expands to its blocks, each block with its path
+// (main branch, shortcut, add, ReLU). A heatmap clicked (or Enter on it)
+// is shown large below the table (heatlarge.go): every image's, with its
+// colour scale and its strongest channel.
 //
 // On a phone the table becomes a stack of cards (web/app.css): each cell
 // then shows its column's name from data-label, and the explicit ARIA
@@ -24,15 +27,26 @@ type Inspector struct {
 	Batch    int
 	Params   string
 	MACs     string
+	Images   []string // the names of the batch's images, in order
+
+	large string // the row whose heatmaps are shown large, "" for none
+	image int    // the image shown large
+}
+
+// OnUpdate closes the large view when its row is gone (a new plan).
+func (in *Inspector) OnUpdate(ctx goapp.Context) {
+	if in.large != "" && in.findRow(in.large) == nil {
+		in.large = ""
+	}
 }
 
 // Render draws the table.
 func (in *Inspector) Render() goapp.UI {
 	caption := fmt.Sprintf("Planned for a batch of %d at %d×%d: %s parameters, %s MACs. Classify an image to measure it.", in.Batch, in.Size, in.Size, in.Params, in.MACs)
 	if in.Measured {
-		caption = fmt.Sprintf("Measured on %s, batch of %d at %d×%d: %s parameters, %s MACs. Heatmaps show the first image's mean activation.", in.Engine, in.Batch, in.Size, in.Size, in.Params, in.MACs)
+		caption = fmt.Sprintf("Measured on %s, batch of %d at %d×%d: %s parameters, %s MACs. Heatmaps show each position's mean activation over the channels; click one to see it large for every image, with its scale and strongest channel.", in.Engine, in.Batch, in.Size, in.Size, in.Params, in.MACs)
 	}
-	return goapp.Section().Class("panel", "inspector").ID("inspector").Aria("labelledby", "inspector-h").Body(
+	return goapp.Section().Class("panel", "inspector").ID("inspector").Aria("labelledby", "inspector-h").OnKeyDown(in.onKey).Body(
 		goapp.H2().ID("inspector-h").Text("Stage inspector"),
 		goapp.If(len(in.Rows) == 0, func() goapp.UI {
 			return goapp.P().Class("muted").Text("The table appears once the model has loaded.")
@@ -53,6 +67,7 @@ func (in *Inspector) Render() goapp.UI {
 				),
 			)
 		}),
+		goapp.If(in.large != "", func() goapp.UI { return in.largeView() }),
 	)
 }
 
@@ -67,7 +82,7 @@ func (in *Inspector) stage(i int) goapp.UI {
 			cell("Params", r.Params).Class("num", "c-params"),
 			cell("MACs", r.MACs).Class("num", "c-macs"),
 			cell("Time", r.Time).Class("num", "time", "c-time"),
-			goapp.Td().Role("cell").Class("c-heat").Body(heatmapCell(r)),
+			goapp.Td().Role("cell").Class("c-heat").Body(in.heatmapCell(r)),
 		),
 		goapp.If(len(r.Blocks) > 0, func() goapp.UI {
 			return goapp.Tr().Role("row").Class("blocks-row").Body(
@@ -90,6 +105,7 @@ func (in *Inspector) blocks(r stageRow) goapp.UI {
 			colHead("Output shape"),
 			colHead("Stride").Class("num"),
 			colHead("Shortcut"),
+			colHead("Path"),
 			colHead("Params").Class("num"),
 			colHead("MACs").Class("num"),
 			colHead("Time").Class("num"),
@@ -107,10 +123,11 @@ func (in *Inspector) blocks(r stageRow) goapp.UI {
 					cell("Output shape", b.Shape).Class("shape", "c-shape"),
 					cell("Stride", strconv.Itoa(b.Stride)).Class("num", "c-stride"),
 					cell("Shortcut", shortcut).Class("c-shortcut"),
+					cell("Path", b.Path).Class("c-path"),
 					cell("Params", b.Params).Class("num", "c-params"),
 					cell("MACs", b.MACs).Class("num", "c-macs"),
 					cell("Time", b.Time).Class("num", "c-time"),
-					goapp.Td().Role("cell").Class("c-heat").Body(heatmapCell(b)),
+					goapp.Td().Role("cell").Class("c-heat").Body(in.heatmapCell(b)),
 				)
 			}),
 		),
@@ -134,13 +151,29 @@ func cell(label, text string) goapp.HTMLTd {
 	return goapp.Td().Role("cell").DataSet("label", label).Text(text)
 }
 
-// heatmapCell is a row's activation picture, or a dash.
-func heatmapCell(r stageRow) goapp.UI {
+// heatmapCell is a row's activation picture, a button that shows it
+// large, or a dash.
+func (in *Inspector) heatmapCell(r stageRow) goapp.UI {
 	if r.Heatmap == "" {
 		return goapp.Span().Class("muted").Aria("hidden", true).Text("–")
 	}
-	return goapp.Img().Class("heat").Src(r.Heatmap).Width(28).Height(28).
-		Alt("heatmap of " + r.Name + "'s mean activation")
+	open := in.large == r.Name
+	return goapp.Button().Type("button").Class("heat-btn").ID("heat-btn-"+r.Name).
+		Aria("pressed", strconv.FormatBool(open)).Aria("controls", "heat-large").Title("Show large").
+		OnClick(func(ctx goapp.Context, e goapp.Event) {
+			if open {
+				in.large = ""
+				return
+			}
+			in.large, in.image = r.Name, 0
+			ctx.Defer(func(goapp.Context) {
+				revealElement("heat-large")
+				focusElement("heat-large")
+			})
+		}).Body(
+		goapp.Img().Class("heat").Src(r.Heatmap).Width(28).Height(28).
+			Alt("heatmap of " + r.Name + "'s mean activation; show it large"),
+	)
 }
 
 // cssName keeps letters and digits of a kind ("bn+relu" → "bnrelu").

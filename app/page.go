@@ -171,7 +171,7 @@ func (p *Page) Render() goapp.UI {
 			goapp.Div().Class("col-wide").Body(
 				&Inspector{
 					Rows: s.Rows, Measured: s.Measured, Engine: s.Shown.Engine,
-					Size: s.Size, Batch: s.Batch, Params: s.Params, MACs: s.MACs,
+					Size: s.Size, Batch: s.Batch, Params: s.Params, MACs: s.MACs, Images: imageNames(s.Images),
 				},
 			),
 		),
@@ -182,4 +182,13 @@ func (p *Page) Render() goapp.UI {
 			goapp.P().Text("Drop images to classify them, or a checkpoint to convert it"),
 		),
 	)
+}
+
+// imageNames are the names of the shown images, in order.
+func imageNames(vs []imageView) []string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.Name
+	}
+	return names
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"image"
+	"math"
 
 	"github.com/residual-webgpu/residual/model"
 )
@@ -16,9 +17,11 @@ type stageRow struct {
 	Params     string
 	MACs       string
 	Time       string
-	Heatmap    string // data URL, "" when there is none
-	Stride     int    // blocks only
-	Downsample bool   // blocks only
+	Heatmap    string     // data URL of the first image's map, "" when there is none
+	Maps       []heatView // every image's heatmap, in batch order
+	Stride     int        // blocks only
+	Downsample bool       // blocks only
+	Path       string     // blocks only: model.BlockPath
 	Blocks     []stageRow
 }
 
@@ -65,14 +68,60 @@ func stageRowOf(s model.Stage, r *model.StageResult) stageRow {
 		Time:       "–",
 		Stride:     s.Stride,
 		Downsample: s.Downsample,
+		Path:       s.Path,
 	}
 	if r != nil {
 		if r.Ms > 0 || s.Kind != model.KindFlatten {
 			row.Time = formatMs(r.Ms)
 		}
-		row.Heatmap = heatmapDataURL(r.Heatmap)
+		hs := r.Heatmaps
+		if len(hs) == 0 && r.Heatmap != nil {
+			hs = []*model.Heatmap{r.Heatmap}
+		}
+		for _, h := range hs {
+			row.Maps = append(row.Maps, heatViewOf(h))
+		}
+		if len(row.Maps) > 0 {
+			row.Heatmap = row.Maps[0].Mean
+		}
 	}
 	return row
+}
+
+// heatView is one image's heatmap at a stage, ready to show large: the
+// channel mean and the strongest channel as data URLs, with the raw
+// values at the ends of their colour scales.
+type heatView struct {
+	Mean, Strongest string // data URLs, "" when there is none
+	Lo, Hi          string // the mean's raw range, formatted
+	SLo, SHi        string // the strongest channel's
+	Channels        int
+	Channel         int    // the strongest channel
+	ChannelMean     string // its mean activation, formatted
+	Strip           bool   // a vector's values, not a spatial map
+	W, H            int
+}
+
+// heatViewOf formats one image's heatmap.
+func heatViewOf(h *model.Heatmap) heatView {
+	v := heatView{Mean: heatmapDataURL(h), Channels: h.Channels, W: h.W, H: h.H, Strip: h.H == 1 && h.W > 1,
+		Lo: formatValue(h.Lo), Hi: formatValue(h.Hi)}
+	if s := h.Strongest; s != nil {
+		v.Channel, v.ChannelMean, v.SLo, v.SHi = s.Channel, formatValue(s.Mean), formatValue(s.Lo), formatValue(s.Hi)
+		if !v.Strip {
+			v.Strongest = heatmapDataURL(s)
+		}
+	}
+	return v
+}
+
+// formatValue writes an activation for a colour scale: "3.41", "-0.07",
+// "1.2e+03".
+func formatValue(v float32) string {
+	if a := math.Abs(float64(v)); a != 0 && (a >= 1e4 || a < 1e-2) {
+		return fmt.Sprintf("%.2g", v)
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 // imageView is one image of a batch with its answer.

@@ -32,8 +32,8 @@ func (p *Program) PeakBytes() int64 {
 // most n (images lo to hi-1 of the batch at a time) and joins their answers into the one Result the whole batch
 // would have: logits, top-k and class activation maps in order, the stage table of full (the
 // Program of the whole batch) with each row's time summed over the
-// sub-batches, and the heatmaps of the first sub-batch (they show the
-// first image). Engines use it when a batch does not fit their memory.
+// sub-batches, and every image's heatmaps in order (those a part has past
+// its hi-lo images, a padded sub-batch's blanks, are dropped). Engines use it when a batch does not fit their memory.
 func RunInBatches(ctx context.Context, b, n int, full *Program, run func(ctx context.Context, lo, hi int) (*Result, error)) (*Result, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("not even one image of %dx%d fits", full.H, full.W)
@@ -59,19 +59,24 @@ func RunInBatches(ctx context.Context, b, n int, full *Program, run func(ctx con
 		out.Engine = part.Engine
 		for i, s := range part.Stages {
 			o := &out.Stages[i]
-			if lo == 0 {
-				o.Heatmap = s.Heatmap
-			}
+			o.SetHeatmaps(appendHeatmaps(o.Heatmaps, s, hi-lo))
 			if len(o.Blocks) == 0 {
 				out.AddTime(i, -1, s.Ms)
 			}
 			for j := range o.Blocks {
 				out.AddTime(i, j, s.Blocks[j].Ms)
-				if lo == 0 {
-					o.Blocks[j].Heatmap = s.Blocks[j].Heatmap
-				}
+				o.Blocks[j].SetHeatmaps(appendHeatmaps(o.Blocks[j].Heatmaps, s.Blocks[j], hi-lo))
 			}
 		}
 	}
 	return out, nil
+}
+
+// appendHeatmaps adds the heatmaps of a part's first n images to hs; a
+// part with none (no Inspect) keeps hs as it is.
+func appendHeatmaps(hs []*Heatmap, part StageResult, n int) []*Heatmap {
+	if len(part.Heatmaps) == 0 {
+		return hs
+	}
+	return append(hs, part.Heatmaps[:min(n, len(part.Heatmaps))]...)
 }

@@ -46,7 +46,9 @@ type RunOptions struct {
 	// TopK is the number of predictions per image, best first
 	// (DefaultTopK when ≤ 0).
 	TopK int
-	// Inspect fills every stage's Heatmap from the first image's output.
+	// Inspect fills every stage's and block's Heatmaps, one per image of
+	// the batch (TensorHeatmaps: channel mean, raw range, strongest
+	// channel), and Heatmap with the first of them.
 	Inspect bool
 	// Profile fills every stage's Ms with the time that stage took, as
 	// precisely as the engine can measure it (GPU timestamps where the

@@ -151,7 +151,7 @@ func (n Net) Program(b, h, w int) (*Program, error) {
 			if len(blk.Convs) == 0 {
 				return nil, fmt.Errorf("program: block %s has no convs", blk.Name)
 			}
-			p.Stages[st].Blocks = append(p.Stages[st].Blocks, Stage{Name: blk.Name, Kind: KindBlock, Stride: blk.Stride, Downsample: blk.Downsample != nil})
+			p.Stages[st].Blocks = append(p.Stages[st].Blocks, Stage{Name: blk.Name, Kind: KindBlock, Stride: blk.Stride, Downsample: blk.Downsample != nil, Path: BlockPath(blk)})
 			in, shortcut := y, y
 			if d := blk.Downsample; d != nil {
 				if shortcut, err = pb.conv(*d, in, -1, false, convParams(*d), st, bi); err != nil {

@@ -23,23 +23,14 @@ type Prediction struct {
 	Prob  float32 `json:"prob"`
 }
 
-// Heatmap is a small picture of a stage's output: the mean over channels of
-// the first image, downsized to at most HeatmapSize on a side and scaled to
-// [0,1].
-type Heatmap struct {
-	W      int       `json:"w"`
-	H      int       `json:"h"`
-	Values []float32 `json:"values"`
-}
-
-// HeatmapSize is the largest side of a Heatmap.
-const HeatmapSize = 28
-
 // StageResult is what an engine measured and saw at one stage.
 type StageResult struct {
 	Stage
 	Ms      float64  `json:"ms"`                // time spent in this stage (GPU time where the engine has it)
-	Heatmap *Heatmap `json:"heatmap,omitempty"` // nil unless the engine was asked to inspect
+	Heatmap *Heatmap `json:"heatmap,omitempty"` // the first image's, nil unless the engine was asked to inspect
+	// Heatmaps are every image's, in batch order (Heatmaps[0] is
+	// Heatmap); nil unless the engine was asked to inspect.
+	Heatmaps []*Heatmap `json:"heatmaps,omitempty"`
 	// Blocks are a layer's blocks, measured like the layer. They shadow
 	// Stage.Blocks (the same blocks without timings) in JSON.
 	Blocks []StageResult `json:"blocks,omitempty"`

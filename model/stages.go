@@ -1,5 +1,10 @@
 package model
 
+import (
+	"fmt"
+	"strings"
+)
+
 // StageKind says what a stage of the inspector table computes.
 type StageKind string
 
@@ -28,6 +33,9 @@ type Stage struct {
 	Blocks     []Stage `json:"blocks,omitempty"`
 	Stride     int     `json:"stride,omitempty"`
 	Downsample bool    `json:"downsample,omitempty"`
+	// Path is a block's computation, main branch then shortcut:
+	// "1×1 → 3×3 → 1×1, + 1×1/2 conv shortcut → add → ReLU" (BlockPath).
+	Path string `json:"path,omitempty"`
 	// Out is the Program tensor the row shows.
 	Out int `json:"-"`
 }
@@ -61,4 +69,39 @@ func Totals(stages []Stage) (params, macs int64) {
 		macs += s.MACs
 	}
 	return
+}
+
+// BlockPath describes what a block computes, from its convs: the main
+// branch's convs in order (kernel, "/2" when strided, "g32" when
+// grouped), the shortcut it adds (the block's input, or the downsample's
+// conv), then the add and the ReLU, e.g.
+// "1×1 → 3×3 → 1×1 + identity → add → ReLU" or
+// "1×1/2 → 3×3 → 1×1 + 1×1/2 conv (downsample) → add → ReLU".
+func BlockPath(b Block) string {
+	var s strings.Builder
+	for i, c := range b.Convs {
+		if i > 0 {
+			s.WriteString(" → ")
+		}
+		s.WriteString(convLabel(c))
+	}
+	if b.Downsample != nil {
+		s.WriteString(" + " + convLabel(*b.Downsample) + " conv (downsample)")
+	} else {
+		s.WriteString(" + identity")
+	}
+	s.WriteString(" → add → ReLU")
+	return s.String()
+}
+
+// convLabel is a conv's kernel, stride and groups: "3×3", "1×1/2", "3×3 g32".
+func convLabel(c Conv) string {
+	l := fmt.Sprintf("%d×%d", c.Kernel, c.Kernel)
+	if c.Stride > 1 {
+		l += fmt.Sprintf("/%d", c.Stride)
+	}
+	if c.Groups > 1 {
+		l += fmt.Sprintf(" g%d", c.Groups)
+	}
+	return l
 }

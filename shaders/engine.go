@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gogpu/wgpu"
 	"github.com/residual-webgpu/residual/model"
 	"github.com/residual-webgpu/residual/model/weights"
 )
@@ -382,35 +381,15 @@ func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model
 			segs[i+1].ds = append(segs[i+1].ds, dispatch{k: st.k, bg: st.bg, x: st.x, y: st.y, z: 1})
 		}
 	}
-	var inspect *wgpu.Buffer
-	regions := map[int]int{} // storage tensor → float offset of its copy in inspect
 	if opt.Inspect {
-		total := 0
-		for t := range prog.Tensors {
-			a := acts[t]
-			if _, done := regions[a.slot]; done || len(p.taps[t]) == 0 {
-				continue
-			}
-			regions[a.slot] = total
-			n := a.floats(1)
-			total += n
-			sg := &segs[p.writer[a.slot]]
-			sg.copies = append(sg.copies, copyOp{src: p.act(a.slot), dst: nil, dstOff: uint64(4 * regions[a.slot]), size: uint64(4 * n)})
-		}
-		var err error
-		if inspect, err = d.newBuffer("inspect", uint64(4*total), wgpu.BufferUsageMapRead|wgpu.BufferUsageCopyDst); err != nil {
-			return nil, err
-		}
-		defer inspect.Release()
-		for i := range segs {
-			for j := range segs[i].copies {
-				segs[i].copies[j].dst = inspect
-			}
-		}
+		p.heat.record(p, segs)
 	}
 	logitBytes := uint64(4 * p.b * p.classes)
 	last := &segs[len(segs)-1]
 	last.copies = append(last.copies, copyOp{src: p.act(acts[prog.Output].slot), dst: p.staging, size: logitBytes})
+	if opt.Inspect {
+		last.copies = append(last.copies, p.heat.readCopies()...)
+	}
 
 	timed := false
 	if opt.Profile {
@@ -474,15 +453,14 @@ func (p *plan) run(ctx context.Context, src input, opt model.RunOptions) (*model
 		}
 	}
 	if opt.Inspect {
-		data, err := readback(ctx, inspect, int(inspect.Size()/4))
+		data, err := readback(ctx, p.heat.read, p.heat.floats)
 		if err != nil {
 			return nil, err
 		}
+		hs := p.heat.heatmaps(data, p.b)
 		for t, refs := range p.taps {
-			a := acts[t]
 			for _, r := range refs {
-				off := regions[a.slot]
-				res.Row(r).Heatmap = heatmapNHWC(data[off:off+a.floats(1)], a.c, a.pad, a.h, a.w)
+				res.Row(r).SetHeatmaps(hs[acts[t].slot])
 			}
 		}
 	}
@@ -498,22 +476,4 @@ func (p *plan) inputTime(res *model.Result, sg segment, ms float64) {
 	for _, r := range p.taps[p.prog.Input] {
 		res.AddTime(r.Stage, r.Block, ms)
 	}
-}
-
-// heatmapNHWC summarises one image's channels-last activation (pad
-// zeros after each pixel's c values) as cpu's engine does: a spatial map
-// of the channel mean, or a strip of the values of a vector.
-func heatmapNHWC(data []float32, c, pad, h, w int) *model.Heatmap {
-	if h == 1 && w == 1 {
-		return model.MakeHeatmap(data[:c], 1, 1, c)
-	}
-	mean := make([]float32, h*w)
-	for p := range mean {
-		var s float64
-		for _, v := range data[p*(c+pad) : p*(c+pad)+c] {
-			s += float64(v)
-		}
-		mean[p] = float32(s / float64(c))
-	}
-	return model.MakeHeatmap(mean, 1, h, w)
 }

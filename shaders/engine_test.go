@@ -119,10 +119,28 @@ func checkResult(t *testing.T, name string, got, want *model.Result, opt model.R
 		if opt.Inspect && (s.Heatmap == nil || len(s.Heatmap.Values) != s.Heatmap.W*s.Heatmap.H) {
 			t.Fatalf("%s: stage %s has no heatmap", name, s.Name)
 		}
+		if opt.Inspect && (len(s.Heatmaps) != len(want.Logits) || s.Heatmaps[0] != s.Heatmap) {
+			t.Fatalf("%s: stage %s has %d heatmaps for %d images", name, s.Name, len(s.Heatmaps), len(want.Logits))
+		}
 		if opt.Inspect && s.Kind != model.KindConv && w.Heatmap != nil {
-			// conv1's GPU output already has the ReLU applied; the rest match.
-			compare(t, name+" heatmap "+s.Name, &model.Tensor{Shape: []int{len(s.Heatmap.Values)}, Data: s.Heatmap.Values},
-				&model.Tensor{Shape: []int{len(w.Heatmap.Values)}, Data: w.Heatmap.Values}, 1e-3)
+			// conv1's GPU output already has the ReLU applied; the rest
+			// match, every image's, range and strongest channel too.
+			for j := range w.Heatmaps {
+				if d := model.HeatmapDiff(s.Heatmaps[j], w.Heatmaps[j], 1e-3); d != "" {
+					t.Errorf("%s: stage %s, image %d: %s", name, s.Name, j, d)
+				}
+			}
+		}
+		for k, blk := range s.Blocks {
+			if opt.Inspect && len(blk.Heatmaps) == len(w.Blocks[k].Heatmaps) && len(blk.Heatmaps) > 0 {
+				for j := range w.Blocks[k].Heatmaps {
+					if d := model.HeatmapDiff(blk.Heatmaps[j], w.Blocks[k].Heatmaps[j], 1e-3); d != "" {
+						t.Errorf("%s: block %s, image %d: %s", name, blk.Name, j, d)
+					}
+				}
+			} else if opt.Inspect {
+				t.Errorf("%s: block %s: %d heatmaps, cpu %d", name, blk.Name, len(blk.Heatmaps), len(w.Blocks[k].Heatmaps))
+			}
 		}
 	}
 	if opt.Profile && total <= 0 {

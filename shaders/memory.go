@@ -6,13 +6,12 @@ import (
 )
 
 // Memory is what a plan (one model at one input size) holds on the GPU,
-// in bytes, while it exists; every run reuses it. Runs with
-// RunOptions.Inspect also make a temporary buffer of Inspect bytes.
+// in bytes, while it exists; every run reuses it.
 type Memory struct {
 	Weights     uint64 // packed int8 weights, per-channel scales and biases, conv shapes
 	Activations uint64 // the activation arena: buffers reused by liveness
 	Scratch     uint64 // input bytes, normalisation table, readback buffers
-	Inspect     uint64 // the temporary copy of every stage's output (first image), Inspect runs only
+	Inspect     uint64 // the heatmaps' reductions of every image and their readback (heatmap.wgsl), written by Inspect runs only
 	// LargestActivation is the largest single tensor of a run (the input,
 	// a conv's or a pool's output), for the whole batch. The arena is
 	// bounded by a few of these: TestPlanMemory checks Activations +
@@ -20,7 +19,7 @@ type Memory struct {
 	LargestActivation uint64
 }
 
-// Total is the plan's peak: everything but the Inspect copy.
+// Total is the plan's peak: everything but the heatmaps' buffers.
 func (m Memory) Total() uint64 { return m.Weights + m.Activations + m.Scratch }
 
 // String sums the memory up for people, in MiB.
@@ -64,15 +63,9 @@ func (p *plan) measure() {
 	for _, b := range p.scratch() {
 		m.Scratch += b.Size()
 	}
-	// Every tensor lives in its storage; a stage row's is copied once
-	// when inspecting, one image's worth.
-	copied := map[int]bool{}
-	for t, a := range p.lay.acts {
+	for _, a := range p.lay.acts {
 		m.LargestActivation = max(m.LargestActivation, uint64(4*a.floats(p.b)))
-		if len(p.taps[t]) > 0 && !copied[a.slot] {
-			copied[a.slot] = true
-			m.Inspect += uint64(4 * a.floats(1))
-		}
 	}
+	m.Inspect = p.heat.bytes()
 	p.mem = m
 }

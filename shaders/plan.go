@@ -33,9 +33,10 @@ type plan struct {
 	norm    step  // the preprocessing dispatch (RunImage), writing the input tensor
 	normErr error // why the model's preprocessing cannot run on the GPU
 
-	cam    *camPlan // class activation maps (RunOptions.CAM)
-	camErr error    // why there are none
-	fcW    bufRef   // the fc's weights and epilogue, which the CAM kernel reads too
+	heat   *heatPlan // the inspector's heatmaps (RunOptions.Inspect)
+	cam    *camPlan  // class activation maps (RunOptions.CAM)
+	camErr error     // why there are none
+	fcW    bufRef    // the fc's weights and epilogue, which the CAM kernel reads too
 	fcE    bufRef
 
 	slots []slot // the ops' dispatches grouped by stage row, in program order
@@ -345,6 +346,10 @@ func buildPlan(d *Device, m *weights.Model, b, h, w int, dry bool) (*plan, error
 	} else if p.cam, err = p.planCAM(tap, p.fcW, p.fcE, bl.m.Meta.Scheme == weights.F32); err != nil {
 		return nil, err
 	}
+	// So are the heatmaps' kernels.
+	if p.heat, err = p.planHeat(align); err != nil {
+		return nil, err
+	}
 	if dry {
 		d.report(stepName, total, total)
 		return p, nil // nothing to free: no buffer was made
@@ -451,6 +456,9 @@ func (p *plan) allocate(bl *builder) error {
 			return fmt.Errorf("normalize: %w", err)
 		}
 	}
+	if err := p.heat.allocate(p); err != nil {
+		return err
+	}
 	for si := range p.slots {
 		for ti := range p.slots[si].steps {
 			st := &p.slots[si].steps[ti]
@@ -490,6 +498,7 @@ func (p *plan) close() {
 	if p.norm.bg != nil {
 		p.norm.bg.Release()
 	}
+	p.heat.release()
 	for _, b := range append(append(p.weights, p.acts...), p.ep, p.params, p.staging, p.probe, p.pix, p.lut) {
 		if b != nil {
 			b.Release()

@@ -219,9 +219,7 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions)
 	}
 	var feats []float32
 	for i := range b {
-		o := opt
-		o.Inspect = opt.Inspect && i == 0 // the inspector shows the first image
-		logits, f, err := e.image(ctx, one, x.Images(i, i+1), res, o, tap.Features)
+		logits, f, err := e.image(ctx, one, x.Images(i, i+1), res, opt, tap.Features)
 		if err != nil {
 			return nil, err
 		}
@@ -262,8 +260,9 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 			return
 		}
 		h := model.TensorHeatmap(p.Tensors[t].Shape, k.ReadF32(at[t], size(t)/4))
-		for _, r := range taps[t] {
-			res.Row(r).Heatmap = h
+		for _, r := range taps[t] { // this image's, after the images before it
+			row := res.Row(r)
+			row.SetHeatmaps(append(row.Heatmaps, h))
 		}
 	}
 	show(p.Input)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -40,7 +41,8 @@ func TestRunSplitsLargeBatches(t *testing.T) {
 	}
 	for i, s := range split.Stages {
 		if fmt.Sprint(s.Stage) != fmt.Sprint(whole.Stages[i].Stage) || s.Ms <= 0 && s.MACs > 0 ||
-			fmt.Sprint(s.Heatmap) != fmt.Sprint(whole.Stages[i].Heatmap) {
+			!reflect.DeepEqual(s.Heatmap, whole.Stages[i].Heatmap) || len(s.Heatmaps) != 5 ||
+			!reflect.DeepEqual(s.Heatmaps, whole.Stages[i].Heatmaps) {
 			t.Errorf("stage %s: %v %g ms, whole batch %v", s.Name, s.Shape, s.Ms, whole.Stages[i].Shape)
 		}
 	}

@@ -68,10 +68,14 @@ func (e *Engine) run(ctx context.Context, p *model.Program, x *model.Tensor, opt
 	taps := p.Taps()
 	vals := make([]*model.Tensor, len(p.Tensors))
 	show := func(t int) {
+		var hs []*model.Heatmap
+		if opt.Inspect && len(taps[t]) > 0 {
+			hs = model.TensorHeatmaps(vals[t].Shape, vals[t].Data)
+		}
 		for _, r := range taps[t] {
 			row := res.Row(r)
 			if opt.Inspect {
-				row.Heatmap = model.TensorHeatmap(vals[t].Shape, vals[t].Data)
+				row.SetHeatmaps(hs)
 			}
 			if trace != nil {
 				trace(row.Name, vals[t])
