@@ -158,19 +158,23 @@ func (in *Inspector) heatmapCell(r stageRow) goapp.UI {
 		return goapp.Span().Class("muted").Aria("hidden", true).Text("–")
 	}
 	open := in.large == r.Name
-	return goapp.Button().Type("button").Class("heat-btn").ID("heat-btn-"+r.Name).
-		Aria("pressed", strconv.FormatBool(open)).Aria("controls", "heat-large").Title("Show large").
-		OnClick(func(ctx goapp.Context, e goapp.Event) {
-			if open {
-				in.large = ""
-				return
-			}
-			in.large, in.image = r.Name, 0
-			ctx.Defer(func(goapp.Context) {
-				revealElement("heat-large")
-				focusElement("heat-large")
-			})
-		}).Body(
+	btn := goapp.Button().Type("button").Class("heat-btn").ID("heat-btn-"+r.Name).
+		Aria("pressed", strconv.FormatBool(open)).Title("Show large")
+	if in.large != "" {
+		// Only while the large view exists: aria-controls must name an element.
+		btn = btn.Aria("controls", "heat-large")
+	}
+	return btn.OnClick(func(ctx goapp.Context, e goapp.Event) {
+		if open {
+			in.large = ""
+			return
+		}
+		in.large, in.image = r.Name, 0
+		ctx.Defer(func(goapp.Context) {
+			revealElement("heat-large")
+			focusElement("heat-large")
+		})
+	}).Body(
 		goapp.Img().Class("heat").Src(r.Heatmap).Width(28).Height(28).
 			Alt("heatmap of " + r.Name + "'s mean activation; show it large"),
 	)
