@@ -3,6 +3,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"syscall/js"
@@ -210,13 +211,29 @@ func openModelCache() js.Value {
 
 // loadModelBytes returns the weight file at url: from Cache Storage when
 // it is there (no network at all), else downloaded and put into the cache
-// while it streams in. progress sees the bytes so far after every chunk
-// (the progress bar; the header, to compile the GPU pipelines meanwhile).
-func loadModelBytes(url string, progress func(data []byte, total int64, cached bool)) (data []byte, cached bool, err error) {
+// while it streams in. progress sees the file's first bytes as far as
+// they are known (the header, to compile the GPU pipelines meanwhile) and
+// the bytes so far (the progress bar). A worker does it
+// (loadInWorker), off the page's thread; where none starts, the page
+// does (loadModelBytesHere).
+func loadModelBytes(url string, progress func(head []byte, loaded, total int64, cached bool)) (data []byte, cached bool, err error) {
+	data, cached, err = loadInWorker(url, progress)
+	if !errors.Is(err, errNoFetchWorker) {
+		return data, cached, err
+	}
+	js.Global().Get("console").Call("warn", "residual: "+err.Error()+"; the page downloads the weights itself")
+	return loadModelBytesHere(url, progress)
+}
+
+// loadModelBytesHere is loadModelBytes on the page's thread.
+func loadModelBytesHere(url string, progress func(head []byte, loaded, total int64, cached bool)) (data []byte, cached bool, err error) {
+	each := func(cached bool) func([]byte, int64) {
+		return func(d []byte, t int64) { progress(d, int64(len(d)), t, cached) }
+	}
 	cache := openModelCache()
 	if cache.Truthy() {
 		if hit, err := webio.Await(cache.Call("match", url)); err == nil && hit.Truthy() {
-			data, err := webio.ReadBody(url, hit, maxModelBytes, func(d []byte, t int64) { progress(d, t, true) })
+			data, err := webio.ReadBody(url, hit, maxModelBytes, each(true))
 			if err == nil {
 				return data, true, nil
 			}
@@ -237,7 +254,7 @@ func loadModelBytes(url string, progress func(data []byte, total int64, cached b
 		// failed download rejects the put and leaves no partial entry.
 		put = cache.Call("put", url, resp.Call("clone"))
 	}
-	data, err = webio.ReadBody(url, resp, maxModelBytes, func(d []byte, t int64) { progress(d, t, false) })
+	data, err = webio.ReadBody(url, resp, maxModelBytes, each(false))
 	if err != nil {
 		return nil, false, fmt.Errorf("download %w", err)
 	}

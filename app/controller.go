@@ -41,9 +41,10 @@ import (
 // Cache Storage in the browser.
 type modelStore interface {
 	// load returns the file at url: from the store when it is there
-	// (cached), else downloaded and stored. progress sees the bytes so
-	// far after every chunk.
-	load(url string, progress func(data []byte, total int64, cached bool)) (data []byte, cached bool, err error)
+	// (cached), else downloaded and stored. progress sees, as they come,
+	// the file's first bytes as far as they are known (at least its
+	// header, once that has come) and the count of bytes so far.
+	load(url string, progress func(head []byte, loaded, total int64, cached bool)) (data []byte, cached bool, err error)
 	// forget removes the file at url from the store.
 	forget(url string) error
 }

@@ -39,19 +39,18 @@ func (c *controller) gpuUsable() bool { return c.gpu.Available && c.d.engines.gp
 func (c *controller) loadModel(url, file string) {
 	var last time.Time
 	headRead := false
-	progress := func(data []byte, total int64, cached bool) {
+	progress := func(head []byte, loaded, total int64, cached bool) {
 		// A cached file's chunks come as fast as they are read: without
 		// a break the whole read is one task of seconds, and the page
 		// neither paints nor takes input.
 		c.breathe()
 		if !headRead {
 			// The header is in: the GPU can compile while the rest downloads.
-			head, err := weights.DecodeHeader(file, data)
+			h, err := weights.DecodeHeader(file, head)
 			if headRead = !errors.Is(err, safetensors.ErrShortPrefix); err == nil {
-				c.update(func() { c.head = head; c.replan(); c.precompile() })
+				c.update(func() { c.head = h; c.replan(); c.precompile() })
 			}
 		}
-		loaded := int64(len(data))
 		// One update per 100 ms: each is a render.
 		if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || loaded == total {
 			last = now

@@ -143,7 +143,7 @@ func setup() (cleanup func(), err error) {
 // directory (the repository's own web/ is left as it is).
 func stageWeb(web, modelPath string) error {
 	src := filepath.Join(env.repo, "web")
-	for _, name := range []string{"app.css", "icon.svg", "icon-192.png", "icon-512.png", "convert-worker.js"} {
+	for _, name := range []string{"app.css", "icon.svg", "icon-192.png", "icon-512.png", "convert-worker.js", "fetch-worker.js"} {
 		if err := copyFile(filepath.Join(src, name), filepath.Join(web, name)); err != nil {
 			return err
 		}

@@ -20,6 +20,8 @@ const (
 	// kernelsFile is the wasm SIMD kernel module, the CPU engine's.
 	kernelsFile = "kernels.wasm"
 	styleFile   = "app.css"
+	// fetchWorker downloads the weight file off the page's thread.
+	fetchWorker = "fetch-worker.js"
 	iconSVG     = "icon.svg"
 	icon192     = "icon-192.png"
 	icon512     = "icon-512.png"
@@ -88,7 +90,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 	}
 	samples, _ := fs.Glob(static.root.FS(), samplesGl)
 	sort.Strings(samples)
-	precached := append([]string{wasmFile, kernelsFile, styleFile, iconSVG, icon192, icon512}, samples...)
+	precached := append([]string{wasmFile, kernelsFile, fetchWorker, styleFile, iconSVG, icon192, icon512}, samples...)
 	for _, name := range precached {
 		if _, err := static.root.Stat(name); err != nil {
 			// The page still works; the worker's precache (all or nothing)
@@ -112,7 +114,7 @@ func newServer(webDir string, opts ...option) (*server, error) {
 		// Content-Length of a gzipped wasm would be the compressed one.
 		wasmLen = strconv.FormatInt(fi.Size(), 10)
 	}
-	cacheable := []string{"/web/" + kernelsFile}
+	cacheable := []string{"/web/" + kernelsFile, "/web/" + fetchWorker}
 	for _, s := range samples {
 		cacheable = append(cacheable, "/web/"+s)
 	}

@@ -49,6 +49,7 @@ func newFixture(t testing.TB) *fixture {
 	files := map[string][]byte{
 		"app.wasm":                f.wasm,
 		"kernels.wasm":            []byte("\x00asm\x01\x00\x00\x00"),
+		"fetch-worker.js":         []byte("self.onmessage = () => {};\n"),
 		"app.css":                 []byte("body { color: red }\n"),
 		"icon.svg":                []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`),
 		"icon-192.png":            []byte("\x89PNG\r\n\x1a\nfake"),

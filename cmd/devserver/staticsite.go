@@ -81,7 +81,7 @@ func writeStaticSite(webDir, dir string) ([]string, error) {
 // wasm and at least one weight file are required; so are the files the
 // service worker precaches, since one missing URL leaves its cache empty.
 func siteFiles(root *os.Root) ([]string, error) {
-	required := []string{wasmFile, kernelsFile, styleFile, iconSVG, icon192, icon512}
+	required := []string{wasmFile, kernelsFile, fetchWorker, styleFile, iconSVG, icon192, icon512}
 	for _, name := range required {
 		if err := regularFile(root, name); err != nil {
 			hint := ""

@@ -25,7 +25,7 @@ func TestStaticSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"app.wasm", "kernels.wasm", "app.css", "icon.svg", "icon-192.png", "icon-512.png", "app.wasm.gz", "samples/cat.jpg", "models/m.safetensors"}
+	want := []string{"app.wasm", "kernels.wasm", "fetch-worker.js", "app.css", "icon.svg", "icon-192.png", "icon-512.png", "app.wasm.gz", "samples/cat.jpg", "models/m.safetensors"}
 	if strings.Join(files, " ") != strings.Join(want, " ") {
 		t.Errorf("published %q, want %q", files, want)
 	}
@@ -69,7 +69,7 @@ func TestStaticSite(t *testing.T) {
 	if err := json.Unmarshal(m[1], &cached); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []string{"/", "/app.js", "/wasm_exec.js", "/web/app.wasm", "/web/app.css", "/web/icon-192.png", "/web/samples/cat.jpg"} {
+	for _, u := range []string{"/", "/app.js", "/wasm_exec.js", "/web/app.wasm", "/web/fetch-worker.js", "/web/app.css", "/web/icon-192.png", "/web/samples/cat.jpg"} {
 		if !contains(cached, u) {
 			t.Errorf("worker does not precache %s: %q", u, cached)
 		}
