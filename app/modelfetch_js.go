@@ -117,6 +117,12 @@ func loadInWorker(url string, progress func(head []byte, loaded, total int64, ca
 					js.CopyBytesToGo(data[off:end], u8.New(buf, off, end-off))
 					breatheWith(yieldToBrowser)
 				}
+				// Free the 25 MB now: until the Go GC finalizes buf, the
+				// JS buffer stays referenced. Transferring it to a new,
+				// empty buffer detaches it and releases its bytes.
+				if buf.Get("transfer").Type() == js.TypeFunction {
+					buf.Call("transfer", 0)
+				}
 				return data, cached, nil
 			}
 		}
