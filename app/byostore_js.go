@@ -58,11 +58,7 @@ func convertInWorker(ckpt fileHandle, labels *fileHandle, step func(int)) (rep b
 		return nil
 	})
 	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		args[0].Call("preventDefault")
-		text := "the converter's worker failed"
-		if m := args[0].Get("message"); m.Type() == js.TypeString {
-			text += ": " + m.String()
-		}
+		text := workerFailure(args[0], "the converter's worker")
 		select {
 		case ch <- msg{kind: "error", text: text}:
 		default:

@@ -60,11 +60,7 @@ func loadInWorker(url string, progress func(head []byte, loaded, total int64, ca
 		return nil
 	})
 	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		args[0].Call("preventDefault")
-		text := "the download worker failed"
-		if m := args[0].Get("message"); m.Type() == js.TypeString {
-			text += ": " + m.String()
-		}
+		text := workerFailure(args[0], "the download worker")
 		select {
 		case endCh <- message{kind: "worker-error", v: js.ValueOf(text)}:
 		default:
@@ -127,4 +123,15 @@ func loadInWorker(url string, progress func(head []byte, loaded, total int64, ca
 			}
 		}
 	}
+}
+
+// workerFailure says what a Worker's error event reports ("<who> failed:
+// <message>"), and keeps the browser from also logging it as uncaught.
+func workerFailure(ev js.Value, who string) string {
+	ev.Call("preventDefault")
+	text := who + " failed"
+	if m := ev.Get("message"); m.Type() == js.TypeString {
+		text += ": " + m.String()
+	}
+	return text
 }
