@@ -232,9 +232,9 @@ func (p *ModelsPanel) layerTable(r *byo.Report) goapp.UI {
 			goapp.TBody().Body(goapp.Range(r.PerLayer).Slice(func(i int) goapp.UI {
 				l := r.PerLayer[i]
 				return goapp.Tr().Body(
-					goapp.Th().Scope("row").Text(l.Name), goapp.Td().Text(strconv.Itoa(l.Params)),
-					goapp.Td().Text(strconv.Itoa(l.Bytes)), goapp.Td().Text(fmt.Sprintf("%.2e", l.MaxErr)),
-					goapp.Td().Text(fmt.Sprintf("%.2e", l.MeanErr)),
+					goapp.Th().Scope("row").Text(l.Name), goapp.Td().Class("num").Text(formatCount(int64(l.Params))),
+					goapp.Td().Class("num").Text(formatBytes(int64(l.Bytes))), goapp.Td().Class("num").Text(fmt.Sprintf("%.1e", l.MaxErr)),
+					goapp.Td().Class("num").Text(fmt.Sprintf("%.1e", l.MeanErr)),
 				)
 			})),
 		),
