@@ -91,6 +91,7 @@ type Kernels struct {
 	m       module
 	next    uint32              // the first free byte
 	free    map[uint32][]uint32 // released blocks by size, for reuse
+	blocks  map[uint32]uint32   // the size of each block in use, by address
 	ctl     uint32              // the control block
 	stats   uint32              // stats' 2 floats a part
 	parts   int                 // instances
@@ -115,7 +116,7 @@ func load(ctx context.Context, wasm []byte, workers int, workerURL string) (*Ker
 	if err != nil {
 		return nil, fmt.Errorf("wasmsimd: %w", err)
 	}
-	k := &Kernels{m: m, next: m.heapBase(), free: map[uint32][]uint32{}, buf: make([]byte, 4*(ctlWords-ctlParts))}
+	k := &Kernels{m: m, next: m.heapBase(), free: map[uint32][]uint32{}, blocks: map[uint32]uint32{}, buf: make([]byte, 4*(ctlWords-ctlParts))}
 	r, err := m.callInt(ctx, "relaxed")
 	if err != nil {
 		m.close()
@@ -194,13 +195,25 @@ func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
 	return nil
 }
 
-// Alloc reserves n bytes, 16-aligned, growing the memory as needed; a
-// block of the same size released by Free is reused first (a ResNet's
-// activations come in few sizes).
+// Alloc reserves n bytes, 16-aligned, growing the memory as needed. A
+// block released by Free is reused first: one of the same size, else the
+// smallest of up to twice the size (a ResNet's activations come in few
+// sizes, and one of a size seen only once, such as the warm-up's, would
+// otherwise never be used again).
 func (k *Kernels) Alloc(n int) (uint32, error) {
-	if l := k.free[uint32(n)]; len(l) > 0 {
-		k.free[uint32(n)] = l[:len(l)-1]
-		return l[len(l)-1], nil
+	size := uint32(n)
+	if l := k.free[size]; len(l) == 0 {
+		for s, l := range k.free {
+			if len(l) > 0 && s > uint32(n) && uint64(s) <= 2*uint64(n) && (size == uint32(n) || s < size) {
+				size = s
+			}
+		}
+	}
+	if l := k.free[size]; len(l) > 0 {
+		p := l[len(l)-1]
+		k.free[size] = l[:len(l)-1]
+		k.blocks[p] = size
+		return p, nil
 	}
 	p := (k.next + 15) &^ 15
 	end := uint64(p) + uint64(n)
@@ -213,11 +226,20 @@ func (k *Kernels) Alloc(n int) (uint32, error) {
 		}
 	}
 	k.next = uint32(end)
+	k.blocks[p] = uint32(n)
 	return p, nil
 }
 
-// Free releases a block of n bytes from Alloc for reuse.
-func (k *Kernels) Free(p uint32, n int) { k.free[uint32(n)] = append(k.free[uint32(n)], p) }
+// Free releases a block from Alloc (n is the size asked for; the block
+// may be larger) for reuse.
+func (k *Kernels) Free(p uint32, n int) {
+	size, ok := k.blocks[p]
+	if !ok {
+		size = uint32(n)
+	}
+	delete(k.blocks, p)
+	k.free[size] = append(k.free[size], p)
+}
 
 // MaxPool runs the module's maxpool (see kernels.c).
 func (k *Kernels) MaxPool(ctx context.Context, in uint32, c, h, w, kernel, stride, pad, oh, ow int, out uint32) error {

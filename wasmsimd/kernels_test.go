@@ -421,3 +421,46 @@ func realBatch(t *testing.T) (*weights.Model, *model.Tensor, []string) {
 	}
 	return m, x, files
 }
+
+// TestAllocReuse holds the module's allocator to reusing released
+// blocks: the same size first, else a larger one of up to twice the size
+// (so that a run at a new input size reuses the last size's activations
+// instead of growing the memory), whose true size Free files it under.
+func TestAllocReuse(t *testing.T) {
+	ctx := context.Background()
+	k, err := load(ctx, buildKernels(t), 1, workerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	alloc := func(n int) uint32 {
+		t.Helper()
+		p, err := k.Alloc(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := alloc(2000)
+	k.Free(a, 2000)
+	if b := alloc(1500); b != a {
+		t.Errorf("a 1500-byte block at %d, want the released 2000-byte one at %d", b, a)
+	}
+	k.Free(a, 1500) // filed under its true size, 2000
+	if b := alloc(2000); b != a {
+		t.Errorf("a 2000-byte block at %d, want the released one at %d", b, a)
+	}
+	k.Free(a, 2000)
+	if b := alloc(900); b == a {
+		t.Error("a 900-byte request took a block more than twice its size")
+	}
+	end := k.next
+	for range 3 { // a steady state: alloc and free the same sizes, no growth
+		p, q := alloc(2000), alloc(1200)
+		k.Free(p, 2000)
+		k.Free(q, 1200)
+	}
+	if k.next-end > 2000+1200+32 {
+		t.Errorf("the heap grew by %d bytes over three identical rounds", k.next-end)
+	}
+}
