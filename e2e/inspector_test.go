@@ -18,9 +18,19 @@ import (
 // for each of the two images, image 2's unlike image 1's. Escape closes
 // it and gives the focus back; on a 390 px phone the open view does not
 // spill sideways. Screenshot: test-output/e2e/inspector-large.png.
+//
+// The same on the CPU engine (the wasm SIMD kernels), whose maps come
+// from model.TensorHeatmaps: inspector-large-cpu.png.
 func TestInspectorLarge(t *testing.T) {
-	b := newBrowser(t, true, 12*time.Minute)
-	b.navigate("/?engine=gpu")
+	for _, engine := range []string{"gpu", "cpu"} {
+		t.Run(engine, func(t *testing.T) { inspectLarge(t, engine) })
+	}
+}
+
+// inspectLarge is TestInspectorLarge on one engine (?engine=).
+func inspectLarge(t *testing.T, engine string) {
+	b := newBrowser(t, engine == "gpu", 12*time.Minute)
+	b.navigate("/?engine=" + engine)
 	b.waitForModel(loadTimeout)
 	b.drop(fileFrom(t, "testdata/photos/chelsea.png", "chelsea.png", "image/png"),
 		fileFrom(t, "testdata/photos/coffee.png", "coffee.png", "image/png"))
@@ -30,8 +40,8 @@ func TestInspectorLarge(t *testing.T) {
 			document.querySelectorAll('#predictions .image-card').length === 2 &&
 			document.querySelector('#stages')?.dataset.measured === 'yes';
 	})()`, runTimeout)
-	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); engineOf(badge) != "gpu" {
-		t.Fatalf("answered on %q, want the GPU engine (?engine=gpu)", badge)
+	if badge := eval[string](b, `document.querySelector('#engine-badge')?.textContent || ''`); engineOf(badge) != engine {
+		t.Fatalf("answered on %q, want the %s engine (?engine=%s)", badge, engine, engine)
 	}
 	if c := eval[string](b, `document.querySelector('#stages-caption').textContent`); strings.Contains(c, "first image") {
 		t.Errorf("caption %q still says the heatmaps are the first image's", c)
@@ -91,7 +101,11 @@ func TestInspectorLarge(t *testing.T) {
 	b.waitFor("image 2's map", `(() => { const f = document.querySelector('#heat-large');
 		return f.querySelector('.heat-mean img').src !== `+jsString(before)+` && f.querySelector('h3').textContent.includes('coffee.png'); })()`, 10*time.Second)
 	eval[bool](b, `(document.querySelector('#heat-large').scrollIntoView(), true)`)
-	b.shot("inspector-large")
+	if engine == "gpu" {
+		b.shot("inspector-large")
+	} else {
+		b.shot("inspector-large-" + engine)
+	}
 	b.axe(axeSource(t), "the inspector's large view")
 
 	// Escape closes it and refocuses the heatmap that opened it.
