@@ -26,8 +26,8 @@ type Prediction struct {
 // StageResult is what an engine measured and saw at one stage.
 type StageResult struct {
 	Stage
-	Ms      float64  `json:"ms"`                // time spent in this stage (GPU time where the engine has it)
-	Heatmap *Heatmap `json:"heatmap,omitempty"` // the first image's, nil unless the engine was asked to inspect
+	Ms      float64  `json:"ms"` // time spent in this stage (GPU time where the engine has it)
+	Heatmap *Heatmap `json:"-"`  // the first image's, nil unless the engine was asked to inspect (JSON has it as heatmaps[0])
 	// Heatmaps are every image's, in batch order (Heatmaps[0] is
 	// Heatmap); nil unless the engine was asked to inspect.
 	Heatmaps []*Heatmap `json:"heatmaps,omitempty"`
