@@ -226,15 +226,14 @@ func (p *ModelsPanel) layerTable(r *byo.Report) goapp.UI {
 		goapp.Table().Class("block-table").ID("report-layers").Body(
 			goapp.THead().Body(goapp.Tr().Body(
 				goapp.Th().Scope("col").Text("Layer"), goapp.Th().Scope("col").Text("Parameters"),
-				goapp.Th().Scope("col").Text("Bytes"), goapp.Th().Scope("col").Text("Max |error|"),
-				goapp.Th().Scope("col").Text("Mean |error|"),
+				goapp.Th().Scope("col").Text("|error| max / mean"),
 			)),
 			goapp.TBody().Body(goapp.Range(r.PerLayer).Slice(func(i int) goapp.UI {
 				l := r.PerLayer[i]
 				return goapp.Tr().Body(
-					goapp.Th().Scope("row").Text(l.Name), goapp.Td().Class("num").Text(formatCount(int64(l.Params))),
-					goapp.Td().Class("num").Text(formatBytes(int64(l.Bytes))), goapp.Td().Class("num").Text(fmt.Sprintf("%.1e", l.MaxErr)),
-					goapp.Td().Class("num").Text(fmt.Sprintf("%.1e", l.MeanErr)),
+					goapp.Th().Scope("row").Text(l.Name),
+					goapp.Td().Class("num").Title(formatBytes(int64(l.Bytes))+" stored").Text(formatCount(int64(l.Params))),
+					goapp.Td().Class("num").Text(fmt.Sprintf("%.1e / %.1e", l.MaxErr, l.MeanErr)),
 				)
 			})),
 		),
