@@ -262,6 +262,13 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if err := checkWeightStorage(w, g.F32, g.Cout); err != nil {
 		return convWeights{}, err
 	}
+	q, err := w.Int8() // read now when the model left it in its file
+	if err != nil {
+		return convWeights{}, err
+	}
+	if !g.F32 && len(q) != w.Len() {
+		return convWeights{}, fmt.Errorf("weight %s: %d values for shape %v", w.Name, len(q), w.Shape)
+	}
 	ngp := g.ngp(t)
 	k4 := g.k4()
 	per := 1 // words per entry
@@ -293,7 +300,7 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 						}
 						var word uint32 // one store per word: wasm checks every index
 						for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
-							word |= uint32(uint8(w.I8[base+ci*kk])) << (8 * (ci - c4*4))
+							word |= uint32(uint8(q[base+ci*kk])) << (8 * (ci - c4*4))
 						}
 						cw.words[e] = word
 					}
@@ -309,13 +316,15 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 // per output channel (out).
 func checkWeightStorage(w *weights.Tensor, f32 bool, out int) error {
 	switch {
-	case f32 && w.I8 != nil:
+	case f32 && w.Quantized():
 		return fmt.Errorf("weight %s holds int8 values, but the kernel was built for f32 weights", w.Name)
 	case f32 && len(w.F32) != w.Len():
 		return fmt.Errorf("weight %s: %d floats for shape %v", w.Name, len(w.F32), w.Shape)
-	case !f32 && w.I8 == nil:
+	case !f32 && !w.Quantized():
 		return fmt.Errorf("weight %s holds float32 values, but the kernel was built for int8 weights (set F32 for an f32 weight file)", w.Name)
-	case !f32 && (len(w.Scale) != out || len(w.I8) != w.Len()):
+	case !f32 && len(w.Scale) != out:
+		return fmt.Errorf("weight %s: %d scales for shape %v", w.Name, len(w.Scale), w.Shape)
+	case !f32 && w.I8 != nil && len(w.I8) != w.Len():
 		return fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
 	}
 	return nil

@@ -64,11 +64,18 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 		}
 		return words, ep, nil
 	}
+	q, err := w.Int8() // read now when the model left it in its file
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(q) != w.Len() {
+		return nil, nil, fmt.Errorf("weight %s: %d values for shape %v", w.Name, len(q), w.Shape)
+	}
 	words = make([]uint32, k4*np)
 	for o := 0; o < f.Out; o++ {
 		ep[o], ep[np+o] = w.Scale[o], bias[o]
 		for k := 0; k < f.In; k++ {
-			words[(k/4)*np+o] |= uint32(uint8(w.I8[o*f.In+k])) << (8 * (k % 4))
+			words[(k/4)*np+o] |= uint32(uint8(q[o*f.In+k])) << (8 * (k % 4))
 		}
 	}
 	return words, ep, nil

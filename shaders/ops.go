@@ -36,7 +36,7 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 	if err != nil {
 		return nil, err
 	}
-	g.F32 = w != nil && w.I8 == nil // the weights run as the tensor holds them
+	g.F32 = w != nil && !w.Quantized() // the weights run as the tensor holds them
 	outShape := []int{g.B, g.Cout, g.HO, g.WO}
 	if residual != nil && !slices.Equal(residual.Shape, outShape) {
 		return nil, fmt.Errorf("conv %s: residual shape %v, want %v", c.Name, residual.Shape, outShape)
@@ -163,7 +163,7 @@ func (d *Device) Linear(ctx context.Context, x *model.Tensor, w, b *weights.Tens
 }
 
 func (d *Device) linear(ctx context.Context, x *model.Tensor, w, b *weights.Tensor) (*model.Tensor, error) {
-	f := fcGeom{B: x.Shape[0], In: x.Shape[1], Out: w.Shape[0], F32: w.I8 == nil}
+	f := fcGeom{B: x.Shape[0], In: x.Shape[1], Out: w.Shape[0], F32: !w.Quantized()}
 	words, ep, err := packFC(f, w, b)
 	if err != nil {
 		return nil, fmt.Errorf("linear: %w", err)

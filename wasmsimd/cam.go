@@ -27,7 +27,8 @@ func camTap(p *model.Program, opt model.RunOptions) (model.CAMTap, error) {
 func (e *Engine) cams(one *model.Program, tap model.CAMTap, feats []float32, top [][]model.Prediction) ([][]model.CAM, error) {
 	s := one.Tensors[tap.Features].Shape
 	f := &model.Tensor{Shape: []int{len(top), s[1], s[2], s[3]}, Data: feats}
-	w, b := e.m.Weight(one.Ops[tap.FC].Name)
+	_, b := e.m.Weight(one.Ops[tap.FC].Name)
+	w := e.fc
 	maps, err := cpu.CAMs(f, w, b, top)
 	if err != nil {
 		return nil, fmt.Errorf("wasm-simd engine: %w", err)

@@ -22,6 +22,7 @@ type Engine struct {
 	m       *weights.Model
 	net     model.Net
 	conv    map[string]*packed
+	fc      *weights.Tensor // the classifier's weight, held for CAMs
 	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
 }
 
@@ -132,17 +133,26 @@ func (e *Engine) warm(ctx context.Context) error {
 // pack places one layer's int8 weights, per group, in gemm_i8's panels.
 func (e *Engine) pack(name string, groups int) error {
 	w, b := e.m.Weight(name)
-	if w == nil || b == nil || w.I8 == nil || len(w.Scale) != w.Shape[0] {
+	if w == nil || b == nil || !w.Quantized() || len(w.Scale) != w.Shape[0] {
 		return fmt.Errorf("missing int8 weight, scale or bias")
+	}
+	// Read here when the model left it in its file: the panels are the
+	// only copy this engine keeps.
+	q, err := w.Int8()
+	if err != nil {
+		return err
+	}
+	if len(q) != w.Len() {
+		return fmt.Errorf("%d int8 values for shape %v", len(q), w.Shape)
 	}
 	cout := w.Shape[0]
 	per := w.Len() / cout // inputs per output
 	n := cout / groups
 	pk := &packed{groups: groups, k: per, n: n}
 	for g := range groups {
-		panels := PackI8(w.I8[g*n*per:(g+1)*n*per], n, per)
+		panels := PackI8(q[g*n*per:(g+1)*n*per], n, per)
 		if e.opt.Int8Activations {
-			panels, pk.kp = PackQ8(w.I8[g*n*per:(g+1)*n*per], n, per)
+			panels, pk.kp = PackQ8(q[g*n*per:(g+1)*n*per], n, per)
 		}
 		p, err := e.k.Alloc(len(panels))
 		if err != nil {
@@ -151,7 +161,6 @@ func (e *Engine) pack(name string, groups int) error {
 		e.k.WriteI8(p, panels)
 		pk.w = append(pk.w, p)
 	}
-	var err error
 	if pk.scale, err = e.k.Alloc(4 * cout); err != nil {
 		return err
 	}
@@ -161,6 +170,12 @@ func (e *Engine) pack(name string, groups int) error {
 	e.k.WriteF32(pk.scale, w.Scale)
 	e.k.WriteF32(pk.bias, b.Float())
 	e.conv[name] = pk
+	if groups == 1 && len(w.Shape) == 2 {
+		// The classifier: CAMs multiply its rows again, on this side.
+		fc := *w
+		fc.I8 = q
+		e.fc = &fc
+	}
 	return nil
 }
 

@@ -47,6 +47,12 @@ func New(m *weights.Model) (*Engine, error) {
 	if m == nil {
 		return nil, fmt.Errorf("cpu engine: nil model")
 	}
+	// Every run reads every weight: hold them rather than read them from
+	// the file each time.
+	m, err := m.Held()
+	if err != nil {
+		return nil, fmt.Errorf("cpu engine: %w", err)
+	}
 	p, err := m.Net.Layout()
 	if err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)

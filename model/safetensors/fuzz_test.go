@@ -30,6 +30,18 @@ func FuzzParse(f *testing.F) {
 	f.Add(raw(`{"a\u00e9\n":{"dtype":"U8","shape":[1.0],"data_offsets":[0,1]}}`, []byte{0}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse(data)
+		// ParseHeader, given the same file's size, agrees.
+		h, herr := ParseHeader(data, int64(len(data)))
+		if (err == nil) != (herr == nil) || err != nil && err.Error() != herr.Error() {
+			t.Fatalf("Parse: %v; ParseHeader: %v", err, herr)
+		}
+		if err == nil {
+			for i, ti := range h.Tensors {
+				if ti.Data != nil || !bytes.Equal(data[ti.Offset:ti.Offset+ti.Len], p.Tensors[i].Data) || ti.Name != p.Tensors[i].Name {
+					t.Fatalf("ParseHeader's tensor %q at %d+%d is not Parse's", ti.Name, ti.Offset, ti.Len)
+				}
+			}
+		}
 		if err != nil {
 			// The header scanner may only call JSON malformed when
 			// encoding/json agrees.

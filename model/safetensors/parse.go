@@ -1,10 +1,11 @@
 package safetensors
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -19,21 +20,48 @@ func Parse(data []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	body := data[8+len(header):]
+	f, err := layout(header, len(data))
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		t.Data = data[t.Offset : t.Offset+t.Len : t.Offset+t.Len]
+	}
+	return f, nil
+}
 
+// ParseHeader reads a file of size bytes from its first bytes, at least
+// its header (HeaderEnd bytes), with every check Parse makes: for a reader
+// that keeps the tensors' bytes elsewhere (a browser's ArrayBuffer, a file)
+// and fetches each by its Offset and Len when it needs it. The tensors'
+// Data are nil.
+func ParseHeader(prefix []byte, size int64) (*File, error) {
+	if size < 0 || size > int64(^uint(0)>>1) {
+		return nil, fmt.Errorf("safetensors: file size %d out of range", size)
+	}
+	header, err := headerOf(prefix, int(size))
+	if err != nil {
+		return nil, err
+	}
+	return layout(header, int(size))
+}
+
+// layout parses header, the JSON header of a file of size bytes, and
+// checks that its tensors tile the data section exactly.
+func layout(header []byte, size int) (*File, error) {
+	start := 8 + len(header)
+	dataLen := size - start
 	f := &File{Metadata: map[string]string{}}
-	type span struct{ begin, end int }
-	var spans []span
 	sc := &scanner{b: header}
-	err = sc.header(f.Metadata, func(name string) error {
-		t, sp, err := sc.tensor(len(body))
+	err := sc.header(f.Metadata, func(name string) error {
+		t, sp, err := sc.tensor(dataLen)
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", name, err)
 		}
 		t.Name = name
-		t.Data = body[sp[0]:sp[1]:sp[1]]
+		t.Offset, t.Len = start+sp[0], sp[1]-sp[0]
 		f.Tensors = append(f.Tensors, t)
-		spans = append(spans, span{sp[0], sp[1]})
 		return nil
 	})
 	if err != nil {
@@ -42,32 +70,26 @@ func Parse(data []byte) (*File, error) {
 
 	// Lay the tensors out in data order and require them to tile the data
 	// section exactly, as the reference implementation does.
-	idx := make([]int, len(f.Tensors))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		sa, sb := spans[idx[a]], spans[idx[b]]
-		if sa.begin != sb.begin {
-			return sa.begin < sb.begin
+	sorted := slices.Clone(f.Tensors)
+	slices.SortStableFunc(sorted, func(a, b TensorInfo) int {
+		if a.Offset != b.Offset {
+			return cmp.Compare(a.Offset, b.Offset)
 		}
-		return sa.end < sb.end
+		return cmp.Compare(a.Len, b.Len)
 	})
-	pos, prev := 0, ""
-	sorted := make([]TensorInfo, 0, len(f.Tensors))
-	for _, i := range idx {
-		sp, name := spans[i], f.Tensors[i].Name
+	pos, prev := start, ""
+	for _, t := range sorted {
+		begin, end := t.Offset, t.Offset+t.Len
 		switch {
-		case sp.begin > pos:
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d,%d] leave a hole: bytes [%d,%d) belong to no tensor", name, sp.begin, sp.end, pos, sp.begin)
-		case sp.begin < pos:
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d,%d] overlap tensor %q, which ends at %d", name, sp.begin, sp.end, prev, pos)
+		case begin > pos:
+			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d,%d] leave a hole: bytes [%d,%d) belong to no tensor", t.Name, begin-start, end-start, pos-start, begin-start)
+		case begin < pos:
+			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d,%d] overlap tensor %q, which ends at %d", t.Name, begin-start, end-start, prev, pos-start)
 		}
-		pos, prev = sp.end, name
-		sorted = append(sorted, f.Tensors[i])
+		pos, prev = end, t.Name
 	}
-	if pos != len(body) {
-		return nil, fmt.Errorf("safetensors: %d trailing bytes after the last tensor's data (data section is %d bytes, tensors cover %d)", len(body)-pos, len(body), pos)
+	if pos != size {
+		return nil, fmt.Errorf("safetensors: %d trailing bytes after the last tensor's data (data section is %d bytes, tensors cover %d)", size-pos, dataLen, pos-start)
 	}
 	f.Tensors = sorted
 	return f, nil

@@ -68,12 +68,15 @@ func DTypeSize(dtype string) (int, bool) {
 }
 
 // TensorInfo is one tensor of a file: its name, dtype, shape and raw
-// little-endian bytes. Data returned by Parse aliases the parsed buffer.
+// little-endian bytes. Data returned by Parse aliases the parsed buffer;
+// ParseHeader leaves it nil. Offset and Len place the bytes in the file.
 type TensorInfo struct {
-	Name  string
-	DType string
-	Shape []int
-	Data  []byte
+	Name   string
+	DType  string
+	Shape  []int
+	Data   []byte
+	Offset int // from the start of the file
+	Len    int
 }
 
 // File is a parsed safetensors file. Tensors are in data-section order.

@@ -3,6 +3,7 @@ package weights
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -75,11 +76,67 @@ func DecodeHeader(name string, prefix []byte) (*Model, error) {
 	return &Model{Meta: meta, Net: net}, nil
 }
 
+// DecodeAt is DecodeEach for a file of size bytes read through r, whose
+// int8 weights stay there: it reads and checks the header, the scales,
+// the biases and any float32 weights, and leaves each int8 weight in r
+// for Tensor.Int8 to read when an engine packs it. A browser's wasm
+// memory never shrinks, so a ResNet-50 decoded from memory keeps 25 MB of
+// Go heap for good; decoded from the download's own buffer it keeps none.
+// r must keep returning the same bytes for as long as the model is used.
+func DecodeAt(name string, r io.ReaderAt, size int64, each func(done, total int)) (*Model, error) {
+	m, err := decodeAt(r, size, each)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	return m, nil
+}
+
+func decodeAt(r io.ReaderAt, size int64, each func(done, total int)) (*Model, error) {
+	var lenBytes [8]byte
+	if size < int64(len(lenBytes)) {
+		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length", size)
+	}
+	if _, err := r.ReadAt(lenBytes[:], 0); err != nil {
+		return nil, fmt.Errorf("read the header's length: %w", err)
+	}
+	end, err := safetensors.HeaderEnd(lenBytes[:])
+	if err != nil && !errors.Is(err, safetensors.ErrShortPrefix) {
+		return nil, err
+	}
+	if err != nil || int64(end) > size {
+		end = int(min(size, 8+safetensors.MaxHeaderSize)) // let ParseHeader say what is wrong
+	}
+	head := make([]byte, end)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return nil, fmt.Errorf("read the header: %w", err)
+	}
+	f, err := safetensors.ParseHeader(head, size)
+	if err != nil {
+		return nil, err
+	}
+	read := func(ti *safetensors.TensorInfo) ([]byte, error) {
+		b := make([]byte, ti.Len)
+		if _, err := r.ReadAt(b, int64(ti.Offset)); err != nil {
+			return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", ti.Name, ti.Len, ti.Offset, err)
+		}
+		return b, nil
+	}
+	return decodeFile(f, read, r, each)
+}
+
 func decode(data []byte, each func(done, total int)) (*Model, error) {
 	f, err := safetensors.Parse(data)
 	if err != nil {
 		return nil, err
 	}
+	read := func(ti *safetensors.TensorInfo) ([]byte, error) { return ti.Data, nil }
+	return decodeFile(f, read, nil, each)
+}
+
+// decodeFile builds the model from a parsed file, getting each tensor's
+// bytes with read. With lazy set, int8 weights are not read but left
+// there (Tensor.Int8); otherwise they alias read's bytes.
+func decodeFile(f *safetensors.File, read func(*safetensors.TensorInfo) ([]byte, error), lazy io.ReaderAt, each func(done, total int)) (*Model, error) {
 	meta, err := decodeMetadata(f.Metadata)
 	if err != nil {
 		return nil, err
@@ -106,6 +163,13 @@ func decode(data []byte, each func(done, total int)) (*Model, error) {
 		}
 		return ti, nil
 	}
+	getBytes := func(name string, shape []int, dtype string) ([]byte, error) {
+		ti, err := get(name, shape, dtype)
+		if err != nil {
+			return nil, err
+		}
+		return read(ti)
+	}
 	tensors := map[string]*Tensor{}
 	ls := layers(net)
 	for li, l := range ls {
@@ -119,27 +183,35 @@ func decode(data []byte, each func(done, total int)) (*Model, error) {
 			if err != nil {
 				return nil, err
 			}
-			// The file's bytes themselves (see Decode), capacity clipped so
-			// that an append cannot write into the next tensor.
-			w.I8 = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(ti.Data))), len(ti.Data))[:len(ti.Data):len(ti.Data)]
-			si, err := get(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
+			if lazy != nil {
+				w.at = &stored{r: lazy, off: int64(ti.Offset), n: ti.Len}
+			} else {
+				data, err := read(ti)
+				if err != nil {
+					return nil, err
+				}
+				// The file's bytes themselves (see Decode), capacity clipped so
+				// that an append cannot write into the next tensor.
+				w.I8 = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(data))), len(data))[:len(data):len(data)]
+			}
+			sb, err := getBytes(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
 			if err != nil {
 				return nil, err
 			}
-			w.Scale = float32s(si.Data)
+			w.Scale = float32s(sb)
 			used[wname+ScaleSuffix] = w
 		} else {
-			ti, err := get(wname, l.wshape, safetensors.F32)
+			wb, err := getBytes(wname, l.wshape, safetensors.F32)
 			if err != nil {
 				return nil, err
 			}
-			w.F32 = float32s(ti.Data)
+			w.F32 = float32s(wb)
 		}
-		bi, err := get(bname, []int{l.cout()}, safetensors.F32)
+		bb, err := getBytes(bname, []int{l.cout()}, safetensors.F32)
 		if err != nil {
 			return nil, err
 		}
-		b := &Tensor{Name: bname, Shape: []int{l.cout()}, F32: float32s(bi.Data)}
+		b := &Tensor{Name: bname, Shape: []int{l.cout()}, F32: float32s(bb)}
 		for _, t := range []*Tensor{w, b} {
 			if err := checkValues(t); err != nil {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -245,6 +246,11 @@ func TestDecodeRejects(t *testing.T) {
 			t.Errorf("%s: Decode accepted it", tc.name)
 			continue
 		}
+		// DecodeAt reads the same file through a ReaderAt: the same
+		// checks, the same words.
+		if _, errAt := DecodeAt("tiny.safetensors", bytes.NewReader(tc.file), int64(len(tc.file)), nil); errAt == nil || errAt.Error() != err.Error() {
+			t.Errorf("%s: DecodeAt says %v, Decode %v", tc.name, errAt, err)
+		}
 		if !strings.HasPrefix(err.Error(), "load tiny.safetensors: ") {
 			t.Errorf("%s: error %q does not name the file", tc.name, err)
 		}
@@ -392,4 +398,95 @@ func TestDecodeEachReportsLayers(t *testing.T) {
 	if len(seen) != len(layers(m.Net)) || seen[len(seen)-1] != len(layers(m.Net))-1 {
 		t.Errorf("a failed decode reported %v", seen)
 	}
+}
+
+// TestDecodeAtLeavesInt8InTheFile: DecodeAt reads scales, biases and
+// float32 weights but leaves int8 weights in the file, reading each when
+// asked, and gives the model Decode gives once they are read.
+func TestDecodeAtLeavesInt8InTheFile(t *testing.T) {
+	for _, m := range []*Model{tinyInt8(t), tinyF32(t)} {
+		file := encode(t, m)
+		want, err := Decode("tiny.safetensors", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &countingReader{r: bytes.NewReader(file)}
+		lazy, err := DecodeAt("tiny.safetensors", r, int64(len(file)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodeRead := r.n
+		var int8Bytes int
+		for name, w := range want.Tensors {
+			l := lazy.Tensors[name]
+			if w.I8 != nil {
+				int8Bytes += len(w.I8)
+				if l.I8 != nil || !l.Quantized() {
+					t.Errorf("%s %s: DecodeAt held the int8 weight (or lost it)", m.Meta.Scheme, name)
+				}
+				q, err := l.Int8()
+				if err != nil || !reflect.DeepEqual(q, w.I8) {
+					t.Errorf("%s %s: Int8 gave %v, %v; want %v", m.Meta.Scheme, name, q, err, w.I8)
+				}
+			}
+			if !reflect.DeepEqual(l.Float(), w.Float()) {
+				t.Errorf("%s %s: Float differs from Decode's", m.Meta.Scheme, name)
+			}
+		}
+		// The 8-byte header length is read twice.
+		if m.Meta.Scheme == Int8 && decodeRead > int64(len(file)-int8Bytes+8) {
+			t.Errorf("DecodeAt read %d bytes of a %d-byte file whose int8 weights are %d bytes", decodeRead, len(file), int8Bytes)
+		}
+		held, err := lazy.Held()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(held.Tensors, want.Tensors) || !reflect.DeepEqual(held.Meta, want.Meta) {
+			t.Errorf("%s: Held differs from Decode's model", m.Meta.Scheme)
+		}
+		if m.Meta.Scheme == Int8 && held == lazy {
+			t.Error("Held returned the lazy model itself")
+		}
+		if again, _ := held.Held(); again != held {
+			t.Error("Held of a held model made a copy")
+		}
+	}
+	// A file that can no longer be read says which tensor and why.
+	file := encode(t, tinyInt8(t))
+	r := &failingReader{r: bytes.NewReader(file)}
+	lazy, err := DecodeAt("tiny.safetensors", r, int64(len(file)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.fail = errors.New("the cached copy is gone")
+	w, _ := lazy.Weight("layer1.0.conv1")
+	if _, err := w.Int8(); err == nil || !strings.Contains(err.Error(), "tensor layer1.0.conv1.weight: read") || !strings.Contains(err.Error(), "the cached copy is gone") {
+		t.Errorf("Int8 on an unreadable file: %v", err)
+	}
+	if _, err := lazy.Held(); err == nil {
+		t.Error("Held on an unreadable file gave no error")
+	}
+}
+
+type countingReader struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+type failingReader struct {
+	r    io.ReaderAt
+	fail error
+}
+
+func (f *failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if f.fail != nil {
+		return 0, f.fail
+	}
+	return f.r.ReadAt(p, off)
 }

@@ -5,6 +5,10 @@
 package weights
 
 import (
+	"fmt"
+	"io"
+	"unsafe"
+
 	"github.com/residual-webgpu/residual/model"
 )
 
@@ -62,15 +66,43 @@ type Metadata struct {
 	SourceSHA256  string     `json:"source_sha256"` // sha256 of the source checkpoint file(s)
 }
 
-// Tensor is one stored weight. Exactly one of F32 and I8 is set; an I8
-// tensor has one Scale per output channel (its first dimension), and its
-// real value is I8[i] * Scale[channel of i].
+// Tensor is one stored weight. Exactly one of F32 and I8 is set, except
+// for an int8 weight that DecodeAt left in its file, which has neither
+// (read it with Int8). An int8 tensor has one Scale per output channel
+// (its first dimension), and its real value is I8[i] * Scale[channel of i].
 type Tensor struct {
 	Name  string
 	Shape []int
 	F32   []float32
 	I8    []int8
 	Scale []float32
+
+	at *stored // where an int8 weight's bytes are when I8 is nil
+}
+
+// stored is an int8 weight's place in the file DecodeAt read.
+type stored struct {
+	r   io.ReaderAt
+	off int64
+	n   int
+}
+
+// Quantized reports whether the tensor's values are int8 (held in I8 or
+// left in the file).
+func (t *Tensor) Quantized() bool { return t.I8 != nil || t.at != nil }
+
+// Int8 returns an int8 tensor's values: I8, or for a weight DecodeAt left
+// in its file, its bytes read from there into a new slice (an engine
+// packs it and drops it). A float32 tensor gives nil.
+func (t *Tensor) Int8() ([]int8, error) {
+	if t.I8 != nil || t.at == nil {
+		return t.I8, nil
+	}
+	b := make([]byte, t.at.n)
+	if _, err := t.at.r.ReadAt(b, t.at.off); err != nil {
+		return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", t.Name, t.at.n, t.at.off, err)
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), nil
 }
 
 // Len is the number of elements the shape holds.
@@ -82,15 +114,20 @@ func (t *Tensor) Len() int {
 	return n
 }
 
-// Float returns the tensor's real values as float32 (dequantizing an I8
-// tensor), in a new slice for I8 and the stored slice for F32.
+// Float returns the tensor's real values as float32 (dequantizing an
+// int8 tensor), in a new slice for int8 and the stored slice for F32. An
+// int8 weight left in a file that cannot be read gives nil.
 func (t *Tensor) Float() []float32 {
-	if t.I8 == nil {
+	if !t.Quantized() {
 		return t.F32
 	}
-	out := make([]float32, len(t.I8))
-	per := len(t.I8) / len(t.Scale)
-	for i, q := range t.I8 {
+	q, err := t.Int8()
+	if err != nil {
+		return nil
+	}
+	out := make([]float32, len(q))
+	per := len(q) / len(t.Scale)
+	for i, q := range q {
 		out[i] = float32(q) * t.Scale[i/per]
 	}
 	return out
@@ -110,4 +147,29 @@ type Model struct {
 // model that Load or New accepted.
 func (m *Model) Weight(prefix string) (w, b *Tensor) {
 	return m.Tensors[prefix+".weight"], m.Tensors[prefix+".bias"]
+}
+
+// Held returns m with every int8 weight in memory: m itself when DecodeAt
+// left none in the file, else a copy whose weights were read from it, for
+// an engine that reads them on every run (the Go CPU engine).
+func (m *Model) Held() (*Model, error) {
+	out := *m
+	out.Tensors = make(map[string]*Tensor, len(m.Tensors))
+	read := false
+	for name, t := range m.Tensors {
+		if t.I8 == nil && t.at != nil {
+			q, err := t.Int8()
+			if err != nil {
+				return nil, err
+			}
+			c := *t
+			c.I8, c.at = q, nil
+			t, read = &c, true
+		}
+		out.Tensors[name] = t
+	}
+	if !read {
+		return m, nil
+	}
+	return &out, nil
 }
