@@ -23,7 +23,7 @@ type Engine struct {
 	net     model.Net
 	conv    map[string]*packed
 	fc      *weights.Tensor // the classifier's weight, held for CAMs
-	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
+	scratch uint32          // gemm_i8's strip of 8 columns, for the largest K
 }
 
 // Options choose how the engine computes.
