@@ -3,6 +3,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -209,20 +210,28 @@ func openModelCache() js.Value {
 	return c
 }
 
-// loadModelBytes returns the weight file at url: from Cache Storage when
+// loadModelFile returns the weight file at url: from Cache Storage when
 // it is there (no network at all), else downloaded and put into the cache
 // while it streams in. progress sees the file's first bytes as far as
 // they are known (the header, to compile the GPU pipelines meanwhile) and
-// the bytes so far (the progress bar). A worker does it
-// (loadInWorker), off the page's thread; where none starts, the page
-// does (loadModelBytesHere).
-func loadModelBytes(url string, progress func(head []byte, loaded, total int64, cached bool)) (data []byte, cached bool, err error) {
-	data, cached, err = loadInWorker(url, progress)
+// the bytes so far (the progress bar). A worker does it (loadInWorker),
+// off the page's thread, and the file stays in its buffer (jsFile);
+// where none starts, the page reads it into the Go heap
+// (loadModelBytesHere).
+func loadModelFile(url string, progress func(head []byte, loaded, total int64, cached bool)) (modelFile, bool, error) {
+	f, cached, err := loadInWorker(url, progress)
+	if err == nil {
+		return f, cached, nil
+	}
 	if !errors.Is(err, errNoFetchWorker) {
-		return data, cached, err
+		return nil, false, err
 	}
 	js.Global().Get("console").Call("warn", "residual: "+err.Error()+"; the page downloads the weights itself")
-	return loadModelBytesHere(url, progress)
+	data, cached, err := loadModelBytesHere(url, progress)
+	if err != nil {
+		return nil, false, err
+	}
+	return bytes.NewReader(data), cached, nil
 }
 
 // loadModelBytesHere is loadModelBytes on the page's thread.

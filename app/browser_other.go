@@ -23,7 +23,7 @@ func listenForFiles(func([]fileHandle), func(bool), func()) (stop func()) { retu
 func pickedFiles(string) []fileHandle                                     { return nil }
 func readFile(h fileHandle) ([]byte, error)                               { return nil, errNoBrowser }
 func fetchBytes(string) ([]byte, error)                                   { return nil, errNoBrowser }
-func loadModelBytes(string, func([]byte, int64, int64, bool)) ([]byte, bool, error) {
+func loadModelFile(string, func([]byte, int64, int64, bool)) (modelFile, bool, error) {
 	return nil, false, errNoBrowser
 }
 func forgetModel(string) error               { return errNoBrowser }

@@ -44,7 +44,7 @@ type modelStore interface {
 	// (cached), else downloaded and stored. progress sees, as they come,
 	// the file's first bytes as far as they are known (at least its
 	// header, once that has come) and the count of bytes so far.
-	load(url string, progress func(head []byte, loaded, total int64, cached bool)) (data []byte, cached bool, err error)
+	load(url string, progress func(head []byte, loaded, total int64, cached bool)) (f modelFile, cached bool, err error)
 	// forget removes the file at url from the store.
 	forget(url string) error
 }
@@ -186,9 +186,12 @@ type controller struct {
 	forgotten bool
 	modelErr  string
 	mdl       *weights.Model
-	facts     modelFacts
-	params    string
-	macs      string
+	// weightFile is mdl's file, where its int8 weights stay (engines read
+	// them when they pack them); settled once an engine is built.
+	weightFile modelFile
+	facts      modelFacts
+	params     string
+	macs       string
 
 	// The backend.
 	gpu      gpuInfo

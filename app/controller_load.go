@@ -58,17 +58,21 @@ func (c *controller) loadModel(url, file string) {
 		}
 	}
 	var m *weights.Model
+	var wf modelFile
 	var cached bool
 	for attempt := 0; ; attempt++ {
-		data, hit, err := c.d.store.load(url, progress)
+		f, hit, err := c.d.store.load(url, progress)
 		if err != nil {
 			c.update(func() { c.phase, c.modelErr = phaseFailed, err.Error() })
 			return
 		}
-		n := int64(len(data))
+		n := f.Size()
 		c.update(func() { c.phase, c.loaded, c.total, c.cached, c.decoded = phaseDecoding, n, n, hit, 0 })
 		c.d.plat.yield() // let the page paint before decoding
-		m, err = weights.DecodeEach(file, data, func(done, layers int) {
+		// The int8 weights stay in f: each engine reads a layer's when it
+		// packs it, so they never sit whole in the Go heap (which in a
+		// browser never shrinks).
+		m, err = weights.DecodeAt(file, f, n, func(done, layers int) {
 			c.breathe()
 			if now := time.Now(); now.Sub(last) >= 100*time.Millisecond || done == layers {
 				last = now
@@ -76,9 +80,10 @@ func (c *controller) loadModel(url, file string) {
 			}
 		})
 		if err == nil {
-			cached = hit
+			cached, wf = hit, f
 			break
 		}
+		settleFile(f) // not used: its buffer may go
 		if !hit || attempt > 0 {
 			c.update(func() { c.phase, c.modelErr = phaseFailed, err.Error() })
 			return
@@ -87,7 +92,7 @@ func (c *controller) loadModel(url, file string) {
 	}
 	facts := factsOf(m)
 	c.update(func() {
-		c.mdl, c.facts, c.cached, c.phase = m, facts, cached, phaseReady
+		c.mdl, c.weightFile, c.facts, c.cached, c.phase = m, wf, facts, cached, phaseReady
 		c.d.plat.mark("residual-model-ready")
 		c.replan()
 		c.warmUp()
@@ -127,9 +132,10 @@ func (c *controller) warmUp() {
 		return
 	}
 	c.warmed = true
-	m, size := c.mdl, c.size
+	m, size, wf := c.mdl, c.size, c.weightFile
 	c.d.goFn(func() {
 		err := c.readyGPU(m, 1, size)
+		settleFile(wf)
 		c.update(func() {
 			switch {
 			case err != nil:

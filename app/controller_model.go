@@ -27,6 +27,10 @@ func (c *controller) useModel(file, name string) {
 		c.loaded, c.total, c.decoded, c.layers = 0, 0, 0, 0
 		c.cached, c.forgotten = false, false
 		c.mdl, c.head, c.facts = nil, nil, modelFacts{}
+		if c.weightFile != nil {
+			settleFile(c.weightFile) // the old model's buffer may go
+			c.weightFile = nil
+		}
 		// The GPU engine is built again for the new network (engineSet
 		// closes the old one when it sees another model), and timings
 		// taken on the old network say nothing about this one.

@@ -15,8 +15,9 @@ type runJob struct {
 	size    int
 	backend Backend
 	model   *weights.Model
-	measure bool // answer on the engine predicted faster, then time the other (software adapter)
-	input   int  // the input the files are (controller.input)
+	file    modelFile // model's weight file (settled after the run)
+	measure bool      // answer on the engine predicted faster, then time the other (software adapter)
+	input   int       // the input the files are (controller.input)
 }
 
 // schedule starts a run of the current images when everything is ready;
@@ -41,7 +42,7 @@ func (c *controller) schedule() {
 	c.busy = true
 	c.sizeGen++     // this run is at the current size: a debounced one would repeat it
 	c.pending = nil // a measurement not yet started is of images no longer shown
-	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl,
+	job := runJob{files: c.files, size: c.size, backend: c.backend, model: c.mdl, file: c.weightFile,
 		measure: c.measure && !c.choice.Manual && c.linked == "" && c.gpuUsable(), input: c.input}
 	c.runInput = job.input
 	c.d.goFn(func() { c.execute(job) })
@@ -97,6 +98,7 @@ func (c *controller) execute(job runJob) {
 	}
 	c.say(fmt.Sprintf("Running %d image%s at %d×%d on %s…", n, plural(n), job.size, job.size, eng.Name()))
 	res, ms, err := runEngine(eng, b.X, job.model.Meta.Labels)
+	settleFile(job.file) // the engine is built
 	if err != nil && job.backend == BackendGPU && !cpuchoice.IsCPU(eng.Name()) {
 		fallback = fmt.Sprintf("The GPU engine failed (%v); this answer comes from the CPU.", err)
 		if eng, err = c.engines.get(BackendCPU, job.model); err == nil {

@@ -41,7 +41,7 @@ type storeAnswer struct {
 	err    error
 }
 
-func (s *fakeStore) load(url string, progress func([]byte, int64, int64, bool)) ([]byte, bool, error) {
+func (s *fakeStore) load(url string, progress func([]byte, int64, int64, bool)) (modelFile, bool, error) {
 	s.mu.Lock()
 	a := s.answers[min(len(s.loads), len(s.answers)-1)]
 	s.loads = append(s.loads, url)
@@ -55,7 +55,7 @@ func (s *fakeStore) load(url string, progress func([]byte, int64, int64, bool)) 
 	progress(a.data[:half], int64(half), int64(len(a.data)), a.cached)
 	time.Sleep(s.delay)
 	progress(a.data, int64(len(a.data)), int64(len(a.data)), a.cached)
-	return a.data, a.cached, nil
+	return bytes.NewReader(a.data), a.cached, nil
 }
 
 func (s *fakeStore) forget(url string) error {

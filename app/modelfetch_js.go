@@ -16,83 +16,112 @@ const fetchWorkerURL = "/web/fetch-worker.js"
 // static host without the script): the page then reads the file itself.
 var errNoFetchWorker = errors.New("the download worker did not start")
 
-// copyPiece is how much of the finished download one task copies into
-// the Go heap before the page gets its thread back.
-const copyPiece = 4 << 20
+// loadInWorker is loadModelFile done by the fetch worker: Cache Storage
+// or the network, progress as it comes, then the whole file, which stays
+// in the worker (jsFile). errNoFetchWorker when the worker never
+// answered.
+func loadInWorker(url string, progress func(head []byte, loaded, total int64, cached bool)) (*jsFile, bool, error) {
+	var head []byte
+	fw, cached, stored, err := startFileWorker(url, true, func(h []byte, loaded, total int64, cached bool) {
+		head = h
+		progress(h, loaded, total, cached)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return newJSFile(url, fw, head, stored), cached, nil
+}
 
-// loadInWorker is loadModelBytes done by the fetch worker: Cache Storage
-// or the network, progress as it comes, then the whole file, copied into
-// the Go heap in pieces. errNoFetchWorker when the worker never answered.
-func loadInWorker(url string, progress func(head []byte, loaded, total int64, cached bool)) (data []byte, cached bool, err error) {
+// workerMessage is one message from the fetch worker.
+type workerMessage struct {
+	kind string
+	v    js.Value
+}
+
+// fileWorker is a fetch worker that has loaded one weight file and keeps
+// it: the page reads it a range at a time (read), and closing the worker
+// frees it at once, with everything else of the worker's.
+type fileWorker struct {
+	w                  js.Value
+	onMessage, onError js.Func
+	progress, end      chan workerMessage
+	size               int64
+	scratch            js.Value // the buffer each read fills, passed to the worker and back
+}
+
+// startFileWorker starts a fetch worker and has it load url: from Cache
+// Storage, else the network (with store, putting it into Cache Storage).
+// It says whether the file came from Cache Storage (cached) and is there
+// now (stored). progress may be nil.
+func startFileWorker(url string, store bool, progress func(head []byte, loaded, total int64, cached bool)) (fw *fileWorker, cached, stored bool, err error) {
 	defer func() {
 		// new Worker throws where workers are refused: syscall/js turns
 		// that into a panic, which must not end the page.
 		if p := recover(); p != nil {
-			data, cached, err = nil, false, errNoFetchWorker
+			if fw != nil {
+				fw.close()
+			}
+			fw, cached, stored, err = nil, false, false, errNoFetchWorker
 		}
 	}()
-	if js.Global().Get("Worker").Type() != js.TypeFunction {
-		return nil, false, errNoFetchWorker
+	if progress == nil {
+		progress = func([]byte, int64, int64, bool) {}
 	}
-	type message struct {
-		kind string
-		v    js.Value
+	if js.Global().Get("Worker").Type() != js.TypeFunction {
+		return nil, false, false, errNoFetchWorker
 	}
 	// Progress may be dropped when the page is behind (the next one says
-	// more); the head and the end never are: they have their own room.
-	progressCh := make(chan message, 8)
-	endCh := make(chan message, 4)
-	heard := false
-	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
+	// more); the rest never are: they have their own room.
+	fw = &fileWorker{progress: make(chan workerMessage, 8), end: make(chan workerMessage, 4), scratch: js.Undefined()}
+	fw.onMessage = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		d := args[0].Get("data")
-		m := message{kind: d.Get("type").String(), v: d}
+		m := workerMessage{kind: d.Get("type").String(), v: d}
+		ch := fw.end
 		if m.kind == "progress" {
-			select {
-			case progressCh <- m:
-			default:
-			}
-			return nil
+			ch = fw.progress
 		}
 		select {
-		case endCh <- m:
+		case ch <- m:
 		default:
 		}
 		return nil
 	})
-	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
+	fw.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		text := workerFailure(args[0], "the download worker")
 		select {
-		case endCh <- message{kind: "worker-error", v: js.ValueOf(text)}:
+		case fw.end <- workerMessage{kind: "worker-error", v: js.ValueOf(text)}:
 		default:
 		}
 		return nil
 	})
-	defer onMessage.Release()
-	defer onError.Release()
-	w := js.Global().Get("Worker").New(fetchWorkerURL)
-	defer w.Call("terminate")
-	w.Call("addEventListener", "message", onMessage)
-	w.Call("addEventListener", "error", onError)
-	w.Call("postMessage", map[string]any{"url": url, "cacheName": modelCacheName, "limit": maxModelBytes})
+	fail := func(err error) (*fileWorker, bool, bool, error) {
+		fw.close()
+		return nil, false, false, err
+	}
+	fw.w = js.Global().Get("Worker").New(fetchWorkerURL)
+	fw.w.Call("addEventListener", "message", fw.onMessage)
+	fw.w.Call("addEventListener", "error", fw.onError)
+	fw.w.Call("postMessage", map[string]any{"type": "load", "url": url, "cacheName": modelCacheName, "limit": maxModelBytes, "store": store})
 
 	var head []byte
 	var loaded, total int64
+	heard := false
 	for {
 		select {
-		case m := <-progressCh:
+		case m := <-fw.progress:
 			heard = true
 			loaded, total = int64(m.v.Get("loaded").Float()), int64(m.v.Get("total").Float())
 			cached = m.v.Get("cached").Bool()
 			progress(head, loaded, total, cached)
-		case m := <-endCh:
+		case m := <-fw.end:
 			switch m.kind {
 			case "worker-error":
 				if !heard {
-					return nil, false, errNoFetchWorker // the script did not load
+					return fail(errNoFetchWorker) // the script did not load
 				}
-				return nil, false, errors.New(m.v.String())
+				return fail(errors.New(m.v.String()))
 			case "error":
-				return nil, false, errors.New(m.v.Get("message").String())
+				return fail(errors.New(m.v.Get("message").String()))
 			case "head":
 				heard = true
 				u8 := js.Global().Get("Uint8Array").New(m.v.Get("bytes"))
@@ -100,28 +129,50 @@ func loadInWorker(url string, progress func(head []byte, loaded, total int64, ca
 				js.CopyBytesToGo(head, u8)
 				progress(head, loaded, total, cached)
 			case "done":
-				cached = m.v.Get("cached").Bool()
-				buf := m.v.Get("buffer")
-				n := buf.Get("byteLength").Int()
-				if int64(n) > maxModelBytes {
-					return nil, false, fmt.Errorf("%s: larger than the %d-byte limit", url, int64(maxModelBytes))
+				fw.size = int64(m.v.Get("size").Float())
+				if fw.size > maxModelBytes {
+					return fail(fmt.Errorf("%s: larger than the %d-byte limit", url, int64(maxModelBytes)))
 				}
-				data = make([]byte, n)
-				u8 := js.Global().Get("Uint8Array")
-				for off := 0; off < n; off += copyPiece {
-					end := min(n, off+copyPiece)
-					js.CopyBytesToGo(data[off:end], u8.New(buf, off, end-off))
-					breatheWith(yieldToBrowser)
-				}
-				// Free the 25 MB now: until the Go GC finalizes buf, the
-				// JS buffer stays referenced. Transferring it to a new,
-				// empty buffer detaches it and releases its bytes.
-				if buf.Get("transfer").Type() == js.TypeFunction {
-					buf.Call("transfer", 0)
-				}
-				return data, cached, nil
+				return fw, m.v.Get("cached").Bool(), m.v.Get("stored").Bool(), nil
 			}
 		}
+	}
+}
+
+// read copies len(p) bytes of the file at off into p. One read at a
+// time (jsFile holds its lock).
+func (fw *fileWorker) read(p []byte, off int64) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if fw.scratch.IsUndefined() || fw.scratch.Get("byteLength").Int() < len(p) {
+		fw.scratch = js.Global().Get("ArrayBuffer").New(max(len(p), 1<<20))
+	}
+	fw.w.Call("postMessage", map[string]any{"type": "read", "off": off, "n": len(p), "buffer": fw.scratch}, []any{fw.scratch})
+	fw.scratch = js.Undefined() // the worker has it now
+	m := <-fw.end
+	switch m.kind {
+	case "bytes":
+		fw.scratch = m.v.Get("buffer")
+		js.CopyBytesToGo(p, js.Global().Get("Uint8Array").New(fw.scratch, 0, len(p)))
+		return nil
+	case "worker-error":
+		return errors.New(m.v.String())
+	default:
+		return fmt.Errorf("the download worker: %s", m.v.Get("message").String())
+	}
+}
+
+// close ends the worker, freeing the file.
+func (fw *fileWorker) close() {
+	if fw.w.Truthy() {
+		fw.w.Call("terminate")
+	}
+	if fw.onMessage.Truthy() {
+		fw.onMessage.Release()
+	}
+	if fw.onError.Truthy() {
+		fw.onError.Release()
 	}
 }
 

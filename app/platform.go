@@ -19,8 +19,8 @@ func browserDeps() controllerDeps {
 // browserStore is fetch with progress and Cache Storage.
 type browserStore struct{}
 
-func (browserStore) load(url string, progress func([]byte, int64, int64, bool)) ([]byte, bool, error) {
-	return loadModelBytes(url, progress)
+func (browserStore) load(url string, progress func([]byte, int64, int64, bool)) (modelFile, bool, error) {
+	return loadModelFile(url, progress)
 }
 func (browserStore) forget(url string) error { return forgetModel(url) }
 

@@ -51,6 +51,14 @@ var (
 // cspViolation matches console messages about blocked content.
 var cspViolation = regexp.MustCompile(`(?i)content security policy|refused to`)
 
+// weightsReleased and weightsReadAgain match the page's console lines
+// when the weight file leaves the page once the engines are built, and
+// when a new plan brings it back from Cache Storage (app/jsfile_js.go).
+var (
+	weightsReleased  = regexp.MustCompile(`residual: weights: .* released`)
+	weightsReadAgain = regexp.MustCompile(`residual: weights: .* read again`)
+)
+
 // choiceMessage matches the backend panel's sentence after a measurement
 // on a software adapter.
 var choiceMessage = regexp.MustCompile(`^Using the (CPU|GPU) engine: on this software adapter \(google swiftshader\) it took ([0-9.]+ m?s) per image against ([0-9.]+ m?s) on (WebGPU|the CPU) \(measured at 224×224`)
@@ -232,8 +240,20 @@ func TestWebGPUBrowser(t *testing.T) {
 	}
 	b.shot("webgpu-4-inspector")
 
+	// Both engines are built: the page lets the weight file go (its
+	// worker ends; Cache Storage keeps the file).
+	deadline := time.Now().Add(30 * time.Second)
+	for len(b.consoleMatching(weightsReleased)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(b.consoleMatching(weightsReleased)) == 0 {
+		t.Errorf("the page kept the weight file after both engines were built (no %q in the console)", weightsReleased)
+	}
+
 	// Re-plan at 320: the table changes at once, and the image runs again
-	// on the engine chosen by hand (carried over: no new measurement).
+	// on the engine chosen by hand (carried over: no new measurement). On
+	// the GPU the new plan packs the weights again: they come back from
+	// Cache Storage (the server is not asked: see the count below).
 	b.do("choose 320", chromedp.Click(chromedp.ID("size-320")))
 	b.waitFor("the 320 plan", `document.querySelector('tbody[data-stage="layer4"] td.shape')?.textContent === '[1, 2048, 10, 10]'`, 30*time.Second)
 	b.waitFor("the 320 run", `document.querySelector('#stages')?.dataset.measured === 'yes' &&
@@ -243,6 +263,12 @@ func TestWebGPUBrowser(t *testing.T) {
 		t.Errorf("at 320 after a choice by hand the note state is %q, want manual (no measurement)", state)
 	}
 	t.Logf("at 320 (%s): top-1 %s; %s", other, b.top1(), eval[string](b, `document.querySelector('#latency')?.textContent || ''`))
+	if got := b.top1(); !strings.Contains(got, "cat") {
+		t.Errorf("at 320 on %s: top-1 %q, want a cat", other, got)
+	}
+	if again := b.consoleMatching(weightsReadAgain); other == "gpu" && len(again) == 0 {
+		t.Errorf("the 320 plan on the GPU did not read the released weights again (no %q in the console)", weightsReadAgain)
+	}
 	b.shot("webgpu-5-size320")
 
 	// Reload: the model comes from Cache Storage, not the network, and the

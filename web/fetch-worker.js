@@ -6,11 +6,14 @@
 // network at all), else from the network with "no-cache" (the HTTP cache
 // asks the server first, so a copy forgotten from Cache Storage never comes
 // back offline) and is put into Cache Storage as it streams in. The page
-// (app/browser_js.go) gets:
+// (app/modelfetch_js.go) gets:
 //   {type: "progress", loaded, total, cached} at most every 50 ms,
 //   {type: "head", bytes} once: the file's first bytes up to the end of its
 //     safetensors header, so that the GPU can compile while the rest comes,
-//   {type: "done", buffer, cached}: the whole file, transferred (no copy),
+//   {type: "done", size, cached, stored}: the whole file is here; it stays
+//     here, and the page reads ranges of it (below) and ends the worker to
+//     free it; stored says Cache Storage holds it, so the page may do that
+//     and ask a new worker for the file when it needs it again,
 //   {type: "error", message}.
 "use strict";
 
@@ -83,7 +86,7 @@ async function load(job) {
     const hit = await cache.match(url);
     if (hit) {
       try {
-        return { buffer: await readAll(url, hit, limit, true), cached: true };
+        return { buffer: await readAll(url, hit, limit, true), cached: true, stored: true };
       } catch (err) {
         await cache.delete(url); // unreadable entry: fetch again
       }
@@ -100,27 +103,53 @@ async function load(job) {
   }
   // The clone streams into the cache as the original is read; a failed
   // download rejects the put and leaves no partial entry.
-  const put = cache ? cache.put(url, resp.clone()) : null;
+  // A read again (job.store false) leaves the cache as the visitor left
+  // it: after "Forget" the file must not come back into it.
+  const put = cache && job.store !== false ? cache.put(url, resp.clone()) : null;
   let buffer;
   try {
     buffer = await readAll(url, resp, limit, false);
   } catch (err) {
     throw new Error(`download ${err.message}`);
   }
+  let stored = false;
   if (put) {
     try {
       await put;
+      stored = true;
     } catch (err) {
       console.warn("residual: could not cache the model:", err);
     }
   }
-  return { buffer, cached: false };
+  return { buffer, cached: false, stored };
 }
 
+// The file, once loaded: the page reads it a range at a time and ends
+// the worker to free it.
+let file = null;
+
 self.onmessage = async (e) => {
+  const job = e.data;
+  if (job.type === "read") {
+    // {type: "read", off, n, buffer}: copy n bytes at off into buffer
+    // (the page's, transferred here and back) → {type: "bytes", buffer}.
+    try {
+      const { off, n, buffer } = job;
+      if (!file) throw new Error("no file loaded");
+      if (!(off >= 0 && n >= 0 && off + n <= file.byteLength && n <= buffer.byteLength)) {
+        throw new Error(`read of ${n} bytes at ${off} outside the ${file.byteLength}-byte file`);
+      }
+      new Uint8Array(buffer, 0, n).set(new Uint8Array(file, off, n));
+      self.postMessage({ type: "bytes", buffer }, [buffer]);
+    } catch (err) {
+      self.postMessage({ type: "error", message: err && err.message ? err.message : String(err) });
+    }
+    return;
+  }
   try {
-    const { buffer, cached } = await load(e.data);
-    self.postMessage({ type: "done", buffer, cached }, [buffer]);
+    const { buffer, cached, stored } = await load(job);
+    file = buffer;
+    self.postMessage({ type: "done", size: buffer.byteLength, cached, stored });
   } catch (err) {
     self.postMessage({ type: "error", message: err && err.message ? err.message : String(err) });
   }
