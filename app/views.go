@@ -74,11 +74,7 @@ func stageRowOf(s model.Stage, r *model.StageResult) stageRow {
 		if r.Ms > 0 || s.Kind != model.KindFlatten {
 			row.Time = formatMs(r.Ms)
 		}
-		hs := r.Heatmaps
-		if len(hs) == 0 && r.Heatmap != nil {
-			hs = []*model.Heatmap{r.Heatmap}
-		}
-		for _, h := range hs {
+		for _, h := range r.Heatmaps {
 			row.Maps = append(row.Maps, heatViewOf(h))
 		}
 		if len(row.Maps) > 0 {

@@ -68,8 +68,8 @@ func TestResultRowsAndImageViews(t *testing.T) {
 	stages := []model.StageResult{
 		{Stage: model.Stage{Name: "input", Kind: model.KindInput, Shape: []int{2, 3, 8, 8}}, Ms: 0.2},
 		{Stage: model.Stage{Name: "layer1", Kind: model.KindLayer, Shape: []int{2, 4, 2, 2}, Params: 100, MACs: 2000},
-			Ms: 12, Heatmap: hm,
-			Blocks: []model.StageResult{{Stage: model.Stage{Name: "layer1.0", Kind: model.KindBlock, Shape: []int{2, 4, 2, 2}, Stride: 1}, Ms: 12, Heatmap: hm}}},
+			Ms: 12, Heatmap: hm, Heatmaps: []*model.Heatmap{hm},
+			Blocks: []model.StageResult{{Stage: model.Stage{Name: "layer1.0", Kind: model.KindBlock, Shape: []int{2, 4, 2, 2}, Stride: 1}, Ms: 12, Heatmap: hm, Heatmaps: []*model.Heatmap{hm}}}},
 		{Stage: model.Stage{Name: "flatten", Kind: model.KindFlatten, Shape: []int{2, 4}}},
 	}
 	rows := resultRows(stages)
