@@ -270,11 +270,13 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	owned[p.Input] = true
 	k.WriteF32(at[p.Input], x.Data)
 	taps := p.Taps()
+	var heat []float32 // one buffer for every tap's values
 	show := func(t int) {
 		if !opt.Inspect || len(taps[t]) == 0 {
 			return
 		}
-		h := model.TensorHeatmap(p.Tensors[t].Shape, k.ReadF32(at[t], size(t)/4))
+		heat = k.ReadF32Into(heat, at[t], size(t)/4)
+		h := model.TensorHeatmap(p.Tensors[t].Shape, heat)
 		for _, r := range taps[t] { // this image's, after the images before it
 			row := res.Row(r)
 			row.SetHeatmaps(append(row.Heatmaps, h))

@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // The imported memory's limits in 64 KiB pages, as tools/build_kernels.sh
@@ -69,7 +70,7 @@ type module interface {
 	heapBase() uint32
 	size() uint64 // the memory's bytes
 	grow(pages uint32) bool
-	read(p uint32, n int) []byte // a copy
+	read(p uint32, b []byte) // copies len(b) bytes at p into b
 	write(p uint32, b []byte)
 	// start runs workers-1 more instances, each in worker(ctl, i) on
 	// its own stack (stack allocates one and returns its top). It returns
@@ -323,6 +324,10 @@ func PackQ8(w []int8, co, k int) (rows []int8, kp int) {
 
 // WriteF32 stores v at at.
 func (k *Kernels) WriteF32(at uint32, v []float32) {
+	if hostLE {
+		k.m.write(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
+		return
+	}
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
@@ -332,8 +337,25 @@ func (k *Kernels) WriteF32(at uint32, v []float32) {
 
 // ReadF32 loads n floats from at.
 func (k *Kernels) ReadF32(at uint32, n int) []float32 {
-	b := k.m.read(at, 4*n)
-	out := make([]float32, n)
+	return k.ReadF32Into(nil, at, n)
+}
+
+// ReadF32Into loads n floats from at into buf, grown when it is shorter,
+// and returns them: a caller reading tensor after tensor reuses one
+// buffer (a browser's Go heap never gives memory back).
+func (k *Kernels) ReadF32Into(buf []float32, at uint32, n int) []float32 {
+	if cap(buf) < n {
+		buf = make([]float32, n)
+	}
+	out := buf[:n]
+	if hostLE {
+		// The module's memory is little-endian, like the host's: copy
+		// straight into the floats.
+		k.m.read(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 4*n))
+		return out
+	}
+	b := make([]byte, 4*n)
+	k.m.read(at, b)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
@@ -342,12 +364,11 @@ func (k *Kernels) ReadF32(at uint32, n int) []float32 {
 
 // WriteI8 stores v at at.
 func (k *Kernels) WriteI8(at uint32, v []int8) {
-	b := make([]byte, len(v))
-	for i, x := range v {
-		b[i] = byte(x)
-	}
-	k.m.write(at, b)
+	k.m.write(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)))
 }
+
+// hostLE says this machine stores numbers little-endian, as wasm does.
+var hostLE = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // maxWorkers bounds DefaultWorkers: past it the calls are too small to
 // split further.

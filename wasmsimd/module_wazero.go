@@ -170,9 +170,9 @@ func (m *wazeroModule) grow(pages uint32) bool {
 	_, ok := m.mem.Grow(pages)
 	return ok
 }
-func (m *wazeroModule) read(p uint32, n int) []byte {
-	b, _ := m.mem.Read(p, uint32(n))
-	return append([]byte(nil), b...)
+func (m *wazeroModule) read(p uint32, b []byte) {
+	src, _ := m.mem.Read(p, uint32(len(b)))
+	copy(b, src)
 }
 func (m *wazeroModule) write(p uint32, b []byte) { m.mem.Write(p, b) }
 
