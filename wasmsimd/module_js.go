@@ -233,6 +233,6 @@ func (m *jsModule) grow(pages uint32) bool {
 func (m *jsModule) view(p uint32, n int) js.Value {
 	return js.Global().Get("Uint8Array").New(m.mem.Get("buffer"), p, n)
 }
-func (m *jsModule) read(p uint32, b []byte) { js.CopyBytesToGo(b, m.view(p, len(b))) }
+func (m *jsModule) read(p uint32, b []byte)  { js.CopyBytesToGo(b, m.view(p, len(b))) }
 func (m *jsModule) write(p uint32, b []byte) { js.CopyBytesToJS(m.view(p, len(b)), b) }
 func (m *jsModule) close()                   { m.stopWorkers() }
