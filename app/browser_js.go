@@ -215,7 +215,7 @@ func openModelCache() js.Value {
 // while it streams in. progress sees the file's first bytes as far as
 // they are known (the header, to compile the GPU pipelines meanwhile) and
 // the bytes so far (the progress bar). A worker does it (loadInWorker),
-// off the page's thread, and the file stays in its buffer (jsFile);
+// off the page's thread, and the file stays in the worker (keptFile);
 // where none starts, the page reads it into the Go heap
 // (loadModelBytesHere).
 func loadModelFile(url string, progress func(head []byte, loaded, total int64, cached bool)) (modelFile, bool, error) {

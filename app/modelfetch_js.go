@@ -18,9 +18,9 @@ var errNoFetchWorker = errors.New("the download worker did not start")
 
 // loadInWorker is loadModelFile done by the fetch worker: Cache Storage
 // or the network, progress as it comes, then the whole file, which stays
-// in the worker (jsFile). errNoFetchWorker when the worker never
+// in the worker (keptFile). errNoFetchWorker when the worker never
 // answered.
-func loadInWorker(url string, progress func(head []byte, loaded, total int64, cached bool)) (*jsFile, bool, error) {
+func loadInWorker(url string, progress func(head []byte, loaded, total int64, cached bool)) (*keptFile, bool, error) {
 	var head []byte
 	fw, cached, stored, err := startFileWorker(url, true, func(h []byte, loaded, total int64, cached bool) {
 		head = h
@@ -29,7 +29,15 @@ func loadInWorker(url string, progress func(head []byte, loaded, total int64, ca
 	if err != nil {
 		return nil, false, err
 	}
-	return newJSFile(url, fw, head, stored), cached, nil
+	reopen := func() (fileHolder, bool, error) {
+		fw, cached, _, err := startFileWorker(url, false, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		return fw, cached, nil
+	}
+	debug := func(s string) { js.Global().Get("console").Call("debug", s) }
+	return newKeptFile(url, fw, head, stored, reopen, debug), cached, nil
 }
 
 // workerMessage is one message from the fetch worker.
@@ -45,9 +53,14 @@ type fileWorker struct {
 	w                  js.Value
 	onMessage, onError js.Func
 	progress, end      chan workerMessage
-	size               int64
+	bytes              int64
 	scratch            js.Value // the buffer each read fills, passed to the worker and back
 }
+
+var _ fileHolder = (*fileWorker)(nil)
+
+// size is the file's length in bytes.
+func (fw *fileWorker) size() int64 { return fw.bytes }
 
 // startFileWorker starts a fetch worker and has it load url: from Cache
 // Storage, else the network (with store, putting it into Cache Storage).
@@ -129,8 +142,8 @@ func startFileWorker(url string, store bool, progress func(head []byte, loaded, 
 				js.CopyBytesToGo(head, u8)
 				progress(head, loaded, total, cached)
 			case "done":
-				fw.size = int64(m.v.Get("size").Float())
-				if fw.size > maxModelBytes {
+				fw.bytes = int64(m.v.Get("size").Float())
+				if fw.bytes > maxModelBytes {
 					return fail(fmt.Errorf("%s: larger than the %d-byte limit", url, int64(maxModelBytes)))
 				}
 				return fw, m.v.Get("cached").Bool(), m.v.Get("stored").Bool(), nil
@@ -140,7 +153,7 @@ func startFileWorker(url string, store bool, progress func(head []byte, loaded, 
 }
 
 // read copies len(p) bytes of the file at off into p. One read at a
-// time (jsFile holds its lock).
+// time (keptFile holds its lock).
 func (fw *fileWorker) read(p []byte, off int64) error {
 	if len(p) == 0 {
 		return nil

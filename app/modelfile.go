@@ -5,15 +5,15 @@ import "io"
 // modelFile is a downloaded weight file, read at offsets: the decoder
 // reads its header, scales and biases, and the engines each int8 weight
 // when they pack it (weights.DecodeAt). In the browser its bytes stay in
-// the download's own buffer, outside the Go heap (jsFile); elsewhere, and
-// where the page read the file itself, a bytes.Reader.
+// the fetch worker that downloaded them, outside the Go heap (keptFile);
+// elsewhere, and where the page read the file itself, a bytes.Reader.
 type modelFile interface {
 	io.ReaderAt
 	Size() int64
 }
 
 // settler is a modelFile that holds memory while the page loads and may
-// let it go once the engines are built (jsFile).
+// let it go once the engines are built (keptFile).
 type settler interface{ settle() }
 
 // settleFile tells the model's file that an engine is built (locked or

@@ -53,7 +53,7 @@ var cspViolation = regexp.MustCompile(`(?i)content security policy|refused to`)
 
 // weightsReleased and weightsReadAgain match the page's console lines
 // when the weight file leaves the page once the engines are built, and
-// when a new plan brings it back from Cache Storage (app/jsfile_js.go).
+// when a new plan brings it back from Cache Storage (app/keptfile.go).
 var (
 	weightsReleased  = regexp.MustCompile(`residual: weights: .* released`)
 	weightsReadAgain = regexp.MustCompile(`residual: weights: .* read again`)
