@@ -345,24 +345,40 @@ func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []u
 			break
 		}
 		cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
-		col, err := buf.get(k, 4*kk*pp)
-		if err != nil {
-			return err
+		direct := c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 // the input already is its K×P matrix
+		rows := oh
+		if !direct {
+			rows = stripRows(kk, oh, ow)
+		}
+		var col uint32
+		if !direct {
+			if col, err = buf.get(k, 4*kk*rows*ow); err != nil {
+				return err
+			}
 		}
 		for g := range c.Groups {
 			src := at[op.In] + uint32(4*g*cg*h*w)
-			cols := col
-			if c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 {
-				cols = src // a 1×1 conv's input already is its K×P matrix
-			} else if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, col); err != nil {
-				break
-			}
-			var r uint32
+			out := at[op.Out] + uint32(4*g*pk.n*pp)
+			var res uint32
 			if op.Residual >= 0 {
-				r = at[op.Residual] + uint32(4*g*pk.n*pp)
+				res = at[op.Residual] + uint32(4*g*pk.n*pp)
 			}
-			err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, pp, pk.n,
-				at[op.Out]+uint32(4*g*pk.n*pp), r, op.ReLU, e.scratch)
+			for r0 := 0; r0 < oh && err == nil; r0 += rows {
+				n := min(rows, oh-r0)
+				cols, off := src, uint32(4*r0*ow)
+				if !direct {
+					cols = col
+					if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, r0, n, ow, col); err != nil {
+						break
+					}
+				}
+				r := res
+				if r != 0 {
+					r += off
+				}
+				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, n*ow, pk.n,
+					out+off, r, pp, op.ReLU, e.scratch)
+			}
 			if err != nil {
 				break
 			}
@@ -380,11 +396,35 @@ func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []u
 			err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, buf)
 			break
 		}
-		err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, false, e.scratch)
+		err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, 1, false, e.scratch)
 	default:
 		err = fmt.Errorf("op kind %q is not supported", op.Kind)
 	}
 	return err
+}
+
+// colBudget bounds a conv's patch matrix: past it the conv is laid out
+// and multiplied a strip of output rows at a time. Whole, conv1's would
+// be 7.4 MB at 224×224 (147 rows of 12544 floats), a layer1 3×3 conv's
+// 7.2 MB: the largest block of the kernels' memory, held for good. (A
+// variable: the tests shrink it to cut small convs into strips too.)
+var colBudget = 1 << 20
+
+// stripRows is how many output rows of width ow one strip of a conv with
+// kk inputs per output holds: as many as colBudget allows (at least
+// one), trimmed so that a strip's columns are a multiple of the GEMM's 8
+// where that costs little.
+func stripRows(kk, oh, ow int) int {
+	rows := max(1, colBudget/(4*kk*ow))
+	if rows >= oh {
+		return oh
+	}
+	for r := rows; r > rows/2; r-- {
+		if r*ow%8 == 0 {
+			return r
+		}
+	}
+	return rows
 }
 
 // floats is the number of values of a tensor of shape s.

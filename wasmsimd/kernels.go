@@ -273,16 +273,18 @@ func (k *Kernels) Stats(ctx context.Context, at uint32, n int) (absmax float32, 
 	return absmax, neg, nil
 }
 
-// Im2col runs the module's im2col (see kernels.c).
-func (k *Kernels) Im2col(ctx context.Context, in uint32, c, h, w, kh, kw, stride, pad, oh, ow int, col uint32) error {
-	return k.call(ctx, kIm2col, in, c, h, w, kh, kw, stride, pad, oh, ow, col)
+// Im2col runs the module's im2col (see kernels.c) for the rows output
+// rows from oh0 on: col gets a K × rows·ow matrix.
+func (k *Kernels) Im2col(ctx context.Context, in uint32, c, h, w, kh, kw, stride, pad, oh0, rows, ow int, col uint32) error {
+	return k.call(ctx, kIm2col, in, c, h, w, kh, kw, stride, pad, rows, ow, col, oh0)
 }
 
-// GemmI8 runs the module's gemm_i8 (see kernels.c); res 0 means none.
-// scratch holds at least ScratchBytes(kk) bytes (a strip of 8 columns
-// per worker).
-func (k *Kernels) GemmI8(ctx context.Context, wp, scale, bias, col uint32, kk, n, co int, out, res uint32, relu bool, scratch uint32) error {
-	return k.call(ctx, kGemmI8, wp, scale, bias, col, kk, n, co, out, res, relu, scratch)
+// GemmI8 runs the module's gemm_i8 (see kernels.c) on n columns; res 0
+// means none. Rows of out and res are ldo floats apart (n, or the whole
+// output's width for a strip of its columns). scratch holds at least
+// ScratchBytes(kk) bytes (a strip of 8 columns per worker).
+func (k *Kernels) GemmI8(ctx context.Context, wp, scale, bias, col uint32, kk, n, co int, out, res uint32, ldo int, relu bool, scratch uint32) error {
+	return k.call(ctx, kGemmI8, wp, scale, bias, col, kk, n, co, out, res, relu, scratch, ldo)
 }
 
 // ScratchBytes is the scratch GemmI8 needs for kk inputs an output.

@@ -127,11 +127,11 @@ func testConv(t *testing.T, wasm []byte, workers int) {
 			mRes, _ = k.Alloc(4 * len(res))
 			k.WriteF32(mRes, res)
 		}
-		if err := k.Im2col(ctx, mIn, c.ci, c.h, c.w, c.kh, c.kw, c.stride, c.pad, oh, ow, mCol); err != nil {
+		if err := k.Im2col(ctx, mIn, c.ci, c.h, c.w, c.kh, c.kw, c.stride, c.pad, 0, oh, ow, mCol); err != nil {
 			t.Fatal(err)
 		}
 		scratch, _ := k.Alloc(k.ScratchBytes(kk))
-		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, c.relu, scratch); err != nil {
+		if err := k.GemmI8(ctx, mW, mS, mB, mCol, kk, p, c.co, mOut, mRes, p, c.relu, scratch); err != nil {
 			t.Fatal(err)
 		}
 		got := k.ReadF32(mOut, c.co*p)

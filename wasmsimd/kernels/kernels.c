@@ -47,18 +47,20 @@ int relaxed(void) { return RELAXED_BUILD; }
 
 // im2col lays the KHxKW patches of a CxHxW tensor out as the K x P
 // matrix a conv's GEMM reads: col[k*P + p] with k = (c*KH + kh)*KW + kw
-// and p = oh*OW + ow; taps outside the picture (padding) are 0. Parts
-// share the K rows.
+// and p = oh*OW + ow; taps outside the picture (padding) are 0. Only the
+// OH output rows from OH0 on: a large conv is laid out (and multiplied)
+// a strip of rows at a time, so the matrix stays small. Parts share the
+// K rows.
 static void im2col(const float *in, int C, int H, int W, int KH, int KW,
-                   int stride, int pad, int OH, int OW, float *col, int part,
-                   int nparts) {
+                   int stride, int pad, int OH, int OW, float *col, int OH0,
+                   int part, int nparts) {
   int P = OH * OW, lo, hi;
   SHARE(C * KH * KW, part, nparts, lo, hi);
   for (int k = lo; k < hi; k++) {
         int c = k / (KH * KW), kh = k / KW % KH, kw = k % KW;
         float *dst = col + k * P;
         for (int oh = 0; oh < OH; oh++) {
-          int ih = oh * stride - pad + kh;
+          int ih = (OH0 + oh) * stride - pad + kh;
           float *row = dst + oh * OW;
           if (ih < 0 || ih >= H) {
             for (int ow = 0; ow < OW; ow++) row[ow] = 0;
@@ -94,7 +96,9 @@ static inline float epi1(float v, const float *res, int relu) {
 // w[co][k] * col[k*P + p] + bias[co]) for a conv (or fc, with P the
 // batch) whose int8 weights are packed in panels of 4 output channels:
 // wp[((co/4)*K + k)*4 + co%4] (rows past CO are zero). res, when not 0,
-// is added (a residual, laid out like out) before the ReLU.
+// is added (a residual, laid out like out) before the ReLU. Rows of out
+// (and res) are LDO floats apart: P, or the whole output's width when
+// this call computes a strip of its columns.
 //
 // The loop runs over strips of 8 columns: each strip of col is copied
 // once into scratch (K*8 floats, contiguous), then every panel of 4
@@ -109,8 +113,8 @@ static inline float epi1(float v, const float *res, int relu) {
 // instance has its own K*8 floats of scratch, at scratch + self*K*8.
 static void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
                     const float *col, int K, int P, int CO, float *out,
-                    const float *res, int relu, float *scratch, int part,
-                    int nparts, int self) {
+                    const float *res, int relu, float *scratch, int LDO,
+                    int part, int nparts, int self) {
   int lo = 0, hi = P / 8, clo = 0, chi = (CO + 3) / 4;
   if (CO > 4 * P || P / 8 < nparts)
     SHARE((CO + 3) / 4, part, nparts, clo, chi);
@@ -146,8 +150,8 @@ static void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
       for (int r = 0; r < rows; r++) {
         int co = c0 + r;
         v128_t s = wasm_f32x4_splat(scale[co]), b = wasm_f32x4_splat(bias[co]);
-        float *o = out + co * P + p;
-        const float *rp = res ? res + co * P + p : 0;
+        float *o = out + co * LDO + p;
+        const float *rp = res ? res + co * LDO + p : 0;
         wasm_v128_store(o, epi(acc[r][0], s, b, rp, relu));
         wasm_v128_store(o + 4, epi(acc[r][1], s, b, rp ? rp + 4 : 0, relu));
       }
@@ -165,7 +169,7 @@ static void gemm_i8(const int8_t *wp, const float *scale, const float *bias,
       }
       for (int r = 0; r < rows; r++) {
         int co = c0 + r;
-        out[co * P + p] = epi1(a[r] * scale[co] + bias[co], res ? res + co * P + p : 0, relu);
+        out[co * LDO + p] = epi1(a[r] * scale[co] + bias[co], res ? res + co * LDO + p : 0, relu);
       }
     }
   }
@@ -421,10 +425,10 @@ static void run(const int32_t *ctl, int part, int self) {
   int n = ctl[CTL_PARTS];
   switch (ctl[CTL_FN]) {
   case K_IM2COL:
-    im2col(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], PTR(a[10]), part, n);
+    im2col(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], PTR(a[10]), a[11], part, n);
     break;
   case K_GEMM_I8:
-    gemm_i8(PTR(a[0]), PTR(a[1]), PTR(a[2]), PTR(a[3]), a[4], a[5], a[6], PTR(a[7]), PTR(a[8]), a[9], PTR(a[10]), part, n, self);
+    gemm_i8(PTR(a[0]), PTR(a[1]), PTR(a[2]), PTR(a[3]), a[4], a[5], a[6], PTR(a[7]), PTR(a[8]), a[9], PTR(a[10]), a[11], part, n, self);
     break;
   case K_MAXPOOL:
     maxpool(PTR(a[0]), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], PTR(a[9]), part, n);
