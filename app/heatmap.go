@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"sync"
 
 	"github.com/residual-webgpu/residual/model"
 )
@@ -50,6 +51,34 @@ func heatmapImage(h *model.Heatmap) *image.RGBA {
 	return img
 }
 
+// pngEncoder encodes every heatmap with one set of buffers: a PNG
+// encoder's zlib writer alone is over 1 MB, and one classification draws
+// dozens of maps (a browser's Go heap keeps its peak for good).
+var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
+
+// pngBuffers is a png.EncoderBufferPool that keeps one encoder's buffers
+// (encodes run one at a time; a second one meanwhile makes its own).
+type pngBuffers struct {
+	mu  sync.Mutex
+	buf *png.EncoderBuffer
+}
+
+// Get hands out the kept buffers, or none (the encoder then makes them).
+func (p *pngBuffers) Get() *png.EncoderBuffer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.buf
+	p.buf = nil
+	return b
+}
+
+// Put keeps an encoder's buffers for the next encode.
+func (p *pngBuffers) Put(b *png.EncoderBuffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = b
+}
+
 // pngDataURL encodes an image as a data: URL for an <img> (the page's CSP
 // allows data: images, and no canvas is needed).
 func pngDataURL(img image.Image) string {
@@ -57,8 +86,7 @@ func pngDataURL(img image.Image) string {
 		return ""
 	}
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, img); err != nil {
+	if err := pngEncoder.Encode(&buf, img); err != nil {
 		return ""
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
