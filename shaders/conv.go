@@ -266,9 +266,6 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if err != nil {
 		return convWeights{}, err
 	}
-	if !g.F32 && len(q) != w.Len() {
-		return convWeights{}, fmt.Errorf("weight %s: %d values for shape %v", w.Name, len(q), w.Shape)
-	}
 	ngp := g.ngp(t)
 	k4 := g.k4()
 	per := 1 // words per entry
@@ -324,8 +321,6 @@ func checkWeightStorage(w *weights.Tensor, f32 bool, out int) error {
 		return fmt.Errorf("weight %s holds float32 values, but the kernel was built for int8 weights (set F32 for an f32 weight file)", w.Name)
 	case !f32 && len(w.Scale) != out:
 		return fmt.Errorf("weight %s: %d scales for shape %v", w.Name, len(w.Scale), w.Shape)
-	case !f32 && w.I8 != nil && len(w.I8) != w.Len():
-		return fmt.Errorf("weight %s: %d values, %d scales for shape %v", w.Name, len(w.I8), len(w.Scale), w.Shape)
 	}
 	return nil
 }

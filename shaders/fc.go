@@ -68,9 +68,6 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(q) != w.Len() {
-		return nil, nil, fmt.Errorf("weight %s: %d values for shape %v", w.Name, len(q), w.Shape)
-	}
 	words = make([]uint32, k4*np)
 	for o := 0; o < f.Out; o++ {
 		ep[o], ep[np+o] = w.Scale[o], bias[o]

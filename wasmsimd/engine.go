@@ -142,9 +142,6 @@ func (e *Engine) pack(name string, groups int) error {
 	if err != nil {
 		return err
 	}
-	if len(q) != w.Len() {
-		return fmt.Errorf("%d int8 values for shape %v", len(q), w.Shape)
-	}
 	cout := w.Shape[0]
 	per := w.Len() / cout // inputs per output
 	n := cout / groups
@@ -346,12 +343,9 @@ func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []u
 		}
 		cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
 		direct := c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 // the input already is its K×P matrix
-		rows := oh
+		rows, col := oh, uint32(0)
 		if !direct {
 			rows = stripRows(kk, oh, ow)
-		}
-		var col uint32
-		if !direct {
 			if col, err = buf.get(k, 4*kk*rows*ow); err != nil {
 				return err
 			}
@@ -363,24 +357,23 @@ func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []u
 			if op.Residual >= 0 {
 				res = at[op.Residual] + uint32(4*g*pk.n*pp)
 			}
-			for r0 := 0; r0 < oh && err == nil; r0 += rows {
+			for r0 := 0; r0 < oh; r0 += rows {
 				n := min(rows, oh-r0)
 				cols, off := src, uint32(4*r0*ow)
 				if !direct {
 					cols = col
-					if err = k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, r0, n, ow, col); err != nil {
-						break
+					if err := k.Im2col(ctx, src, cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, r0, n, ow, col); err != nil {
+						return err
 					}
 				}
 				r := res
 				if r != 0 {
 					r += off
 				}
-				err = k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, n*ow, pk.n,
-					out+off, r, pp, op.ReLU, e.scratch)
-			}
-			if err != nil {
-				break
+				if err := k.GemmI8(ctx, pk.w[g], pk.scale+uint32(4*g*pk.n), pk.bias+uint32(4*g*pk.n), cols, kk, n*ow, pk.n,
+					out+off, r, pp, op.ReLU, e.scratch); err != nil {
+					return err
+				}
 			}
 		}
 	case model.OpReLU:

@@ -3,14 +3,12 @@ package weights
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"unsafe"
 
 	"github.com/residual-webgpu/residual/model/safetensors"
 )
@@ -100,11 +98,11 @@ func decodeAt(r io.ReaderAt, size int64, each func(done, total int)) (*Model, er
 		return nil, fmt.Errorf("read the header's length: %w", err)
 	}
 	end, err := safetensors.HeaderEnd(lenBytes[:])
-	if err != nil && !errors.Is(err, safetensors.ErrShortPrefix) {
+	if err != nil {
 		return nil, err
 	}
-	if err != nil || int64(end) > size {
-		end = int(min(size, 8+safetensors.MaxHeaderSize)) // let ParseHeader say what is wrong
+	if int64(end) > size {
+		end = int(size) // a header past the end: ParseHeader says so
 	}
 	head := make([]byte, end)
 	if _, err := r.ReadAt(head, 0); err != nil {
@@ -190,9 +188,7 @@ func decodeFile(f *safetensors.File, read func(*safetensors.TensorInfo) ([]byte,
 				if err != nil {
 					return nil, err
 				}
-				// The file's bytes themselves (see Decode), capacity clipped so
-				// that an append cannot write into the next tensor.
-				w.I8 = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(data))), len(data))[:len(data):len(data)]
+				w.I8 = int8s(data) // the file's bytes themselves (see Decode)
 			}
 			sb, err := getBytes(wname+ScaleSuffix, []int{l.cout()}, safetensors.F32)
 			if err != nil {

@@ -91,18 +91,32 @@ type stored struct {
 // left in the file).
 func (t *Tensor) Quantized() bool { return t.I8 != nil || t.at != nil }
 
-// Int8 returns an int8 tensor's values: I8, or for a weight DecodeAt left
-// in its file, its bytes read from there into a new slice (an engine
-// packs it and drops it). A float32 tensor gives nil.
+// Int8 returns an int8 tensor's values, one per element of its shape:
+// I8, or for a weight DecodeAt left in its file, its bytes read from
+// there into a new slice (an engine packs it and drops it). A float32
+// tensor gives nil.
 func (t *Tensor) Int8() ([]int8, error) {
-	if t.I8 != nil || t.at == nil {
-		return t.I8, nil
+	if !t.Quantized() {
+		return nil, nil
 	}
-	b := make([]byte, t.at.n)
-	if _, err := t.at.r.ReadAt(b, t.at.off); err != nil {
-		return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", t.Name, t.at.n, t.at.off, err)
+	q := t.I8
+	if q == nil {
+		b := make([]byte, t.at.n)
+		if _, err := t.at.r.ReadAt(b, t.at.off); err != nil {
+			return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", t.Name, t.at.n, t.at.off, err)
+		}
+		q = int8s(b)
 	}
-	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b)), nil
+	if len(q) != t.Len() {
+		return nil, fmt.Errorf("tensor %s: %d int8 values for shape %v", t.Name, len(q), t.Shape)
+	}
+	return q, nil
+}
+
+// int8s views bytes as int8s (no copy), capacity clipped so that an
+// append cannot write past them.
+func int8s(b []byte) []int8 {
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))[:len(b):len(b)]
 }
 
 // Len is the number of elements the shape holds.
