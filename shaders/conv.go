@@ -246,8 +246,8 @@ func (g convGeom) packedSize(t convTile) (words, ep int) {
 // packConv lays a conv's weights out for the kernel: int8 values with
 // their per-output-channel scales as the file holds them, or with g.F32
 // the file's float32 values. The weights are never requantized here: the
-// tensor's storage must match g.F32.
-func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error) {
+// tensor's storage must match g.F32. The words are s's (see packScratch).
+func packConv(g convGeom, t convTile, w, b *weights.Tensor, s *packScratch) (convWeights, error) {
 	want := []int{g.Cout, g.CG, g.K, g.K}
 	if w == nil || b == nil {
 		return convWeights{}, fmt.Errorf("missing weight or bias")
@@ -262,7 +262,7 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if err := checkWeightStorage(w, g.F32, g.Cout); err != nil {
 		return convWeights{}, err
 	}
-	q, err := w.Int8() // read now when the model left it in its file
+	q, err := s.int8(w) // read now when the model left it in its file
 	if err != nil {
 		return convWeights{}, err
 	}
@@ -272,7 +272,7 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor) (convWeights, error)
 	if g.F32 {
 		per = 4
 	}
-	cw := convWeights{words: make([]uint32, g.Groups*k4*ngp*per), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
+	cw := convWeights{words: s.zeroed(g.Groups * k4 * ngp * per), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
 	size := g.CG * g.K * g.K
 	for gi := 0; gi < g.Groups; gi++ {
 		for j := 0; j < g.NG; j++ {

@@ -31,7 +31,7 @@ func newConvBench(t testing.TB, d *Device, c model.Conv, b, h, w int, tile convT
 		t.Fatal(err)
 	}
 	wt, bt := randConvWeights(r, c)
-	cw, err := packConv(g, tile, wt, bt)
+	cw, err := packConv(g, tile, wt, bt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

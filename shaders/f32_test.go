@@ -3,6 +3,7 @@ package shaders
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,15 +71,15 @@ func TestPackChecksWeightStorage(t *testing.T) {
 		{false, &bad, "3 scales"},
 	} {
 		g.F32, fc.F32 = tc.f32, tc.f32
-		if _, err := packConv(g, tile, tc.w, b); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := packConv(g, tile, tc.w, b, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("packConv f32=%v: got %v, want an error with %q", tc.f32, err, tc.want)
 		}
-		if _, _, err := packFC(fc, reshape(tc.w), b); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := packFC(fc, reshape(tc.w), b, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("packFC f32=%v: got %v, want an error with %q", tc.f32, err, tc.want)
 		}
 	}
 	g.F32, fc.F32 = true, true
-	cw, err := packConv(g, tile, f32, b)
+	cw, err := packConv(g, tile, f32, b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestPackChecksWeightStorage(t *testing.T) {
 			t.Fatalf("f32 scale %d is %v, want 1", i, s)
 		}
 	}
-	words, ep, err := packFC(fc, reshape(f32), b)
+	words, ep, err := packFC(fc, reshape(f32), b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,5 +104,41 @@ func TestPackChecksWeightStorage(t *testing.T) {
 	}
 	if k := convKind(g, tile); !strings.Contains(k, "f32") {
 		t.Errorf("f32 conv kind %q does not say f32", k)
+	}
+}
+
+// TestPackScratchReuse holds packing with a used packScratch (the last
+// layer's bytes and words still in it) to packing afresh, int8 and f32.
+func TestPackScratchReuse(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	c := model.Conv{Name: "c", Cin: 6, Cout: 8, Kernel: 3, Stride: 1, Pad: 1, Groups: 2}
+	g := testGeom(c, 1, 5, 5)
+	tile := convTile{WG: 8, TM: 2, TN: 4}
+	i8, b := randConvWeights(r, c)
+	f32, _ := randF32ConvWeights(r, c)
+	fc := fcGeom{B: 2, In: 6 * 9 / 2, Out: 8}
+	for _, w := range []*weights.Tensor{i8, f32} {
+		g.F32, fc.F32 = !w.Quantized(), !w.Quantized()
+		s := &packScratch{raw: make([]int8, 1000), words: make([]uint32, 1000)}
+		for i := range s.words {
+			s.words[i], s.raw[i] = 0xdeadbeef, -5
+		}
+		want, err := packConv(g, tile, w, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := packConv(g, tile, w, b, s)
+		if err != nil || !slices.Equal(got.words, want.words) || &got.words[0] != &s.words[0] {
+			t.Errorf("f32=%v: packConv with a used scratch differs from packing afresh (or did not reuse it): %v", g.F32, err)
+		}
+		fw := *w
+		fw.Shape = []int{fc.Out, fc.In}
+		wantFC, _, err := packFC(fc, &fw, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotFC, _, err := packFC(fc, &fw, b, s); err != nil || !slices.Equal(gotFC, wantFC) {
+			t.Errorf("f32=%v: packFC with a used scratch differs from packing afresh: %v", g.F32, err)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func (f fcGeom) packedSize() (words, ep int) {
 // of four int8 values of consecutive k, or with F32 four words: their
 // float bits), with NP scales (1 for F32) then NP biases for the
 // epilogue. The tensor's storage must match f.F32.
-func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err error) {
+func packFC(f fcGeom, w, b *weights.Tensor, s *packScratch) (words []uint32, ep []float32, err error) {
 	if w == nil || b == nil {
 		return nil, nil, fmt.Errorf("missing weight or bias")
 	}
@@ -55,7 +55,7 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 	np, k4 := f.np(), f.k4()
 	ep = make([]float32, 2*np)
 	if f.F32 {
-		words = make([]uint32, 4*k4*np)
+		words = s.zeroed(4 * k4 * np)
 		for o := 0; o < f.Out; o++ {
 			ep[o], ep[np+o] = 1, bias[o]
 			for k := 0; k < f.In; k++ {
@@ -64,11 +64,11 @@ func packFC(f fcGeom, w, b *weights.Tensor) (words []uint32, ep []float32, err e
 		}
 		return words, ep, nil
 	}
-	q, err := w.Int8() // read now when the model left it in its file
+	q, err := s.int8(w) // read now when the model left it in its file
 	if err != nil {
 		return nil, nil, err
 	}
-	words = make([]uint32, k4*np)
+	words = s.zeroed(k4 * np)
 	for o := 0; o < f.Out; o++ {
 		ep[o], ep[np+o] = w.Scale[o], bias[o]
 		for k := 0; k < f.In; k++ {

@@ -45,7 +45,7 @@ func (d *Device) conv2DRun(ctx context.Context, x *model.Tensor, w, b *weights.T
 	if tile != nil {
 		t = *tile
 	}
-	cw, err := packConv(g, t, w, b)
+	cw, err := packConv(g, t, w, b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("conv %s: %w", c.Name, err)
 	}
@@ -164,7 +164,7 @@ func (d *Device) Linear(ctx context.Context, x *model.Tensor, w, b *weights.Tens
 
 func (d *Device) linear(ctx context.Context, x *model.Tensor, w, b *weights.Tensor) (*model.Tensor, error) {
 	f := fcGeom{B: x.Shape[0], In: x.Shape[1], Out: w.Shape[0], F32: !w.Quantized()}
-	words, ep, err := packFC(f, w, b)
+	words, ep, err := packFC(f, w, b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("linear: %w", err)
 	}

@@ -105,6 +105,7 @@ type builder struct {
 	ep       []float32
 	params   []byte // conv shapes (uniforms)
 	ualign   int    // bytes: uniform binding offset alignment
+	scratch  packScratch
 }
 
 // pending is one layer's weights, placed but not packed yet: allocate
@@ -118,6 +119,43 @@ type pending struct {
 	words int    // without the padding to the binding alignment
 	ep    int    // its floats' offset in the epilogue
 	pack  func() (words []uint32, ep []float32, err error)
+}
+
+// packScratch is what packing reuses from one layer to the next: the
+// layer's int8 weights read from the file and its packed words, each
+// grown to the largest layer's (2.4 MB in ResNet-50) instead of
+// allocated anew for every layer (25 MB each over the model, which a
+// browser's Go heap would keep as its high-water mark). A nil
+// *packScratch allocates afresh.
+type packScratch struct {
+	raw   []int8
+	words []uint32
+}
+
+// int8 is w's int8 values (nil for float32 weights), in s's buffer when
+// they are read from the file.
+func (s *packScratch) int8(w *weights.Tensor) ([]int8, error) {
+	if s == nil {
+		return w.Int8()
+	}
+	q, err := w.Int8Into(s.raw)
+	if err == nil && w.I8 == nil {
+		s.raw = q
+	}
+	return q, err
+}
+
+// zeroed is n zero words.
+func (s *packScratch) zeroed(n int) []uint32 {
+	if s == nil {
+		return make([]uint32, n)
+	}
+	if cap(s.words) < n {
+		s.words = make([]uint32, n)
+	}
+	s.words = s.words[:n]
+	clear(s.words)
+	return s.words
 }
 
 // addWeights places a layer of n words in a chunk at a bindable offset
@@ -187,7 +225,7 @@ func (bl *builder) conv(c model.Conv, in act, residual *act, relu bool, out act)
 		n, nep := g.packedSize(t)
 		var err error
 		wr, er, err = bl.addWeights("conv "+c.Name, n, nep, func() ([]uint32, []float32, error) {
-			cw, err := packConv(g, t, w, b)
+			cw, err := packConv(g, t, w, b, &bl.scratch)
 			return cw.words, append(cw.scale, cw.bias...), err
 		})
 		if err != nil {
@@ -221,7 +259,7 @@ func (bl *builder) fc(l model.Linear, in, out act) (step, error) {
 		fw, fb := bl.m.Weight(l.Name)
 		n, nep := f.packedSize()
 		var err error
-		wr, er, err = bl.addWeights(l.Name, n, nep, func() ([]uint32, []float32, error) { return packFC(f, fw, fb) })
+		wr, er, err = bl.addWeights(l.Name, n, nep, func() ([]uint32, []float32, error) { return packFC(f, fw, fb, &bl.scratch) })
 		if err != nil {
 			return step{}, fmt.Errorf("%s: %w", l.Name, err)
 		}
@@ -405,6 +443,7 @@ func (p *plan) allocate(bl *builder) error {
 		}
 		pk.pack = nil // its packed copy is garbage once written
 	}
+	bl.scratch = packScratch{} // the largest layer's buffers: garbage now
 	var err error
 	if p.ep, err = d.newBuffer("epilogue", uint64(4*len(bl.ep)), storageUsage); err != nil {
 		return err

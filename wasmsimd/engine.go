@@ -88,13 +88,14 @@ func New(ctx context.Context, wasm []byte, m *weights.Model, opt Options) (*Engi
 		k.Close()
 		return nil, err
 	}
+	var s packScratch
 	for _, op := range p.Ops {
 		var err error
 		switch op.Kind {
 		case model.OpConv:
-			err = e.pack(op.Name, op.Conv.Groups)
+			err = e.pack(op.Name, op.Conv.Groups, &s)
 		case model.OpFC:
-			err = e.pack(op.Name, 1)
+			err = e.pack(op.Name, 1, &s)
 		}
 		if err != nil {
 			k.Close()
@@ -130,27 +131,46 @@ func (e *Engine) warm(ctx context.Context) error {
 	return nil
 }
 
+// packScratch is what packing reuses from one layer to the next: the
+// layer's int8 weights read from the file and its panels, each grown to
+// the largest layer's instead of allocated anew for every layer (which
+// would leave the model's size twice over as the high-water mark of a
+// browser's Go heap, which never shrinks).
+type packScratch struct {
+	raw, panels []int8
+}
+
 // pack places one layer's int8 weights, per group, in gemm_i8's panels.
-func (e *Engine) pack(name string, groups int) error {
+func (e *Engine) pack(name string, groups int, s *packScratch) error {
 	w, b := e.m.Weight(name)
 	if w == nil || b == nil || !w.Quantized() || len(w.Scale) != w.Shape[0] {
 		return fmt.Errorf("missing int8 weight, scale or bias")
 	}
+	cout := w.Shape[0]
+	classifier := groups == 1 && len(w.Shape) == 2
 	// Read here when the model left it in its file: the panels are the
-	// only copy this engine keeps.
-	q, err := w.Int8()
+	// only copy this engine keeps, but for the classifier's (CAMs
+	// multiply its rows again, on this side).
+	var q []int8
+	var err error
+	if classifier {
+		q, err = w.Int8()
+	} else if q, err = w.Int8Into(s.raw); err == nil && w.I8 == nil {
+		s.raw = q
+	}
 	if err != nil {
 		return err
 	}
-	cout := w.Shape[0]
 	per := w.Len() / cout // inputs per output
 	n := cout / groups
 	pk := &packed{groups: groups, k: per, n: n}
 	for g := range groups {
-		panels := PackI8(q[g*n*per:(g+1)*n*per], n, per)
 		if e.opt.Int8Activations {
-			panels, pk.kp = PackQ8(q[g*n*per:(g+1)*n*per], n, per)
+			s.panels, pk.kp = PackQ8Into(s.panels, q[g*n*per:(g+1)*n*per], n, per)
+		} else {
+			s.panels = PackI8Into(s.panels, q[g*n*per:(g+1)*n*per], n, per)
 		}
+		panels := s.panels
 		p, err := e.k.Alloc(len(panels))
 		if err != nil {
 			return err
@@ -167,8 +187,7 @@ func (e *Engine) pack(name string, groups int) error {
 	e.k.WriteF32(pk.scale, w.Scale)
 	e.k.WriteF32(pk.bias, b.Float())
 	e.conv[name] = pk
-	if groups == 1 && len(w.Shape) == 2 {
-		// The classifier: CAMs multiply its rows again, on this side.
+	if classifier {
 		fc := *w
 		fc.I8 = q
 		e.fc = &fc

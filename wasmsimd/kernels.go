@@ -302,9 +302,13 @@ func (k *Kernels) GemmQ8(ctx context.Context, w, scale uint32, sx float32, bias,
 
 // PackI8 lays int8 weights [co][k] out in the panels gemm_i8 reads:
 // [co/4][k][4], rows past co zero.
-func PackI8(w []int8, co, k int) []int8 {
+func PackI8(w []int8, co, k int) []int8 { return PackI8Into(nil, w, co, k) }
+
+// PackI8Into is PackI8 into dst's storage, grown when too small (an
+// engine packing layer after layer reuses one buffer).
+func PackI8Into(dst, w []int8, co, k int) []int8 {
 	panels := (co + 3) / 4
-	out := make([]int8, panels*k*4)
+	out := grow(dst, panels*k*4)
 	for o := range co {
 		for j := range k {
 			out[((o/4)*k+j)*4+o%4] = w[o*k+j]
@@ -315,13 +319,27 @@ func PackI8(w []int8, co, k int) []int8 {
 
 // PackQ8 lays int8 weights [co][k] out as gemm_q8 reads them: rows of kp
 // (k rounded up to 16) bytes, co rounded up to 4 rows, padding zero.
-func PackQ8(w []int8, co, k int) (rows []int8, kp int) {
+func PackQ8(w []int8, co, k int) (rows []int8, kp int) { return PackQ8Into(nil, w, co, k) }
+
+// PackQ8Into is PackQ8 into dst's storage, grown when too small.
+func PackQ8Into(dst, w []int8, co, k int) (rows []int8, kp int) {
 	kp = (k + 15) / 16 * 16
-	rows = make([]int8, (co+3)/4*4*kp)
+	rows = grow(dst, (co+3)/4*4*kp)
 	for o := range co {
 		copy(rows[o*kp:o*kp+k], w[o*k:(o+1)*k])
 	}
 	return rows, kp
+}
+
+// grow is n zero int8s in dst's storage, or new ones when it is too
+// small.
+func grow(dst []int8, n int) []int8 {
+	if cap(dst) < n {
+		return make([]int8, n)
+	}
+	dst = dst[:n]
+	clear(dst)
+	return dst
 }
 
 // WriteF32 stores v at at.

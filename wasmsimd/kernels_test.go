@@ -112,6 +112,19 @@ func testConv(t *testing.T, wasm []byte, workers int) {
 
 		kk, p := c.ci*c.kh*c.kw, oh*ow
 		pw := PackI8(wq, c.co, kk)
+		// Packing into a used buffer (the last layer's panels) gives
+		// the same panels, padding rows zero.
+		used := make([]int8, len(pw)+5)
+		for i := range used {
+			used[i] = -7
+		}
+		if again := PackI8Into(used, wq, c.co, kk); !slices.Equal(again, pw) || &again[0] != &used[0] {
+			t.Errorf("%+v: PackI8Into a used buffer differs from PackI8 (or did not reuse it)", c)
+		}
+		q8, kp := PackQ8(wq, c.co, kk)
+		if again, kp2 := PackQ8Into(used, wq, c.co, kk); !slices.Equal(again, q8) || kp2 != kp {
+			t.Errorf("%+v: PackQ8Into a used buffer differs from PackQ8", c)
+		}
 		mIn, _ := k.Alloc(4 * len(in))
 		mW, _ := k.Alloc(len(pw))
 		mS, _ := k.Alloc(4 * c.co)

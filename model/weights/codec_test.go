@@ -428,6 +428,24 @@ func TestDecodeAtLeavesInt8InTheFile(t *testing.T) {
 				if err != nil || !reflect.DeepEqual(q, w.I8) {
 					t.Errorf("%s %s: Int8 gave %v, %v; want %v", m.Meta.Scheme, name, q, err, w.I8)
 				}
+				// Into a buffer: one too small is grown, one large
+				// enough (holding another layer's bytes) is reused.
+				for _, buf := range [][]int8{nil, make([]int8, 1), make([]int8, len(w.I8)+7)} {
+					for i := range buf {
+						buf[i] = 99
+					}
+					q, err := l.Int8Into(buf)
+					if err != nil || !reflect.DeepEqual(q, w.I8) {
+						t.Errorf("%s %s: Int8Into(%d-byte buffer) gave %v, %v; want %v", m.Meta.Scheme, name, len(buf), q, err, w.I8)
+					}
+					if cap(buf) >= len(w.I8) && &q[0] != &buf[0] {
+						t.Errorf("%s %s: Int8Into did not reuse a %d-byte buffer", m.Meta.Scheme, name, len(buf))
+					}
+				}
+				// A held weight is its own values, not a copy.
+				if q, _ := w.Int8Into(make([]int8, len(w.I8))); &q[0] != &w.I8[0] {
+					t.Errorf("%s %s: Int8Into copied a held weight", m.Meta.Scheme, name)
+				}
 			}
 			if !reflect.DeepEqual(l.Float(), w.Float()) {
 				t.Errorf("%s %s: Float differs from Decode's", m.Meta.Scheme, name)

@@ -95,22 +95,37 @@ func (t *Tensor) Quantized() bool { return t.I8 != nil || t.at != nil }
 // I8, or for a weight DecodeAt left in its file, its bytes read from
 // there into a new slice (an engine packs it and drops it). A float32
 // tensor gives nil.
-func (t *Tensor) Int8() ([]int8, error) {
+func (t *Tensor) Int8() ([]int8, error) { return t.Int8Into(nil) }
+
+// Int8Into is Int8 for an engine that packs one layer after another: a
+// weight left in its file is read into buf, grown when too small, not
+// into a new slice, so that packing a model allocates its largest
+// layer's bytes once rather than every layer's (a browser's Go heap never
+// shrinks). The result is I8 itself or aliases buf: use it before the
+// next call.
+func (t *Tensor) Int8Into(buf []int8) ([]int8, error) {
 	if !t.Quantized() {
 		return nil, nil
 	}
 	q := t.I8
 	if q == nil {
-		b := make([]byte, t.at.n)
-		if _, err := t.at.r.ReadAt(b, t.at.off); err != nil {
+		if cap(buf) < t.at.n {
+			buf = make([]int8, t.at.n)
+		}
+		q = buf[:t.at.n]
+		if _, err := t.at.r.ReadAt(bytesOf(q), t.at.off); err != nil {
 			return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", t.Name, t.at.n, t.at.off, err)
 		}
-		q = int8s(b)
 	}
 	if len(q) != t.Len() {
 		return nil, fmt.Errorf("tensor %s: %d int8 values for shape %v", t.Name, len(q), t.Shape)
 	}
 	return q, nil
+}
+
+// bytesOf views int8s as bytes (no copy).
+func bytesOf(q []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(q))), len(q))
 }
 
 // int8s views bytes as int8s (no copy), capacity clipped so that an
