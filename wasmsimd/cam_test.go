@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/residual-webgpu/residual/model"
@@ -44,10 +45,32 @@ func TestCAMMatchesCPU(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := e.Run(ctx, x, opt)
-		e.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The maps' classifier rows, read back out of the packed panels
+		// (the engine keeps no other copy), are the file's, for classes
+		// in every position of a panel and one asked for twice.
+		fw, _ := m.Weight("fc")
+		all, _ := fw.Int8()
+		ask := [][]model.Prediction{{{Index: 16}, {Index: 1}}, {{Index: 6}, {Index: 16}, {Index: 3}}}
+		rows, _, local, err := e.classRows("fc", ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := fw.Shape[1]
+		for i, preds := range ask {
+			for j, p := range preds {
+				r := local[i][j].Index
+				if !slices.Equal(rows.I8[r*c:(r+1)*c], all[p.Index*c:(p.Index+1)*c]) || rows.Scale[r] != fw.Scale[p.Index] {
+					t.Errorf("%+v: class %d's row read out of the panels differs from the file's", eo, p.Index)
+				}
+			}
+		}
+		if len(rows.Scale) != 4 {
+			t.Errorf("%+v: %d rows for 4 classes", eo, len(rows.Scale))
+		}
+		e.Close()
 		if len(got.CAMs) != 3 {
 			t.Fatalf("%+v: %d images of maps, want 3", eo, len(got.CAMs))
 		}

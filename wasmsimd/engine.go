@@ -22,8 +22,7 @@ type Engine struct {
 	m       *weights.Model
 	net     model.Net
 	conv    map[string]*packed
-	fc      *weights.Tensor // the classifier's weight, held for CAMs
-	scratch uint32          // gemm_i8's strip of 8 columns, for the largest K
+	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
 }
 
 // Options choose how the engine computes.
@@ -147,19 +146,15 @@ func (e *Engine) pack(name string, groups int, s *packScratch) error {
 		return fmt.Errorf("missing int8 weight, scale or bias")
 	}
 	cout := w.Shape[0]
-	classifier := groups == 1 && len(w.Shape) == 2
 	// Read here when the model left it in its file: the panels are the
-	// only copy this engine keeps, but for the classifier's (CAMs
-	// multiply its rows again, on this side).
-	var q []int8
-	var err error
-	if classifier {
-		q, err = w.Int8()
-	} else if q, err = w.Int8Into(s.raw); err == nil && w.I8 == nil {
-		s.raw = q
-	}
+	// only copy this engine keeps (CAMs read the classifier's rows back
+	// out of them).
+	q, err := w.Int8Into(s.raw)
 	if err != nil {
 		return err
+	}
+	if w.I8 == nil {
+		s.raw = q
 	}
 	per := w.Len() / cout // inputs per output
 	n := cout / groups
@@ -187,11 +182,6 @@ func (e *Engine) pack(name string, groups int, s *packScratch) error {
 	e.k.WriteF32(pk.scale, w.Scale)
 	e.k.WriteF32(pk.bias, b.Float())
 	e.conv[name] = pk
-	if classifier {
-		fc := *w
-		fc.I8 = q
-		e.fc = &fc
-	}
 	return nil
 }
 

@@ -382,6 +382,16 @@ func (k *Kernels) ReadF32Into(buf []float32, at uint32, n int) []float32 {
 	return out
 }
 
+// ReadI8Into loads n int8s from at into buf, grown when it is shorter.
+func (k *Kernels) ReadI8Into(buf []int8, at uint32, n int) []int8 {
+	if cap(buf) < n {
+		buf = make([]int8, n)
+	}
+	out := buf[:n]
+	k.m.read(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), n))
+	return out
+}
+
 // WriteI8 stores v at at.
 func (k *Kernels) WriteI8(at uint32, v []int8) {
 	k.m.write(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)))
