@@ -262,10 +262,8 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor, s *packScratch) (con
 	if err := checkWeightStorage(w, g.F32, g.Cout); err != nil {
 		return convWeights{}, err
 	}
-	q, err := s.int8(w) // read now when the model left it in its file
-	if err != nil {
-		return convWeights{}, err
-	}
+	size := g.CG * g.K * g.K // one output channel's values
+	row := s.rowsOf(w, size) // read now when the model left it in its file
 	ngp := g.ngp(t)
 	k4 := g.k4()
 	per := 1 // words per entry
@@ -273,10 +271,16 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor, s *packScratch) (con
 		per = 4
 	}
 	cw := convWeights{words: s.zeroed(g.Groups * k4 * ngp * per), scale: make([]float32, g.Groups*ngp), bias: make([]float32, g.Groups*ngp)}
-	size := g.CG * g.K * g.K
 	for gi := 0; gi < g.Groups; gi++ {
 		for j := 0; j < g.NG; j++ {
 			n := gi*g.NG + j
+			var q []int8 // output channel n's int8 values
+			if !g.F32 {
+				var err error
+				if q, err = row(n); err != nil {
+					return convWeights{}, err
+				}
+			}
 			cw.scale[gi*ngp+j] = 1
 			if !g.F32 {
 				cw.scale[gi*ngp+j] = w.Scale[n]
@@ -287,17 +291,17 @@ func packConv(g convGeom, t convTile, w, b *weights.Tensor, s *packScratch) (con
 					for c4 := 0; c4 < g.CG4; c4++ {
 						e := (gi*k4+(ky*g.K+kx)*g.CG4+c4)*ngp + j // the entry
 						// Input channel ci's value at this tap is at
-						// base + ci*kk.
-						base, kk := n*size+ky*g.K+kx, g.K*g.K
+						// tap + ci*kk of the channel's values.
+						tap, kk := ky*g.K+kx, g.K*g.K
 						if g.F32 {
 							for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
-								cw.words[4*e+ci-c4*4] = math.Float32bits(w.F32[base+ci*kk])
+								cw.words[4*e+ci-c4*4] = math.Float32bits(w.F32[n*size+tap+ci*kk])
 							}
 							continue
 						}
 						var word uint32 // one store per word: wasm checks every index
 						for ci := c4 * 4; ci < min(c4*4+4, g.CG); ci++ {
-							word |= uint32(uint8(q[base+ci*kk])) << (8 * (ci - c4*4))
+							word |= uint32(uint8(q[tap+ci*kk])) << (8 * (ci - c4*4))
 						}
 						cw.words[e] = word
 					}

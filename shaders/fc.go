@@ -64,15 +64,16 @@ func packFC(f fcGeom, w, b *weights.Tensor, s *packScratch) (words []uint32, ep 
 		}
 		return words, ep, nil
 	}
-	q, err := s.int8(w) // read now when the model left it in its file
-	if err != nil {
-		return nil, nil, err
-	}
+	row := s.rowsOf(w, f.In) // read now when the model left it in its file
 	words = s.zeroed(k4 * np)
 	for o := 0; o < f.Out; o++ {
+		q, err := row(o)
+		if err != nil {
+			return nil, nil, err
+		}
 		ep[o], ep[np+o] = w.Scale[o], bias[o]
 		for k := 0; k < f.In; k++ {
-			words[(k/4)*np+o] |= uint32(uint8(q[o*f.In+k])) << (8 * (k % 4))
+			words[(k/4)*np+o] |= uint32(uint8(q[k])) << (8 * (k % 4))
 		}
 	}
 	return words, ep, nil

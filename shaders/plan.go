@@ -121,28 +121,46 @@ type pending struct {
 	pack  func() (words []uint32, ep []float32, err error)
 }
 
-// packScratch is what packing reuses from one layer to the next: the
-// layer's int8 weights read from the file and its packed words, each
-// grown to the largest layer's (2.4 MB in ResNet-50) instead of
-// allocated anew for every layer (25 MB each over the model, which a
-// browser's Go heap would keep as its high-water mark). A nil
-// *packScratch allocates afresh.
+// packScratch is what packing reuses from one layer to the next: a few
+// output channels of the layer's int8 weights read from the file (about
+// packChunk bytes), and its packed words, the largest layer's size (2.4
+// MB in ResNet-50). Allocated anew for every layer they would add 25 MB
+// each to the Go allocations of a load, and grown to fit they would take
+// a new span at each larger layer (some 11 MB more Go heap, which in a
+// browser never shrinks). A nil *packScratch allocates afresh.
 type packScratch struct {
 	raw   []int8
 	words []uint32
 }
 
-// int8 is w's int8 values (nil for float32 weights), in s's buffer when
-// they are read from the file.
-func (s *packScratch) int8(w *weights.Tensor) ([]int8, error) {
-	if s == nil {
-		return w.Int8()
+// packChunk is about how many bytes of int8 weights are read at a time.
+const packChunk = 256 << 10
+
+// rowsOf is a reader of w's int8 values an output channel (per values) at
+// a time, channels asked for in increasing order: read from the file a
+// chunk of channels at a time into s's buffer, or sliced out of the
+// values the model holds.
+func (s *packScratch) rowsOf(w *weights.Tensor, per int) func(n int) ([]int8, error) {
+	var chunk []int8
+	from, to := 0, 0
+	return func(n int) ([]int8, error) {
+		if n < from || n >= to {
+			rows := min(max(1, packChunk/per), w.Shape[0]-n)
+			var buf []int8
+			if s != nil {
+				buf = s.raw
+			}
+			q, err := w.Int8Range(buf, n*per, rows*per)
+			if err != nil {
+				return nil, err
+			}
+			if s != nil && w.I8 == nil {
+				s.raw = q
+			}
+			chunk, from, to = q, n, n+rows
+		}
+		return chunk[(n-from)*per : (n-from+1)*per], nil
 	}
-	q, err := w.Int8Into(s.raw)
-	if err == nil && w.I8 == nil {
-		s.raw = q
-	}
-	return q, err
 }
 
 // zeroed is n zero words.
@@ -416,6 +434,15 @@ func (p *plan) allocate(bl *builder) error {
 			return err
 		}
 		p.weights = append(p.weights, buf)
+	}
+	// The scratch at its largest from the start (see packScratch).
+	most := 0
+	for _, pk := range bl.packs {
+		most = max(most, pk.words)
+	}
+	bl.scratch.words = make([]uint32, 0, most)
+	if most > 0 && bl.m.Meta.Scheme == weights.Int8 {
+		bl.scratch.raw = make([]int8, 0, packChunk)
 	}
 	last := time.Now()
 	for i := range bl.packs {

@@ -130,49 +130,64 @@ func (e *Engine) warm(ctx context.Context) error {
 	return nil
 }
 
-// packScratch is what packing reuses from one layer to the next: the
-// layer's int8 weights read from the file and its panels, each grown to
-// the largest layer's instead of allocated anew for every layer (which
-// would leave the model's size twice over as the high-water mark of a
-// browser's Go heap, which never shrinks).
+// packScratch is what packing reuses from one layer to the next: a few
+// rows of a layer's int8 weights read from the file and their panels,
+// packChunk bytes or so each. Packing a layer whole through buffers grown
+// to fit would leave a Go heap (which in a browser never shrinks) some
+// 11 MB larger: each larger layer takes a new span, and the old ones
+// cannot hold the next.
 type packScratch struct {
 	raw, panels []int8
 }
 
-// pack places one layer's int8 weights, per group, in gemm_i8's panels.
+// packChunk is about how many bytes of weights are packed at a time (a
+// variable for the tests).
+var packChunk = 256 << 10
+
+// pack places one layer's int8 weights, per group, in gemm_i8's panels
+// (or gemm_q8's rows), a few rows at a time.
 func (e *Engine) pack(name string, groups int, s *packScratch) error {
 	w, b := e.m.Weight(name)
 	if w == nil || b == nil || !w.Quantized() || len(w.Scale) != w.Shape[0] {
 		return fmt.Errorf("missing int8 weight, scale or bias")
 	}
 	cout := w.Shape[0]
-	// Read here when the model left it in its file: the panels are the
-	// only copy this engine keeps (CAMs read the classifier's rows back
-	// out of them).
-	q, err := w.Int8Into(s.raw)
-	if err != nil {
-		return err
-	}
-	if w.I8 == nil {
-		s.raw = q
-	}
 	per := w.Len() / cout // inputs per output
 	n := cout / groups
 	pk := &packed{groups: groups, k: per, n: n}
+	rowBytes := per // a row's bytes once packed
+	if e.opt.Int8Activations {
+		pk.kp = (per + 15) / 16 * 16
+		rowBytes = pk.kp
+	}
+	step := max(4, packChunk/per/4*4) // rows at a time: whole panels of 4
 	for g := range groups {
-		if e.opt.Int8Activations {
-			s.panels, pk.kp = PackQ8Into(s.panels, q[g*n*per:(g+1)*n*per], n, per)
-		} else {
-			s.panels = PackI8Into(s.panels, q[g*n*per:(g+1)*n*per], n, per)
-		}
-		panels := s.panels
-		p, err := e.k.Alloc(len(panels))
+		p, err := e.k.Alloc((n + 3) / 4 * 4 * rowBytes)
 		if err != nil {
 			return err
 		}
-		e.k.WriteI8(p, panels)
 		pk.w = append(pk.w, p)
+		for r0 := 0; r0 < n; r0 += step {
+			r1 := min(r0+step, n)
+			// Read here when the model left it in its file: the panels
+			// are the only copy this engine keeps (CAMs read the
+			// classifier's rows back out of them).
+			q, err := w.Int8Range(s.raw, (g*n+r0)*per, (r1-r0)*per)
+			if err != nil {
+				return err
+			}
+			if w.I8 == nil {
+				s.raw = q
+			}
+			if e.opt.Int8Activations {
+				s.panels, _ = PackQ8Into(s.panels, q, r1-r0, per)
+			} else {
+				s.panels = PackI8Into(s.panels, q, r1-r0, per)
+			}
+			e.k.WriteI8(p+uint32(r0*rowBytes), s.panels) // rows r0…: panels r0/4…
+		}
 	}
+	var err error
 	if pk.scale, err = e.k.Alloc(4 * cout); err != nil {
 		return err
 	}

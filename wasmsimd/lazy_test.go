@@ -36,3 +36,34 @@ func TestEngineReadsWeightsFromFile(t *testing.T) {
 		}
 	}
 }
+
+// TestPackInChunks: packing four rows at a time (groups and classes that
+// leave a last chunk of one or two rows; from the file and held; gemm_i8's
+// panels and gemm_q8's rows) gives the logits of packing each layer
+// whole.
+func TestPackInChunks(t *testing.T) {
+	wasm := buildKernels(t)
+	for _, a := range testArchs {
+		m, x := generated(t, a)
+		var b bytes.Buffer
+		if err := m.Encode(&b); err != nil {
+			t.Fatal(err)
+		}
+		lazy, err := weights.DecodeAt("lazy.safetensors", bytes.NewReader(b.Bytes()), int64(b.Len()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opt := range []Options{{Workers: 1}, {Workers: 1, Int8Activations: true}} {
+			want := runEngine(t, wasm, m, x, opt)
+			old := packChunk
+			packChunk = 1 // 4 rows at a time
+			held, lz := runEngine(t, wasm, m, x, opt), runEngine(t, wasm, lazy, x, opt)
+			packChunk = old
+			for i := range want.Logits {
+				if !slices.Equal(held.Logits[i], want.Logits[i]) || !slices.Equal(lz.Logits[i], want.Logits[i]) {
+					t.Errorf("%s %+v, image %d: logits packed 4 rows at a time differ from packed whole", a.Name, opt, i)
+				}
+			}
+		}
+	}
+}

@@ -442,6 +442,17 @@ func TestDecodeAtLeavesInt8InTheFile(t *testing.T) {
 						t.Errorf("%s %s: Int8Into did not reuse a %d-byte buffer", m.Meta.Scheme, name, len(buf))
 					}
 				}
+				// A few rows at a time: any range, from the file or
+				// held; none past the end.
+				for _, t8 := range []*Tensor{l, w} {
+					from, n := len(w.I8)/3, len(w.I8)/2
+					if q, err := t8.Int8Range(make([]int8, 1), from, n); err != nil || !reflect.DeepEqual(q, w.I8[from:from+n]) {
+						t.Errorf("%s %s: Int8Range(%d, %d) gave %v, %v; want %v", m.Meta.Scheme, name, from, n, q, err, w.I8[from:from+n])
+					}
+					if _, err := t8.Int8Range(nil, from, len(w.I8)); err == nil || !strings.Contains(err.Error(), name) {
+						t.Errorf("%s %s: Int8Range past the end: %v", m.Meta.Scheme, name, err)
+					}
+				}
 				// A held weight is its own values, not a copy.
 				if q, _ := w.Int8Into(make([]int8, len(w.I8))); &q[0] != &w.I8[0] {
 					t.Errorf("%s %s: Int8Into copied a held weight", m.Meta.Scheme, name)

@@ -103,22 +103,36 @@ func (t *Tensor) Int8() ([]int8, error) { return t.Int8Into(nil) }
 // layer's bytes once rather than every layer's (a browser's Go heap never
 // shrinks). The result is I8 itself or aliases buf: use it before the
 // next call.
-func (t *Tensor) Int8Into(buf []int8) ([]int8, error) {
+func (t *Tensor) Int8Into(buf []int8) ([]int8, error) { return t.Int8Range(buf, 0, t.Len()) }
+
+// Int8Range is values [from, from+n) of an int8 tensor (in element
+// order): a slice of I8, or for a weight left in its file those bytes
+// read into buf (grown when too small), so that an engine can pack a
+// layer a few rows at a time through one small buffer. A float32 tensor
+// gives nil.
+func (t *Tensor) Int8Range(buf []int8, from, n int) ([]int8, error) {
 	if !t.Quantized() {
 		return nil, nil
 	}
-	q := t.I8
-	if q == nil {
-		if cap(buf) < t.at.n {
-			buf = make([]int8, t.at.n)
-		}
-		q = buf[:t.at.n]
-		if _, err := t.at.r.ReadAt(bytesOf(q), t.at.off); err != nil {
-			return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", t.Name, t.at.n, t.at.off, err)
-		}
+	stored := len(t.I8)
+	if t.I8 == nil {
+		stored = t.at.n
 	}
-	if len(q) != t.Len() {
-		return nil, fmt.Errorf("tensor %s: %d int8 values for shape %v", t.Name, len(q), t.Shape)
+	if stored != t.Len() {
+		return nil, fmt.Errorf("tensor %s: %d int8 values for shape %v", t.Name, stored, t.Shape)
+	}
+	if from < 0 || n < 0 || from+n > stored {
+		return nil, fmt.Errorf("tensor %s: values %d to %d of %d", t.Name, from, from+n, stored)
+	}
+	if t.I8 != nil {
+		return t.I8[from : from+n : from+n], nil
+	}
+	if cap(buf) < n {
+		buf = make([]int8, n)
+	}
+	q := buf[:n]
+	if _, err := t.at.r.ReadAt(bytesOf(q), t.at.off+int64(from)); err != nil {
+		return nil, fmt.Errorf("tensor %s: read %d bytes at %d: %w", t.Name, n, t.at.off+int64(from), err)
 	}
 	return q, nil
 }
