@@ -22,7 +22,8 @@ type Engine struct {
 	m       *weights.Model
 	net     model.Net
 	conv    map[string]*packed
-	scratch uint32 // gemm_i8's strip of 8 columns, for the largest K
+	scratch uint32     // gemm_i8's strip of 8 columns, for the largest K
+	arena   scratchBuf // a run's activations (see arenaPlan)
 }
 
 // Options choose how the engine computes.
@@ -283,12 +284,10 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		}
 		return n
 	}
-	at := make([]uint32, len(p.Tensors))
-	owned := make([]bool, len(p.Tensors))
-	if at[p.Input], err = k.Alloc(size(p.Input)); err != nil {
+	at, col, err := e.layout(p)
+	if err != nil {
 		return nil, nil, err
 	}
-	owned[p.Input] = true
 	k.WriteF32(at[p.Input], x.Data)
 	taps := p.Taps()
 	var heat []float32 // one buffer for every tap's values
@@ -305,29 +304,12 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	show(p.Input)
 	lastYield := time.Now()
-	var col scratchBuf
-	defer func() {
-		for t, o := range owned {
-			if o {
-				k.Free(at[t], size(t))
-			}
-		}
-		col.free(k)
-	}()
 	for i, op := range p.Ops {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
 		start := time.Now()
-		if op.Kind == model.OpFlatten {
-			at[op.Out] = at[op.In]
-		} else {
-			if at[op.Out], err = k.Alloc(size(op.Out)); err != nil {
-				return nil, nil, err
-			}
-			owned[op.Out] = true
-		}
-		err = e.exec(ctx, op, p, at, &col)
+		err = e.exec(ctx, op, p, at, col[i])
 		if err != nil {
 			return nil, nil, fmt.Errorf("wasm-simd engine: %s: %w", op.Name, err)
 		}
@@ -338,12 +320,6 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		if op.Out == keep {
 			kept = k.ReadF32(at[op.Out], size(op.Out)/4)
 		}
-		for _, t := range []int{op.In, op.Residual} {
-			if t >= 0 && p.Tensors[t].LastUse == i && owned[t] && p.Tensors[t].ViewOf < 0 {
-				k.Free(at[t], size(t))
-				owned[t] = false
-			}
-		}
 		if e.opt.Yield != nil && time.Since(lastYield) >= e.opt.YieldEvery {
 			e.opt.Yield()
 			lastYield = time.Now()
@@ -352,9 +328,51 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil
 }
 
+// layout places the tensors of the one-image program p and each op's
+// scratch (colBytes) in e.arena, grown to fit: at is each tensor's
+// module address, col each op's scratch's.
+func (e *Engine) layout(p *model.Program) (at, col []uint32, err error) {
+	temp := make([]int, len(p.Ops))
+	for i, op := range p.Ops {
+		temp[i] = e.colBytes(op, p)
+	}
+	off, tmp, total := arenaPlan(p, temp)
+	base, err := e.arena.get(e.k, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	at, col = make([]uint32, len(off)), make([]uint32, len(tmp))
+	for t, o := range off {
+		at[t] = base + uint32(o)
+	}
+	for i, o := range tmp {
+		col[i] = base + uint32(o)
+	}
+	return at, col, nil
+}
+
+// colBytes is the scratch op needs while it runs: a conv's patch matrix
+// (a strip of it), or with Int8Activations its quantized rows; none for
+// a 1×1 stride-1 conv, whose input already is its matrix, or other ops.
+func (e *Engine) colBytes(op model.Op, p *model.Program) int {
+	pk := e.conv[op.Name]
+	out := p.Tensors[op.Out].Shape
+	switch {
+	case op.Kind == model.OpFC && e.opt.Int8Activations:
+		return pk.kp
+	case op.Kind != model.OpConv:
+		return 0
+	case e.opt.Int8Activations:
+		return out[2] * out[3] * pk.kp
+	case op.Conv.Kernel == 1 && op.Conv.Stride == 1 && op.Conv.Pad == 0:
+		return 0
+	}
+	return 4 * pk.k * stripRows(pk.k, out[2], out[3]) * out[3]
+}
+
 // exec runs one op of the one-image program p, its tensors at the module
-// addresses at; buf is the conv's patch matrix, grown as needed.
-func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []uint32, buf *scratchBuf) (err error) {
+// addresses at; col is its scratch, colBytes long.
+func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []uint32, col uint32) (err error) {
 	k := e.k
 	in, out := p.Tensors[op.In].Shape, p.Tensors[op.Out].Shape
 	switch op.Kind {
@@ -362,17 +380,14 @@ func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []u
 		c, pk := op.Conv, e.conv[op.Name]
 		h, w, oh, ow := in[2], in[3], out[2], out[3]
 		if e.opt.Int8Activations {
-			err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, buf)
+			err = e.convQ8(ctx, op, pk, at[op.In], in, out, at[op.Out], at, col)
 			break
 		}
 		cg, kk, pp := c.Cin/c.Groups, pk.k, oh*ow
 		direct := c.Kernel == 1 && c.Stride == 1 && c.Pad == 0 // the input already is its K×P matrix
-		rows, col := oh, uint32(0)
+		rows := oh
 		if !direct {
-			rows = stripRows(kk, oh, ow)
-			if col, err = buf.get(k, 4*kk*rows*ow); err != nil {
-				return err
-			}
+			rows = stripRows(kk, oh, ow) // as colBytes
 		}
 		for g := range c.Groups {
 			src := at[op.In] + uint32(4*g*cg*h*w)
@@ -410,7 +425,7 @@ func (e *Engine) exec(ctx context.Context, op model.Op, p *model.Program, at []u
 	case model.OpFC:
 		pk := e.conv[op.Name]
 		if e.opt.Int8Activations {
-			err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, buf)
+			err = e.convQ8(ctx, op, pk, at[op.In], []int{1, pk.k, 1, 1}, []int{1, pk.n, 1, 1}, at[op.Out], at, col)
 			break
 		}
 		err = k.GemmI8(ctx, pk.w[0], pk.scale, pk.bias, at[op.In], pk.k, 1, pk.n, at[op.Out], 0, 1, false, e.scratch)
@@ -484,9 +499,9 @@ func (b *scratchBuf) free(k *Kernels) {
 
 // convQ8 runs a conv (or the fc, as a 1×1 conv of a 1×1 input) with int8
 // activations: the input's scale from its largest |x|, each group's
-// patches quantized into rows, then gemm_q8. col is the scratch rows
-// buffer, grown as needed.
-func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, buf *scratchBuf) error {
+// patches quantized into rows, then gemm_q8. col holds the rows (oh·ow
+// of pk.kp bytes).
+func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32, in, out []int, dst uint32, at []uint32, col uint32) error {
 	k := e.k
 	c := op.Conv
 	if op.Kind == model.OpFC {
@@ -505,10 +520,6 @@ func (e *Engine) convQ8(ctx context.Context, op model.Op, pk *packed, src uint32
 	sx, inv := amax/levels, float32(0)
 	if amax > 0 {
 		inv = levels / amax
-	}
-	col, err := buf.get(k, pp*pk.kp)
-	if err != nil {
-		return err
 	}
 	for g := range c.Groups {
 		if err := k.Im2rowQ8(ctx, src+uint32(4*g*cg*h*w), cg, h, w, c.Kernel, c.Kernel, c.Stride, c.Pad, oh, ow, inv, pk.kp, !neg, col); err != nil {

@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 )
 
@@ -200,7 +201,8 @@ func (k *Kernels) call(ctx context.Context, fn int, args ...any) error {
 // block released by Free is reused first: one of the same size, else the
 // smallest of up to twice the size (a ResNet's activations come in few
 // sizes, and one of a size seen only once, such as the warm-up's, would
-// otherwise never be used again).
+// otherwise never be used again); a released block at the end of memory
+// grows in place.
 func (k *Kernels) Alloc(n int) (uint32, error) {
 	size := uint32(n)
 	if l := k.free[size]; len(l) == 0 {
@@ -217,6 +219,16 @@ func (k *Kernels) Alloc(n int) (uint32, error) {
 		return p, nil
 	}
 	p := (k.next + 15) &^ 15
+	// A released block at the end of memory grows in place rather than
+	// staying behind the new one (a run's block, regrown for a larger
+	// input).
+	last, lastSize := -1, uint32(0)
+	for s, l := range k.free {
+		if i := slices.Index(l, k.next-s); i >= 0 && s > 0 && s <= k.next {
+			last, lastSize, p = i, s, k.next-s
+			break
+		}
+	}
 	end := uint64(p) + uint64(n)
 	if end > memMaxPages<<16 {
 		return 0, fmt.Errorf("wasmsimd: %d bytes past the module's %d MiB of memory", n, memMaxPages>>4)
@@ -225,6 +237,9 @@ func (k *Kernels) Alloc(n int) (uint32, error) {
 		if !k.m.grow(uint32((end - size + 65535) / 65536)) {
 			return 0, fmt.Errorf("wasmsimd: cannot grow memory to %d bytes", end)
 		}
+	}
+	if last >= 0 {
+		k.free[lastSize] = slices.Delete(k.free[lastSize], last, last+1)
 	}
 	k.next = uint32(end)
 	k.blocks[p] = uint32(n)

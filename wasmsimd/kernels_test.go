@@ -438,7 +438,8 @@ func realBatch(t *testing.T) (*weights.Model, *model.Tensor, []string) {
 // TestAllocReuse holds the module's allocator to reusing released
 // blocks: the same size first, else a larger one of up to twice the size
 // (so that a run at a new input size reuses the last size's activations
-// instead of growing the memory), whose true size Free files it under.
+// instead of growing the memory), whose true size Free files it under;
+// the last block, released, grows in place.
 func TestAllocReuse(t *testing.T) {
 	ctx := context.Background()
 	k, err := load(ctx, buildKernels(t), 1, workerURL)
@@ -455,6 +456,7 @@ func TestAllocReuse(t *testing.T) {
 		return p
 	}
 	a := alloc(2000)
+	alloc(16) // not the last block: that one grows in place (below)
 	k.Free(a, 2000)
 	if b := alloc(1500); b != a {
 		t.Errorf("a 1500-byte block at %d, want the released 2000-byte one at %d", b, a)
@@ -475,5 +477,13 @@ func TestAllocReuse(t *testing.T) {
 	}
 	if k.next-end > 2000+1200+32 {
 		t.Errorf("the heap grew by %d bytes over three identical rounds", k.next-end)
+	}
+	// The last block, released, is regrown in place for a larger
+	// request (a run's activations at a larger input size), not left
+	// behind a new one.
+	last := alloc(3000)
+	k.Free(last, 3000)
+	if b := alloc(50000); b != last || k.next != last+50000 {
+		t.Errorf("a 50000-byte block at %d (memory used to %d) after releasing the last block at %d: want it grown in place", b, k.next, last)
 	}
 }
