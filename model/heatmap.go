@@ -83,23 +83,59 @@ func MakeHeatmap(data []float32, c, h, w int) *Heatmap {
 	if c < 1 || h < 1 || w < 1 || len(data) < c*h*w {
 		return nil
 	}
+	return planesHeatmap(c, h, w, func(from, n int) []float32 { return data[from : from+n] })
+}
+
+// heatmapChunk is about how many values ReadHeatmap reads at a time.
+const heatmapChunk = 64 << 10
+
+// ReadHeatmap is TensorHeatmap of the first image of an activation of
+// this shape held outside the Go heap (an engine's wasm memory): read
+// gives its values [from, from+n), in a buffer it may reuse from call to
+// call. A map is read a few whole channels at a time (about heatmapChunk
+// values), then its strongest channel once more, so that no stage output
+// is ever copied whole into a Go heap, which in a browser never shrinks.
+func ReadHeatmap(shape []int, read func(from, n int) []float32) *Heatmap {
+	if len(shape) == 0 || shape[0] < 1 {
+		return nil
+	}
+	if len(shape) == 4 && (shape[2] > 1 || shape[3] > 1) {
+		if shape[1] < 1 {
+			return nil
+		}
+		return planesHeatmap(shape[1], shape[2], shape[3], read)
+	}
+	n := 1
+	for _, d := range shape[1:] {
+		n *= d
+	}
+	return VectorHeatmap(read(0, n))
+}
+
+// planesHeatmap is MakeHeatmap of c planes of h×w values read through
+// read, a few planes at a time.
+func planesHeatmap(c, h, w int, read func(from, n int) []float32) *Heatmap {
 	hw := h * w
 	mean := make([]float64, hw)
 	means := make([]float64, c)
-	for ch := 0; ch < c; ch++ {
-		var s float64
-		for i, v := range data[ch*hw : (ch+1)*hw] {
-			mean[i] += float64(v)
-			s += float64(v)
+	step := max(1, heatmapChunk/hw) // planes a read
+	for c0 := 0; c0 < c; c0 += step {
+		data := read(c0*hw, min(step, c-c0)*hw)
+		for ch := c0; ch < min(c0+step, c); ch++ {
+			var s float64
+			for i, v := range data[(ch-c0)*hw : (ch-c0+1)*hw] {
+				mean[i] += float64(v)
+				s += float64(v)
+			}
+			means[ch] = s / float64(hw)
 		}
-		means[ch] = s / float64(hw)
 	}
 	for i := range mean {
 		mean[i] /= float64(c)
 	}
 	top := argmax(means)
 	plane := make([]float64, hw)
-	for i, v := range data[top*hw : (top+1)*hw] {
+	for i, v := range read(top*hw, hw) {
 		plane[i] = float64(v)
 	}
 	return SummaryHeatmap(mean, plane, h, w, c, top, means[top])

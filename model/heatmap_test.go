@@ -2,6 +2,9 @@ package model
 
 import (
 	"math"
+	"math/rand"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,6 +85,39 @@ func TestBlockPath(t *testing.T) {
 			if !strings.HasSuffix(blk.Path, "→ add → ReLU") || blk.Downsample != strings.Contains(blk.Path, "downsample") {
 				t.Errorf("%s: path %q", blk.Name, blk.Path)
 			}
+		}
+	}
+}
+
+// TestReadHeatmap: a map read a few channels at a time (one channel a
+// read for a large plane, several for small ones, a vector at once) is
+// TensorHeatmap's, and reads each value once plus the strongest
+// channel's plane again.
+func TestReadHeatmap(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, shape := range [][]int{{1, 3, 224, 224}, {1, 300, 20, 20}, {1, 7, 5, 1}, {1, 2048, 1, 1}, {1, 1000}} {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		data := make([]float32, n)
+		for i := range data {
+			data[i] = float32(rng.NormFloat64())
+		}
+		read, reads := 0, 0
+		got := ReadHeatmap(shape, func(from, k int) []float32 {
+			read, reads = read+k, reads+1
+			return slices.Clone(data[from : from+k])
+		})
+		if want := TensorHeatmap(shape, data); !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: ReadHeatmap differs from TensorHeatmap", shape)
+		}
+		plane := 0
+		if len(shape) == 4 && shape[2]*shape[3] > 1 {
+			plane = shape[2] * shape[3]
+		}
+		if read != n+plane || (plane > 0 && n/plane > 1 && reads < 2) {
+			t.Errorf("%v: %d values read in %d reads, want %d", shape, read, reads, n+plane)
 		}
 	}
 }

@@ -290,13 +290,15 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 	}
 	k.WriteF32(at[p.Input], x.Data)
 	taps := p.Taps()
-	var heat []float32 // one buffer for every tap's values
+	var heat []float32 // one buffer for every tap's reads
 	show := func(t int) {
 		if !opt.Inspect || len(taps[t]) == 0 {
 			return
 		}
-		heat = k.ReadF32Into(heat, at[t], size(t)/4)
-		h := model.TensorHeatmap(p.Tensors[t].Shape, heat)
+		h := model.ReadHeatmap(p.Tensors[t].Shape, func(from, n int) []float32 {
+			heat = k.ReadF32Into(heat, at[t]+uint32(4*from), n)
+			return heat
+		})
 		for _, r := range taps[t] { // this image's, after the images before it
 			row := res.Row(r)
 			row.SetHeatmaps(append(row.Heatmaps, h))
