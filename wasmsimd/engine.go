@@ -470,8 +470,8 @@ func floats(s []int) int {
 	return n
 }
 
-// scratchBuf is a block of module memory reused op after op, grown when an
-// op needs more.
+// scratchBuf is a block of module memory reused from run to run, grown
+// (in place, when it is the last block) when a run needs more.
 type scratchBuf struct {
 	at    uint32
 	bytes int
