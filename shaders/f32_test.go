@@ -45,7 +45,8 @@ func TestLinearF32MatchesReference(t *testing.T) {
 // TestPackChecksWeightStorage: the weights run as the file holds them, so
 // packing fails when a tensor's storage does not match the kernel's F32,
 // or when an int8 tensor is malformed; and f32 weights are laid out
-// unchanged (no rounding), with scale 1.
+// unchanged (no rounding), with scale 1; packing with a used scratch is
+// packing afresh.
 func TestPackChecksWeightStorage(t *testing.T) {
 	r := rand.New(rand.NewSource(13))
 	c := model.Conv{Name: "c", Cin: 6, Cout: 8, Kernel: 3, Stride: 1, Pad: 1, Groups: 2}
@@ -105,18 +106,8 @@ func TestPackChecksWeightStorage(t *testing.T) {
 	if k := convKind(g, tile); !strings.Contains(k, "f32") {
 		t.Errorf("f32 conv kind %q does not say f32", k)
 	}
-}
-
-// TestPackScratchReuse holds packing with a used packScratch (the last
-// layer's bytes and words still in it) to packing afresh, int8 and f32.
-func TestPackScratchReuse(t *testing.T) {
-	r := rand.New(rand.NewSource(3))
-	c := model.Conv{Name: "c", Cin: 6, Cout: 8, Kernel: 3, Stride: 1, Pad: 1, Groups: 2}
-	g := testGeom(c, 1, 5, 5)
-	tile := convTile{WG: 8, TM: 2, TN: 4}
-	i8, b := randConvWeights(r, c)
-	f32, _ := randF32ConvWeights(r, c)
-	fc := fcGeom{B: 2, In: 6 * 9 / 2, Out: 8}
+	// A used packScratch (the last layer's bytes and words still in
+	// it) packs as packing afresh does, int8 and f32.
 	for _, w := range []*weights.Tensor{i8, f32} {
 		g.F32, fc.F32 = !w.Quantized(), !w.Quantized()
 		s := &packScratch{raw: make([]int8, 1000), words: make([]uint32, 1000)}
@@ -131,13 +122,12 @@ func TestPackScratchReuse(t *testing.T) {
 		if err != nil || !slices.Equal(got.words, want.words) || &got.words[0] != &s.words[0] {
 			t.Errorf("f32=%v: packConv with a used scratch differs from packing afresh (or did not reuse it): %v", g.F32, err)
 		}
-		fw := *w
-		fw.Shape = []int{fc.Out, fc.In}
-		wantFC, _, err := packFC(fc, &fw, b, nil)
+		fw := reshape(w)
+		wantFC, _, err := packFC(fc, fw, b, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gotFC, _, err := packFC(fc, &fw, b, s); err != nil || !slices.Equal(gotFC, wantFC) {
+		if gotFC, _, err := packFC(fc, fw, b, s); err != nil || !slices.Equal(gotFC, wantFC) {
 			t.Errorf("f32=%v: packFC with a used scratch differs from packing afresh: %v", g.F32, err)
 		}
 	}

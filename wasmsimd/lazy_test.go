@@ -14,14 +14,7 @@ import (
 func TestEngineReadsWeightsFromFile(t *testing.T) {
 	wasm := buildKernels(t)
 	m, x := generated(t, testArchs[1])
-	var b bytes.Buffer
-	if err := m.Encode(&b); err != nil {
-		t.Fatal(err)
-	}
-	lazy, err := weights.DecodeAt("lazy.safetensors", bytes.NewReader(b.Bytes()), int64(b.Len()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lazy := inFile(t, m)
 	for name, w := range lazy.Tensors {
 		if w.I8 != nil {
 			t.Fatalf("%s: DecodeAt held an int8 weight", name)
@@ -45,14 +38,7 @@ func TestPackInChunks(t *testing.T) {
 	wasm := buildKernels(t)
 	for _, a := range testArchs {
 		m, x := generated(t, a)
-		var b bytes.Buffer
-		if err := m.Encode(&b); err != nil {
-			t.Fatal(err)
-		}
-		lazy, err := weights.DecodeAt("lazy.safetensors", bytes.NewReader(b.Bytes()), int64(b.Len()), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		lazy := inFile(t, m)
 		for _, opt := range []Options{{Workers: 1}, {Workers: 1, Int8Activations: true}} {
 			want := runEngine(t, wasm, m, x, opt)
 			old := packChunk
@@ -66,4 +52,19 @@ func TestPackInChunks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// inFile is m written out and decoded with DecodeAt: its int8 weights
+// left in the file.
+func inFile(t *testing.T, m *weights.Model) *weights.Model {
+	t.Helper()
+	var b bytes.Buffer
+	if err := m.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := weights.DecodeAt("lazy.safetensors", bytes.NewReader(b.Bytes()), int64(b.Len()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lazy
 }
