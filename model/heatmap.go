@@ -49,14 +49,18 @@ func TensorHeatmaps(shape []int, data []float32) []*Heatmap {
 	}
 	b := shape[0]
 	per := len(data) / b
+	one := append([]int{1}, shape[1:]...) // an image's shape
+	n := 1
+	for _, d := range one {
+		n *= d
+	}
+	if per < n {
+		return nil
+	}
 	out := make([]*Heatmap, b)
 	for i := range out {
 		img := data[i*per : (i+1)*per]
-		if len(shape) == 4 && (shape[2] > 1 || shape[3] > 1) {
-			out[i] = MakeHeatmap(img, shape[1], shape[2], shape[3])
-		} else {
-			out[i] = VectorHeatmap(img)
-		}
+		out[i] = ReadHeatmap(one, func(from, n int) []float32 { return img[from : from+n] })
 		if out[i] == nil {
 			return nil
 		}
@@ -96,20 +100,20 @@ const heatmapChunk = 64 << 10
 // values), then its strongest channel once more, so that no stage output
 // is ever copied whole into a Go heap, which in a browser never shrinks.
 func ReadHeatmap(shape []int, read func(from, n int) []float32) *Heatmap {
-	if len(shape) == 0 || shape[0] < 1 {
+	if len(shape) == 0 {
 		return nil
 	}
-	if len(shape) == 4 && (shape[2] > 1 || shape[3] > 1) {
-		if shape[1] < 1 {
+	n := 1
+	for _, d := range shape {
+		if d < 1 {
 			return nil
 		}
-		return planesHeatmap(shape[1], shape[2], shape[3], read)
-	}
-	n := 1
-	for _, d := range shape[1:] {
 		n *= d
 	}
-	return VectorHeatmap(read(0, n))
+	if len(shape) == 4 && (shape[2] > 1 || shape[3] > 1) {
+		return planesHeatmap(shape[1], shape[2], shape[3], read)
+	}
+	return VectorHeatmap(read(0, n/shape[0]))
 }
 
 // planesHeatmap is MakeHeatmap of c planes of h×w values read through

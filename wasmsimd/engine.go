@@ -277,13 +277,6 @@ func (e *Engine) Run(ctx context.Context, x *model.Tensor, opt model.RunOptions)
 // of module memory before its storage is freed.
 func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, res *model.Result, opt model.RunOptions, keep int) (logits, kept []float32, err error) {
 	k := e.k
-	size := func(t int) int {
-		n := 4
-		for _, d := range p.Tensors[t].Shape {
-			n *= d
-		}
-		return n
-	}
 	at, col, err := e.layout(p)
 	if err != nil {
 		return nil, nil, err
@@ -320,14 +313,14 @@ func (e *Engine) image(ctx context.Context, p *model.Program, x *model.Tensor, r
 		}
 		show(op.Out)
 		if op.Out == keep {
-			kept = k.ReadF32(at[op.Out], size(op.Out)/4)
+			kept = k.ReadF32(at[op.Out], floats(p.Tensors[op.Out].Shape))
 		}
 		if e.opt.Yield != nil && time.Since(lastYield) >= e.opt.YieldEvery {
 			e.opt.Yield()
 			lastYield = time.Now()
 		}
 	}
-	return k.ReadF32(at[p.Output], size(p.Output)/4), kept, nil
+	return k.ReadF32(at[p.Output], floats(p.Tensors[p.Output].Shape)), kept, nil
 }
 
 // layout places the tensors of the one-image program p and each op's

@@ -360,7 +360,7 @@ func grow(dst []int8, n int) []int8 {
 // WriteF32 stores v at at.
 func (k *Kernels) WriteF32(at uint32, v []float32) {
 	if hostLE {
-		k.m.write(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
+		k.m.write(at, bytesOf(v))
 		return
 	}
 	b := make([]byte, 4*len(v))
@@ -386,7 +386,7 @@ func (k *Kernels) ReadF32Into(buf []float32, at uint32, n int) []float32 {
 	if hostLE {
 		// The module's memory is little-endian, like the host's: copy
 		// straight into the floats.
-		k.m.read(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 4*n))
+		k.m.read(at, bytesOf(out))
 		return out
 	}
 	b := make([]byte, 4*n)
@@ -403,13 +403,20 @@ func (k *Kernels) ReadI8Into(buf []int8, at uint32, n int) []int8 {
 		buf = make([]int8, n)
 	}
 	out := buf[:n]
-	k.m.read(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), n))
+	k.m.read(at, bytesOf(out))
 	return out
 }
 
 // WriteI8 stores v at at.
 func (k *Kernels) WriteI8(at uint32, v []int8) {
-	k.m.write(at, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)))
+	k.m.write(at, bytesOf(v))
+}
+
+// bytesOf views values as their bytes in memory (no copy): the module's
+// little-endian layout where hostLE.
+func bytesOf[T int8 | float32](v []T) []byte {
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*int(unsafe.Sizeof(z)))
 }
 
 // hostLE says this machine stores numbers little-endian, as wasm does.
